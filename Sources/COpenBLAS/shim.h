@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface as packaged by Debian (libopenblas-dev).
+#include <cblas.h>

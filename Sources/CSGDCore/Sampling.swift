@@ -1,0 +1,133 @@
+/// Reusable scratch memory for `Sampling.withoutReplacement`, so that drawing
+/// K indices every step allocates nothing after the first draw.
+public struct SamplingWorkspace: Sendable {
+    @usableFromInline var table: [UInt32] = []   // open-addressing set of index + 1 (0 = empty)
+    @usableFromInline var bitmap: [UInt64] = []
+    @usableFromInline var scratch: [UInt32] = []
+    public init() {}
+}
+
+/// Uniform sampling of K distinct indices out of d from a keyed stream.
+public enum Sampling {
+    /// Writes K = `out.count` distinct indices drawn uniformly without
+    /// replacement from `0 ..< d`, in ascending order, into `out`.
+    ///
+    /// Floyd's algorithm draws exactly K bounded integers from the stream of
+    /// `key`; membership is kept in a hash set when K is small against d (then
+    /// a radix sort orders the result) and in a bitmap otherwise (then a scan
+    /// orders it). Both give the same set for the same key, so the result
+    /// depends only on (key, K, d). Expected time O(K) (O(K + d/64) with the
+    /// bitmap, used only when K ≥ d/1024, where d/64 ≤ 16 K).
+    /// - Precondition: `0 <= K <= d <= 2^32`.
+    public static func withoutReplacement(
+        d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
+        workspace ws: inout SamplingWorkspace
+    ) {
+        withoutReplacement(d: d, key: key, into: out, workspace: &ws, useBitmap: out.count * 1024 >= d)
+    }
+
+    /// The same draw with the membership structure chosen by the caller (the
+    /// two must agree; tests check that they do).
+    static func withoutReplacement(
+        d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
+        workspace ws: inout SamplingWorkspace, useBitmap: Bool
+    ) {
+        let k = out.count
+        precondition(k >= 0 && k <= d && d <= (1 << 32), "need 0 <= K <= d <= 2^32")
+        guard k > 0 else { return }
+        var stream = RandomStream(key: key)
+        if useBitmap {
+            let words = (d + 63) / 64
+            if ws.bitmap.count < words { ws.bitmap = [UInt64](repeating: 0, count: words) }
+            ws.bitmap.withUnsafeMutableBufferPointer { bm in
+                for w in 0..<words { bm[w] = 0 }
+                for j in (d - k)..<d {
+                    let t = Int(stream.nextInt(below: UInt64(j + 1)))
+                    let v = (bm[t >> 6] >> UInt64(t & 63)) & 1 == 0 ? t : j
+                    bm[v >> 6] |= 1 << UInt64(v & 63)
+                }
+                var n = 0
+                for w in 0..<words {
+                    var bits = bm[w]
+                    while bits != 0 {
+                        let b = bits.trailingZeroBitCount
+                        out[n] = UInt32(w * 64 + b)
+                        n += 1
+                        bits &= bits &- 1
+                    }
+                }
+            }
+            return
+        }
+        // Hash set of capacity 2^c >= 2K.
+        var cap = 16
+        while cap < 2 * k { cap <<= 1 }
+        let shift = UInt64(64 - cap.trailingZeroBitCount)
+        if ws.table.count < cap { ws.table = [UInt32](repeating: 0, count: cap) }
+        if ws.scratch.count < k { ws.scratch = [UInt32](repeating: 0, count: k) }
+        ws.table.withUnsafeMutableBufferPointer { tab in
+            for i in 0..<cap { tab[i] = 0 }
+            let mask = cap - 1
+            var n = 0
+            // Inserts v unless present; returns false when it was present.
+            @inline(__always) func insert(_ v: Int) -> Bool {
+                var h = Int(truncatingIfNeeded: (UInt64(v) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                let tag = UInt32(v + 1)
+                while true {
+                    let e = tab[h]
+                    if e == 0 { tab[h] = tag; return true }
+                    if e == tag { return false }
+                    h = (h + 1) & mask
+                }
+            }
+            for j in (d - k)..<d {
+                let t = Int(stream.nextInt(below: UInt64(j + 1)))
+                if !insert(t) { _ = insert(j) }
+                n += 1
+            }
+            // Collect, then sort ascending.
+            var m = 0
+            for i in 0..<cap where tab[i] != 0 {
+                out[m] = tab[i] - 1
+                m += 1
+            }
+            precondition(m == k && n == k)
+        }
+        ws.scratch.withUnsafeMutableBufferPointer { tmp in
+            radixSort(out, scratch: UnsafeMutableBufferPointer(rebasing: tmp[0..<k]), maxValue: UInt32(d - 1))
+        }
+    }
+
+    /// LSD radix sort of `a` in place (11-bit digits, only as many passes as
+    /// `maxValue` needs). `scratch` must be at least as long as `a`.
+    public static func radixSort(
+        _ a: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>, maxValue: UInt32
+    ) {
+        let n = a.count
+        guard n > 1 else { return }
+        precondition(scratch.count >= n)
+        let bitsNeeded = 32 - maxValue.leadingZeroBitCount
+        var src = a.baseAddress!, dst = scratch.baseAddress!
+        var shift: UInt32 = 0
+        var passes = 0
+        var counts = [Int](repeating: 0, count: 2048)
+        counts.withUnsafeMutableBufferPointer { c in
+            while Int(shift) < bitsNeeded {
+                for i in 0..<2048 { c[i] = 0 }
+                for i in 0..<n { c[Int((src[i] >> shift) & 2047)] += 1 }
+                var sum = 0
+                for i in 0..<2048 { let t = c[i]; c[i] = sum; sum += t }
+                for i in 0..<n {
+                    let v = src[i]
+                    let b = Int((v >> shift) & 2047)
+                    dst[c[b]] = v
+                    c[b] += 1
+                }
+                swap(&src, &dst)
+                shift += 11
+                passes += 1
+            }
+        }
+        if passes % 2 == 1 { a.baseAddress!.update(from: scratch.baseAddress!, count: n) }
+    }
+}

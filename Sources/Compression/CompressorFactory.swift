@@ -1,0 +1,23 @@
+import CSGDCore
+
+extension CompressorSpec {
+    /// The compressor this spec names for vectors of dimension `d`; throws a
+    /// one-line `CSGDError` when the parameters do not fit d (K > d).
+    public func make(dimension d: Int) throws -> any Compressor {
+        guard d >= 1 else { throw CSGDError("dimension d = \(d) must be positive") }
+        switch self {
+        case .none:
+            return Identity(dimension: d)
+        case let .randomK(k):
+            return RandomK(dimension: d, k: try k.resolve(dimension: d, what: "compressor 'randomk'"))
+        case let .topK(k):
+            return TopK(dimension: d, k: try k.resolve(dimension: d, what: "compressor 'topk'"))
+        case .sketchTopK:
+            throw CSGDError("PENDING sketch-topk")
+        case .sign:
+            return ScaledSign(dimension: d)
+        case .qsgd:
+            throw CSGDError("PENDING qsgd")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import CSGDCore
+import Foundation
+
+/// Shared conventions of the subcommands: bad input is one line on stderr
+/// and exit status 2; JSON goes to stdout one object a line.
+enum CLI {
+    /// Runs `body`; a `CSGDError` becomes `csgd: error: …` on stderr and exit 2.
+    static func orExit<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as CSGDError {
+            FileHandle.standardError.write(Data("csgd: error: \(e.message)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    /// A compact JSON line with sorted keys.
+    static func jsonLine<T: Encodable>(_ value: T) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try enc.encode(value), as: UTF8.self)
+    }
+}
+
+/// A plain left-aligned text table for terminal summaries.
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+    init(header: [String]) { self.header = header }
+    mutating func add(_ row: [String]) { rows.append(row) }
+    func render() -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { i, s in s.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,27 @@
+import XCTest
+@testable import CSGDCore
+
+final class KernelsTests: XCTestCase {
+    func testReductionsMatchDoubleReference() {
+        for n in [0, 1, 15, 16, 17, 1023, 1024, 1025, 5000] {
+            let x = FloatBuffer(count: n), y = FloatBuffer(count: n)
+            RandomFill.gaussian(RandomKey(seed: 1, step: UInt64(n), purpose: .test), sigma: 3, into: x.buffer)
+            RandomFill.gaussian(RandomKey(seed: 2, step: UInt64(n), purpose: .test), sigma: 1, into: y.buffer)
+            let xs = x.array.map(Double.init), ys = y.array.map(Double.init)
+            let tol = 1e-5 * Double(max(n, 1))
+            XCTAssertEqual(Kernels.sumAbs(x.readOnly), xs.reduce(0) { $0 + abs($1) }, accuracy: tol)
+            XCTAssertEqual(Kernels.sumSquares(x.readOnly), xs.reduce(0) { $0 + $1 * $1 }, accuracy: tol)
+            XCTAssertEqual(Kernels.dot(x.readOnly, y.readOnly), zip(xs, ys).reduce(0) { $0 + $1.0 * $1.1 }, accuracy: tol)
+        }
+    }
+
+    func testAxpyScaleZero() {
+        let x = FloatBuffer([1, 2, 3]), y = FloatBuffer([10, 20, 30])
+        Kernels.axpy(2, x.readOnly, y.buffer)
+        XCTAssertEqual(y.array, [12, 24, 36])
+        Kernels.scale(0.5, y.buffer)
+        XCTAssertEqual(y.array, [6, 12, 18])
+        Kernels.zero(y.buffer)
+        XCTAssertEqual(y.array, [0, 0, 0])
+    }
+}
