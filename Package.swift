@@ -6,10 +6,14 @@ let package = Package(
     products: [
         .library(name: "CSGDCore", targets: ["CSGDCore"]),
         .library(name: "Compression", targets: ["Compression"]),
+        .library(name: "Optimization", targets: ["Optimization"]),
+        .library(name: "Problems", targets: ["Problems"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
@@ -22,16 +26,37 @@ let package = Package(
         .target(name: "CSGDCore", dependencies: ["COpenBLAS"]),
         // Compressors with their wire formats.
         .target(name: "Compression", dependencies: ["CSGDCore"]),
+        // LAPACKE for exact eigenvalues in tests (Debian: liblapacke-dev).
+        .systemLibrary(
+            name: "CLAPACKE",
+            pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]
+        ),
+        // Objectives, gradient transforms, methods, theory defaults, certificates.
+        .target(name: "Optimization", dependencies: ["CSGDCore", "Compression"]),
+        // Synthetic objectives with known geometry.
+        .target(name: "Problems", dependencies: ["CSGDCore", "Optimization"]),
+        // Communicators, the per-rank training loop, bit accounting, summaries.
+        .target(
+            name: "Distributed",
+            dependencies: [
+                "CSGDCore", "Compression", "Optimization",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
             name: "csgd",
             dependencies: [
-                "CSGDCore", "Compression",
+                "CSGDCore", "Compression", "Optimization", "Problems", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CSGDCoreTests", dependencies: ["CSGDCore"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "CSGDCore"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "CSGDCore", "CLAPACKE"]),
+        .testTarget(name: "ProblemsTests", dependencies: ["Problems", "Optimization", "CSGDCore", "CLAPACKE"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Problems", "Optimization", "Compression", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
     ]
 )

@@ -38,9 +38,19 @@ public protocol Compressor: Sendable, CustomStringConvertible {
     func add(_ m: Message, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>)
     /// y ← C(x) for the message m = C(x) (default: zero y, then `add`).
     func decompress(_ m: Message, into y: UnsafeMutableBufferPointer<Float>)
+    /// For compressors whose messages add through one Float payload under
+    /// shared randomness (Σ C(v_i) is the message whose payload is Σ of the
+    /// payloads): runs `body` on `m`'s payload in place and returns true, so
+    /// W messages average by one all-reduce. Others return false and never
+    /// call `body` (the default).
+    func withLinearPayload(_ m: inout Message, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Bool
 }
 
 extension Compressor {
+    public func withLinearPayload(_ m: inout Message, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Bool {
+        false
+    }
+
     /// The dense vector C(x) of message `m`, written over `y`.
     public func decompress(_ m: Message, into y: UnsafeMutableBufferPointer<Float>) {
         Kernels.zero(y)

@@ -12,12 +12,13 @@ extension CompressorSpec {
             return RandomK(dimension: d, k: try k.resolve(dimension: d, what: "compressor 'randomk'"))
         case let .topK(k):
             return TopK(dimension: d, k: try k.resolve(dimension: d, what: "compressor 'topk'"))
-        case .sketchTopK:
-            throw CSGDError("PENDING sketch-topk")
+        case let .sketchTopK(k, rows, cols):
+            let kk = try k.resolve(dimension: d, what: "compressor 'sketch-topk'")
+            return SketchTopK(dimension: d, k: kk, rows: rows, cols: cols)
         case .sign:
             return ScaledSign(dimension: d)
-        case .qsgd:
-            throw CSGDError("PENDING qsgd")
+        case let .qsgd(s, coding):
+            return QSGD(dimension: d, levels: s, coding: coding)
         }
     }
 }

@@ -44,6 +44,12 @@ public struct Identity: Compressor {
         m.values.withUnsafeBufferPointer { y.baseAddress!.update(from: $0.baseAddress!, count: dimension) }
     }
 
+    /// The payload is the value vector (indices, if any, come from the shared key).
+    public func withLinearPayload(_ m: inout DenseMessage, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Bool {
+        try m.values.withUnsafeMutableBufferPointer { try body($0) }
+        return true
+    }
+
     public func add(_ m: DenseMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == dimension)
         m.values.withUnsafeBufferPointer { Kernels.axpy(s, $0, y) }

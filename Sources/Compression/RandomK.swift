@@ -62,6 +62,12 @@ public struct RandomK: Compressor {
         try m.pairs.values.withUnsafeMutableBufferPointer { try r.read(floats: $0) }
     }
 
+    /// The payload is the value vector (indices, if any, come from the shared key).
+    public func withLinearPayload(_ m: inout RandomKMessage, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Bool {
+        try m.pairs.values.withUnsafeMutableBufferPointer { try body($0) }
+        return true
+    }
+
     public func add(_ m: RandomKMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == dimension)
         m.pairs.add(scaledBy: s, into: y)

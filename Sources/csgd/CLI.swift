@@ -13,6 +13,12 @@ enum CLI {
         }
     }
 
+    /// Prints `csgd: error: message` on stderr and exits with `status`.
+    static func fail(_ message: String, status: Int32) -> Never {
+        FileHandle.standardError.write(Data("csgd: error: \(message)\n".utf8))
+        Foundation.exit(status)
+    }
+
     /// A compact JSON line with sorted keys.
     static func jsonLine<T: Encodable>(_ value: T) throws -> String {
         let enc = JSONEncoder()

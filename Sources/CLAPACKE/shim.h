@@ -1,0 +1,2 @@
+// LAPACKE (Debian: liblapacke-dev), used by tests for exact eigenvalues.
+#include <lapacke.h>

@@ -1,0 +1,270 @@
+import CSGDCore
+
+/// A Count Sketch (Charikar, Chen and Farach-Colton 2002) of vectors in R^d:
+/// an R × C table where row r holds Σ_i s_r(i)·x_i in bucket h_r(i), with
+/// hashes shared by every worker through a `RandomKey`.
+///
+/// Hashing: row r draws two uniform 64-bit words a_r, b_r (block r of the
+/// Philox stream of the key (seed, step, `RandomKey.shared`, `.sketchHashes`);
+/// the caller's `worker` and `purpose` are ignored) and computes
+/// H_r(i) = (a_r·i + b_r) mod 2^64 for an index i < 2^32. Bits 31…63 of H_r
+/// form Dietzfelbinger's multiply-add-shift hash to 33 bits, which is strongly
+/// universal (pairwise independent and uniform) for 32-bit keys; the bucket
+/// is Lemire's fastrange of the top 32 bits, h_r(i) = ((H_r(i) >> 32)·C) >> 32,
+/// and the sign is bit 31, s_r(i) = −1 when it is set. Sign and bucket of one
+/// index are therefore independent, and pairs of indices pairwise independent
+/// (up to the fastrange rounding, at most C/2^32). Everything is a pure
+/// function of (key, row, i): any worker recomputes the same hashes.
+///
+/// The sketch is linear: `accumulate` adds s_r(i)·x_i, so sketch(a) + sketch(b)
+/// = sketch(a + b) up to float rounding (exactly for integer data). `estimate`
+/// returns the median over rows of s_r(i)·table[r, h_r(i)]; for even R it is
+/// the mean (0.5·lo + 0.5·hi, which cannot overflow) of the two middle values.
+/// The coefficients live in a small array that `rekey` rewrites in place, so a
+/// worker keeps one sketch and re-keys it every step without allocating.
+public struct CountSketch: Sendable {
+    /// d: indices hashed are `0 ..< dimension` (at most 2^32).
+    public let dimension: Int
+    /// R, the number of hash rows.
+    public let rows: Int
+    /// C, the number of buckets a row.
+    public let cols: Int
+    /// The normalised key the hashes come from (worker shared, `.sketchHashes`).
+    public private(set) var key: RandomKey
+    /// a_0, b_0, a_1, b_1, …: two words a row.
+    @usableFromInline var coefficients: [UInt64]
+
+    /// A sketch of R-by-C for vectors of dimension d with the hashes of `key`.
+    /// - Precondition: `1 <= d <= 2^32`, `R >= 1`, `1 <= C <= 2^32`, R·C fits in Int.
+    public init(dimension: Int, rows: Int, cols: Int, key: RandomKey) {
+        precondition(dimension >= 1 && dimension <= 1 << 32, "need 1 <= d <= 2^32")
+        precondition(rows >= 1, "need R >= 1")
+        precondition(cols >= 1 && cols <= 1 << 32, "need 1 <= C <= 2^32")
+        precondition(!rows.multipliedReportingOverflow(by: cols).overflow, "R·C overflows")
+        self.dimension = dimension
+        self.rows = rows
+        self.cols = cols
+        self.key = CountSketch.hashKey(key)
+        self.coefficients = [UInt64](repeating: 0, count: 2 * rows)
+        rekey(key)
+    }
+
+    /// The key the hashes of `key` are drawn from: same seed and step, the
+    /// shared worker, purpose `.sketchHashes`.
+    public static func hashKey(_ key: RandomKey) -> RandomKey {
+        RandomKey(seed: key.seed, step: key.step, worker: RandomKey.shared, purpose: .sketchHashes)
+    }
+
+    /// Switches to the hashes of `key`, rewriting the coefficients in place.
+    public mutating func rekey(_ key: RandomKey) {
+        let k = CountSketch.hashKey(key)
+        self.key = k
+        coefficients.withUnsafeMutableBufferPointer { c in
+            for r in 0..<rows {
+                let w = k.block(UInt32(truncatingIfNeeded: r))
+                c[2 * r] = UInt64(w.0) | (UInt64(w.1) << 32)
+                c[2 * r + 1] = UInt64(w.2) | (UInt64(w.3) << 32)
+            }
+        }
+    }
+
+    /// R·C, the number of table entries.
+    @inlinable public var tableCount: Int { rows * cols }
+
+    /// H_r(i) = a_r·i + b_r mod 2^64.
+    @inlinable @inline(__always)
+    func rawHash(row r: Int, index i: Int) -> UInt64 {
+        coefficients[2 * r] &* UInt64(truncatingIfNeeded: i) &+ coefficients[2 * r + 1]
+    }
+
+    @inlinable @inline(__always)
+    static func bucket(_ h: UInt64, cols: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((h >> 32) &* cols) >> 32)
+    }
+
+    /// Bit 31 of H: set means the sign is −1 (XOR it into a Float's sign bit).
+    @inlinable @inline(__always)
+    static func signBit(_ h: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: h) & 0x8000_0000
+    }
+
+    /// h_r(i), the bucket of index i in row r (in `0 ..< cols`).
+    @inlinable public func bucket(row r: Int, index i: Int) -> Int {
+        precondition(r >= 0 && r < rows && i >= 0 && i < dimension)
+        return CountSketch.bucket(rawHash(row: r, index: i), cols: UInt64(cols))
+    }
+
+    /// s_r(i) ∈ {+1, −1}.
+    @inlinable public func sign(row r: Int, index i: Int) -> Float {
+        precondition(r >= 0 && r < rows && i >= 0 && i < dimension)
+        return CountSketch.signBit(rawHash(row: r, index: i)) == 0 ? 1 : -1
+    }
+
+    /// table[r·C + h_r(i)] += s_r(i)·x_i for every row r and index i (the
+    /// table is row-major R × C). Linear in x; add several vectors into one
+    /// table to sketch their sum. Rows are filled one after another so that the
+    /// random writes of a pass stay within one row of the table.
+    public func accumulate(_ x: UnsafeBufferPointer<Float>, into table: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
+        precondition(table.count == tableCount, "table size \(table.count) != R·C = \(tableCount)")
+        let n = dimension
+        let c64 = UInt64(cols)
+        x.withMemoryRebound(to: UInt32.self) { xb in
+            let src = xb.baseAddress!
+            coefficients.withUnsafeBufferPointer { coef in
+                for r in 0..<rows {
+                    let a = coef[2 * r]
+                    var h = coef[2 * r + 1]
+                    let row = table.baseAddress! + r * cols
+                    var i = 0
+                    // H_r(i+1) = H_r(i) + a_r: one add a coordinate instead of a multiply.
+                    while i < n {
+                        let b = CountSketch.bucket(h, cols: c64)
+                        row[b] += Float(bitPattern: src[i] ^ CountSketch.signBit(h))
+                        h &+= a
+                        i += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// The estimate of one coordinate: the median over rows of
+    /// s_r(i)·table[r, h_r(i)] (mean of the two middle values for even R),
+    /// computed by the same code as the bulk `estimate`, so it agrees bit for
+    /// bit (NaN included).
+    public func estimate(_ table: UnsafeBufferPointer<Float>, index i: Int) -> Float {
+        precondition(table.count == tableCount, "table size \(table.count) != R·C = \(tableCount)")
+        precondition(i >= 0 && i < dimension)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: rows + 1) { scratch in
+            let v = scratch.baseAddress!
+            for r in 0..<rows {
+                let h = rawHash(row: r, index: i)
+                let t = table[r * cols + CountSketch.bucket(h, cols: UInt64(cols))]
+                v[r] = Float(bitPattern: t.bitPattern ^ CountSketch.signBit(h))
+            }
+            CountSketch.medians(v, rows: rows, stride: 1, count: 1, into: v + rows)
+            return v[rows]
+        }
+    }
+
+    /// Coordinates estimated a chunk: `scratchCount` = R·chunk floats. Large
+    /// enough that each row is read for many consecutive gathers (its pages
+    /// stay in the TLB), small enough to stay in L2 (256 KiB).
+    public var chunk: Int { Swift.max(1024, (65536 / rows) & ~15) }
+    /// The scratch `estimate(_:into:scratch:)` needs.
+    public var scratchCount: Int { rows * chunk }
+
+    /// est[i] = the median estimate of every coordinate i < d; allocates its
+    /// scratch (see `estimate(_:into:scratch:)`).
+    public func estimate(_ table: UnsafeBufferPointer<Float>, into est: UnsafeMutableBufferPointer<Float>) {
+        var scratch = [Float](repeating: 0, count: scratchCount)
+        scratch.withUnsafeMutableBufferPointer { estimate(table, into: est, scratch: $0) }
+    }
+
+    /// est[i] = the median estimate of every coordinate i < d (see
+    /// `estimate(_:index:)`), using `scratch` (at least `scratchCount` floats).
+    /// Works in chunks of coordinates: row by row, gather the signed table
+    /// entries into scratch (independent loads, so many cache misses are in
+    /// flight at once), then take medians across rows with branch-free
+    /// comparison networks. Never traps on NaN or ∞ in the table: comparisons
+    /// then give some deterministic value.
+    public func estimate(_ table: UnsafeBufferPointer<Float>, into est: UnsafeMutableBufferPointer<Float>,
+                         scratch: UnsafeMutableBufferPointer<Float>) {
+        precondition(table.count == tableCount, "table size \(table.count) != R·C = \(tableCount)")
+        precondition(est.count == dimension, "estimate buffer \(est.count) != d = \(dimension)")
+        precondition(scratch.count >= scratchCount, "scratch \(scratch.count) < \(scratchCount)")
+        let n = dimension
+        let c64 = UInt64(cols)
+        let cols = self.cols, rows = self.rows
+        let chunk = self.chunk
+        let out = est.baseAddress!
+        let v = scratch.baseAddress!
+        table.withMemoryRebound(to: UInt32.self) { tb in
+            let t = tb.baseAddress!
+            coefficients.withUnsafeBufferPointer { coef in
+                var start = 0
+                while start < n {
+                    let len = Swift.min(chunk, n - start)
+                    for r in 0..<rows {
+                        let a = coef[2 * r]
+                        var h = a &* UInt64(start) &+ coef[2 * r + 1]
+                        let row = t + r * cols
+                        let dst = v + r * chunk
+                        for j in 0..<len {
+                            dst[j] = Float(bitPattern: row[CountSketch.bucket(h, cols: c64)] ^ CountSketch.signBit(h))
+                            h &+= a
+                        }
+                    }
+                    CountSketch.medians(v, rows: rows, stride: chunk, count: len, into: out + start)
+                    start += len
+                }
+            }
+        }
+    }
+
+    // MARK: medians (comparisons only: NaN gives a deterministic, arbitrary
+    // pick, the same in the bulk and single-index paths)
+
+    @inline(__always) static func min2(_ a: Float, _ b: Float) -> Float { b < a ? b : a }
+    @inline(__always) static func max2(_ a: Float, _ b: Float) -> Float { a < b ? b : a }
+    @inline(__always) static func mean2(_ a: Float, _ b: Float) -> Float { 0.5 * a + 0.5 * b }
+    @inline(__always) static func median3(_ a: Float, _ b: Float, _ c: Float) -> Float {
+        max2(min2(a, b), min2(max2(a, b), c))
+    }
+    /// The second and third smallest of four values (in some order): with
+    /// a ≤ b and c ≤ d, they are max(a, c) and min(b, d).
+    @inline(__always) static func middle4(_ a: Float, _ b: Float, _ c: Float, _ d: Float) -> (Float, Float) {
+        (max2(min2(a, b), min2(c, d)), min2(max2(a, b), max2(c, d)))
+    }
+
+    /// out[j] = median over r of v[r·stride + j] for j < count. R ≤ 5 use
+    /// fixed branch-free networks (the median of 5 is the median of the fifth
+    /// value and the two middle values of the other four); larger R sort the
+    /// rows in place, lane by lane, with an odd–even transposition network (R
+    /// rounds of compare-exchanges). Even R: 0.5·lo + 0.5·hi of the two middle
+    /// values (cannot overflow). Every loop runs over contiguous j without
+    /// branches, so the compiler vectorises it.
+    @usableFromInline
+    static func medians(_ v: UnsafeMutablePointer<Float>, rows: Int, stride: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let p0 = v, p1 = v + stride, p2 = v + 2 * stride, p3 = v + 3 * stride, p4 = v + 4 * stride
+        switch rows {
+        case 1:
+            out.update(from: p0, count: count)
+        case 2:
+            for j in 0..<count { out[j] = mean2(p0[j], p1[j]) }
+        case 3:
+            for j in 0..<count { out[j] = median3(p0[j], p1[j], p2[j]) }
+        case 4:
+            for j in 0..<count {
+                let (lo, hi) = middle4(p0[j], p1[j], p2[j], p3[j])
+                out[j] = mean2(lo, hi)
+            }
+        case 5:
+            for j in 0..<count {
+                let (lo, hi) = middle4(p0[j], p1[j], p2[j], p3[j])
+                out[j] = median3(p4[j], lo, hi)
+            }
+        default:
+            for round in 0..<rows {
+                var r = round & 1
+                while r + 1 < rows {
+                    let a = v + r * stride, b = a + stride
+                    for j in 0..<count {
+                        let x = a[j], y = b[j]
+                        a[j] = min2(x, y)
+                        b[j] = max2(x, y)
+                    }
+                    r += 2
+                }
+            }
+            let m = v + (rows / 2) * stride
+            if rows % 2 == 1 {
+                out.update(from: m, count: count)
+            } else {
+                let l = m - stride
+                for j in 0..<count { out[j] = mean2(l[j], m[j]) }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import CSGDCore
+import Compression
+
+/// One rank's compressor with its message, writer and decode scratch behind
+/// a non-generic face, so the training loop can hold any compressor chosen at
+/// run time. It also knows how its messages travel: linear compressors with
+/// shared randomness by an all-reduce of their payload, the others by an
+/// all-gather of their encoded bytes; either way the bits counted are those
+/// of the encoded messages.
+public protocol CompressionStage: AnyObject {
+    var compressor: any Compressor { get }
+    /// m ← C(v) with the step's key; returns the message's bits.
+    func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey) -> Int
+    /// v ← v − C(v) for the last message (what error feedback keeps).
+    func subtractMessage(from v: UnsafeMutableBufferPointer<Float>)
+    /// avg ← (1/W) Σ_ranks C(v_rank); returns (upload, download) bits.
+    func average(into avg: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
+}
+
+/// Builds the stage for `compressor`.
+public func makeCompressionStage(_ compressor: any Compressor) -> any CompressionStage {
+    func open<C: Compressor>(_ c: C) -> any CompressionStage { TypedCompressionStage(c) }
+    return open(compressor)
+}
+
+final class TypedCompressionStage<C: Compressor>: CompressionStage {
+    let typed: C
+    var message: C.Message
+    var received: C.Message
+    var writer: BitWriter
+    var compressor: any Compressor { typed }
+
+    init(_ c: C) {
+        typed = c
+        message = c.makeMessage()
+        received = c.makeMessage()
+        writer = BitWriter(reservingBits: 32 * c.dimension + 64)
+    }
+
+    func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey) -> Int {
+        typed.compress(v, key: key, into: &message)
+        return typed.bits(of: message)
+    }
+
+    func subtractMessage(from v: UnsafeMutableBufferPointer<Float>) {
+        typed.add(message, scaledBy: -1, into: v)
+    }
+
+    func average(into avg: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator comm: Communicator) throws -> (Int, Int) {
+        let w = comm.size
+        let bits = typed.bits(of: message)
+        if w == 1 {
+            typed.decompress(message, into: avg)
+            return (bits, 0)
+        }
+        // Linear with shared randomness: Σ of payloads is the payload of
+        // Σ C(v), so one all-reduce (the own message is consumed: error
+        // feedback has already read it).
+        if try typed.withLinearPayload(&message, { try comm.allReduceSum($0) }) {
+            typed.decompress(message, into: avg)
+            Kernels.scale(1 / Float(w), avg)
+            return (bits, bits)
+        }
+        writer.reset()
+        typed.encode(message, into: &writer)
+        let all = try comm.allGather(writer.finished())
+        Kernels.zero(avg)
+        var download = 0
+        let scale = 1 / Float(w)
+        for (r, bytes) in all.enumerated() {
+            if r == comm.rank {
+                typed.add(message, scaledBy: scale, into: avg)
+                continue
+            }
+            // Peers compress with their own private keys (only shared parts of
+            // the key matter to decoders, and those are the same).
+            try typed.decode(bytes, key: key, into: &received)
+            download += typed.bits(of: received)
+            typed.add(received, scaledBy: scale, into: avg)
+        }
+        return (bits, download)
+    }
+}

@@ -1,0 +1,115 @@
+import CSGDCore
+import Foundation
+
+/// The shared meeting point of W in-process ranks: slots for each rank's
+/// contribution and a reusable barrier. Create one per run and hand each
+/// rank thread an `InProcessCommunicator` on it.
+public final class InProcessFabric: @unchecked Sendable {
+    public let size: Int
+    let condition = NSCondition()
+    var arrived = 0
+    var generation = 0
+    var abortedBy: (Int, String)?
+    var byteSlots: [[UInt8]]
+    var pointerSlots: [UnsafeMutableBufferPointer<Float>?]
+    var reduced: [Float] = []
+
+    public init(size: Int) {
+        precondition(size >= 1)
+        self.size = size
+        byteSlots = [[UInt8]](repeating: [], count: size)
+        pointerSlots = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: size)
+    }
+
+    /// Waits for all ranks; throws if any rank aborted.
+    func barrier() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let (r, why) = abortedBy { throw CommunicatorError.aborted(rank: r, reason: why) }
+        let gen = generation
+        arrived += 1
+        if arrived == size {
+            arrived = 0
+            generation += 1
+            condition.broadcast()
+        } else {
+            while generation == gen && abortedBy == nil { condition.wait() }
+            if let (r, why) = abortedBy { throw CommunicatorError.aborted(rank: r, reason: why) }
+        }
+    }
+
+    func abort(rank: Int, reason: String) {
+        condition.lock()
+        if abortedBy == nil { abortedBy = (rank, reason) }
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// One rank's handle on an `InProcessFabric`: the in-process implementation
+/// of `Communicator`. All-reduce is a reduce-scatter by rank-ordered sums
+/// (rank r sums slice r of every buffer) followed by a gather, so each rank
+/// does 1/W of the arithmetic and the result is the same bits on every rank
+/// and for every W-way partition.
+public final class InProcessCommunicator: Communicator {
+    public let rank: Int
+    let fabric: InProcessFabric
+    public var size: Int { fabric.size }
+
+    public init(fabric: InProcessFabric, rank: Int) {
+        precondition(rank >= 0 && rank < fabric.size)
+        self.fabric = fabric
+        self.rank = rank
+    }
+
+    public func barrier() throws { try fabric.barrier() }
+
+    public func abort(reason: String) { fabric.abort(rank: rank, reason: reason) }
+
+    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        if size == 1 { return [bytes] }
+        fabric.byteSlots[rank] = bytes
+        try fabric.barrier()
+        let all = fabric.byteSlots
+        try fabric.barrier()
+        return all
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        if size == 1 { return }
+        let n = buffer.count
+        fabric.pointerSlots[rank] = buffer
+        if rank == 0 && fabric.reduced.count < n { fabric.reduced = [Float](repeating: 0, count: n) }
+        try fabric.barrier()
+        for r in 0..<size where fabric.pointerSlots[r]?.count != n {
+            throw CommunicatorError.mismatch("all-reduce of \(n) floats, rank \(r) sent \(fabric.pointerSlots[r]?.count ?? 0)")
+        }
+        // Slice `rank` of the result, summed in rank order.
+        let lo = n * rank / size, hi = n * (rank + 1) / size
+        fabric.reduced.withUnsafeMutableBufferPointer { out in
+            let o = out.baseAddress!
+            let first = fabric.pointerSlots[0]!.baseAddress!
+            for i in lo..<hi { o[i] = first[i] }
+            for r in 1..<size {
+                let p = fabric.pointerSlots[r]!.baseAddress!
+                for i in lo..<hi { o[i] += p[i] }
+            }
+        }
+        try fabric.barrier()
+        fabric.reduced.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: n) }
+        try fabric.barrier()
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+        if size == 1 { return }
+        fabric.pointerSlots[rank] = buffer
+        try fabric.barrier()
+        if rank != root {
+            guard let src = fabric.pointerSlots[root], src.count == buffer.count else {
+                throw CommunicatorError.mismatch("broadcast of \(buffer.count) floats")
+            }
+            buffer.baseAddress!.update(from: src.baseAddress!, count: buffer.count)
+        }
+        try fabric.barrier()
+    }
+}

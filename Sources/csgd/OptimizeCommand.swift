@@ -1,0 +1,176 @@
+import ArgumentParser
+import CSGDCore
+import Compression
+import Distributed
+import Foundation
+import Optimization
+import Problems
+
+/// `csgd optimize`: runs a method on a synthetic problem with W simulated
+/// workers and reports the summary (and, with --eps, the ε-SOSP certificate).
+struct OptimizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "optimize",
+        abstract: "Run a method on a synthetic problem over simulated workers.",
+        discussion: """
+        --problem: saddle, matrix-factorization, phase-retrieval, tensor-decomposition, relu (NAME[:k=v,…]).
+        --method: alg1, sgd, ef-sgd, psgd, pgd, cnc, qsgd-sgd (NAME[:k=v,…]); see docs/methods.md.
+        """)
+
+    @Option(help: "Problem spec, e.g. saddle:d=10 or relu:d=1000,n=10000.")
+    var problem: String
+
+    @Option(help: "Method spec, e.g. alg1:sigma=0.01 or sgd:batch=800.")
+    var method: String
+
+    @Option(help: "Compressor spec (methods that prescribe one ignore nothing: giving another is an error).")
+    var compressor: String?
+
+    @Option(help: "Simulated data-parallel workers W.")
+    var workers: Int = 1
+
+    @Option(help: "Iterations T.")
+    var steps: Int = 1000
+
+    @Option(help: "Step size η (a method's eta= option wins; else the problem's suggestion).")
+    var lr: Double?
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "ε for the ε-SOSP certificate (λ_min by Lanczos); enables first_sosp_step.")
+    var eps: Double?
+
+    @Option(help: "ρ for the certificate when the problem does not know it.")
+    var rho: Double?
+
+    @Option(help: "Certify every N steps (default: every log interval when --eps is given).")
+    var certifyEvery: Int?
+
+    @Option(help: "Log interval in steps.")
+    var logEvery: Int = 100
+
+    @Option(help: "Write one JSON line per log interval to this file.")
+    var log: String?
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    func run() throws {
+        let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, MethodSpec, CompressorSpec, TheoryParameters?) in
+            guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
+            guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
+            if let lr { guard lr > 0, lr.isFinite else { throw CSGDError("--lr \(lr) must be a positive step size") } }
+            if let eps { guard eps > 0 else { throw CSGDError("--eps \(eps) must be positive") } }
+            if let rho { guard rho > 0 else { throw CSGDError("--rho \(rho) must be positive") } }
+            guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
+            let m = try MethodSpec.parse(method)
+            let objective = try ProblemSpec.parse(problem).make()
+            var c = try compressor.map(CompressorSpec.parse) ?? .none
+            if let forced = m.forcedCompressor {
+                if let given = compressor, try CompressorSpec.parse(given) != forced {
+                    throw CSGDError("method '\(m.kind.rawValue)' sends \(forced) messages; drop --compressor \(given)")
+                }
+                c = forced
+            }
+            let made = try c.make(dimension: objective.dimension)
+            var theory: TheoryParameters?
+            if m.useTheory {
+                theory = try Self.theory(for: objective, compressor: made, eps: eps, rho: rho)
+            }
+            return (objective, m, c, theory)
+        }
+        let config = TrainerConfiguration(
+            steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
+            certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0))
+        let logWriter = try CLI.orExit { try log.map { try JSONLWriter(path: $0) } }
+        let progress = Progress(total: steps)
+        let summary: RunSummary
+        do {
+            summary = try InProcessRun.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
+                                           config: config, theory: theory) { record in
+                logWriter?.write(record)
+                progress.update(record)
+            }
+        } catch let e as CSGDError {
+            progress.finish()
+            CLI.fail(e.message, status: 2)
+        } catch let e as NonFiniteIterate {
+            progress.finish()
+            CLI.fail(e.description + (log.map { "; log kept in \($0)" } ?? ""), status: 3)
+        } catch {
+            progress.finish()
+            CLI.fail(String(describing: error), status: 1)
+        }
+        progress.finish()
+        logWriter?.close()
+        if json {
+            print(try CLI.jsonLine(summary))
+        } else {
+            print(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers))
+        }
+    }
+
+    /// Theory parameters for alg1:theory from the problem's constants.
+    static func theory(for objective: any Objective, compressor: any Compressor, eps: Double?, rho: Double?) throws -> TheoryParameters {
+        let k = objective.constants
+        guard let eps else { throw CSGDError("method 'alg1:theory' needs --eps") }
+        guard let L = k.L else { throw CSGDError("method 'alg1:theory': problem '\(objective.name)' does not know L") }
+        guard let rho = rho ?? k.rho else { throw CSGDError("method 'alg1:theory': problem '\(objective.name)' does not know ρ; pass --rho") }
+        let mu = CompressorMu.lowerBound(compressor)
+        return try TheoryParameters(TheoryInputs(epsilon: eps, L: L, rho: rho, sigma: k.sigma ?? 0, ell: k.ell,
+                                                 dimension: objective.dimension, mu: mu, linear: compressor.isLinear))
+    }
+
+    static func describe(_ s: RunSummary, problem: String, method: String, compressor: String, workers: Int) -> String {
+        var t = TextTable(header: ["quantity", "value"])
+        t.add(["problem", problem]); t.add(["method", method]); t.add(["compressor", compressor]); t.add(["workers", String(workers)])
+        t.add(["steps", String(s.steps)]); t.add(["final loss", String(format: "%.6g", s.finalLoss)])
+        t.add(["‖∇f‖", String(format: "%.3g", s.gradNorm)])
+        if let l = s.lambdaMin { t.add(["λ_min", String(format: "%.4g", l)]) }
+        if let sosp = s.isSOSP { t.add(["ε-SOSP", sosp ? "yes" : "no"]) }
+        if let f = s.firstSOSPStep { t.add(["first ε-SOSP step", String(f)]) }
+        if let r = s.relativeError { t.add(["relative error", String(format: "%.3g", r)]) }
+        t.add(["resets", String(s.resets)])
+        t.add(["upload bits/worker", String(s.uploadBitsPerWorker)]); t.add(["download bits/worker", String(s.downloadBitsPerWorker)])
+        t.add(["wall seconds", String(format: "%.3f", s.wallSeconds)]); t.add(["params sha256", s.paramsSHA256])
+        if let why = s.stoppedEarly { t.add(["stopped", why]) }
+        return t.render()
+    }
+}
+
+/// Streams JSON lines to a file, flushing each line so a crash keeps the log.
+final class JSONLWriter: @unchecked Sendable {
+    let handle: FileHandle
+    let lock = NSLock()
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) , let h = FileHandle(forWritingAtPath: path) else {
+            throw CSGDError("cannot write the log file '\(path)'")
+        }
+        handle = h
+    }
+    func write<T: Encodable>(_ value: T) {
+        guard let line = try? CLI.jsonLine(value) else { return }
+        lock.lock(); handle.write(Data((line + "\n").utf8)); lock.unlock()
+    }
+    func close() { try? handle.close() }
+}
+
+/// A one-line progress display on stderr, only when stderr is a terminal.
+final class Progress: @unchecked Sendable {
+    let total: Int
+    let enabled = isatty(2) == 1
+    let start = Clock.now()
+    init(total: Int) { self.total = total }
+    func update(_ r: StepRecord) {
+        guard enabled else { return }
+        let frac = Double(r.step) / Double(max(1, total))
+        let elapsed = Clock.now() - start
+        let eta = frac > 0 ? elapsed * (1 - frac) / frac : 0
+        let line = String(format: "\r step %d/%d (%3.0f%%)  loss %.5g  ‖∇f‖ %.3g  ETA %.0fs ", r.step, total, 100 * frac, r.loss, r.gradNorm, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
