@@ -27,6 +27,9 @@ public final class FloatBuffer {
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
+    /// A view of the storage. Like `pointer`, it is valid only while this
+    /// buffer is alive: keep a reference across the call that uses it (a
+    /// stored property, or `withExtendedLifetime` for a temporary).
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     public var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
 

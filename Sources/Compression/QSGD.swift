@@ -1,6 +1,10 @@
 import Dispatch
 import CSGDCore
 
+#if _endian(big)
+#error("QSGD's packed fields are stored as little-endian 32-bit words")
+#endif
+
 /// One QSGD message: the norm ‖x‖₂ as a Float32 and the signed levels
 /// sign(x_i)·ξ_i ∈ {−S, …, S}, stored the way its coding sends them.
 ///
@@ -9,7 +13,8 @@ import CSGDCore
 /// it holds the non-zero coordinates and their signed levels in increasing
 /// index order, plus the exact encoded size. Equality compares the norm's bit
 /// pattern and the levels, never scratch memory. A message is reusable:
-/// compressing or decoding into it again allocates nothing once it has grown.
+/// compressing or decoding into it again allocates nothing once it has grown
+/// (its scratch holds the norm's partial sums and d bytes of random words).
 public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     /// d.
     public let dimension: Int
@@ -33,6 +38,8 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     @usableFromInline var normScratch: [Double] = []
     /// Scratch: x·2^64 when ‖x‖ < 2^-64.
     @usableFromInline var scaledInput: [Float] = []
+    /// Scratch: the Philox output for the full blocks (d bytes).
+    @usableFromInline var randomWords: [SIMD4<UInt32>] = []
 
     init(dimension: Int, levels: Int, coding: QSGDCoding) {
         self.dimension = dimension
@@ -110,45 +117,53 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// `qsgd:S`: QSGD stochastic quantization (Alistarh et al. 2017),
-/// Q(x)_i = ‖x‖₂·sign(x_i)·ξ_i/S with ξ_i an unbiased stochastic rounding of
-/// |x_i|·S/‖x‖₂ to an integer in {0, …, S}; unbiased, not linear, and
-/// E‖Q(x)‖² ≤ (1 + min(d/S², √d/S))‖x‖².
+/// `qsgd:S`: QSGD stochastic quantization (Alistarh et al. 2017):
+/// Q(x)_i = ‖x‖₂·ℓ_i/S with the signed level ℓ_i = sign(x_i)·ξ_i, ξ_i an
+/// unbiased stochastic rounding of |x_i|·S/‖x‖₂ to {0, …, S}. Unbiased, not
+/// linear, E‖Q(x)‖² ≤ (1 + min(d/S², √d/S))‖x‖² (`varianceBound`).
 ///
-/// **Rounding rule (exact).** N = Float(`Kernels.norm2`(x)) (deterministic).
-/// If N is 0, not finite (x holds a NaN or ±∞) or overflows Float, the
-/// message is the zero message (norm 0, every level 0). Otherwise, in Float32
-/// arithmetic, p = 2⁶⁴ if N < 2⁻⁶⁴ else 1, σ = S/(N·p),
-/// r_i = min(((|x_i|·p)·σ), S), h_i = ⌊r_i⌋, f_i = r_i − h_i, and with u_i the
-/// 32-bit uniform word of coordinate i the level is
-/// ξ_i = min(h_i + [u_i < f_i·2³²], S) (the comparison is exact over the reals,
-/// all 32 bits of u_i count), so P(round up) = ⌈f_i·2³²⌉/2³². The word u_i is a
-/// pure function of (key, i): writing i = 16q + 4a + b (0 ≤ a, b < 4), u_i is
-/// word a of Philox block 4q + b of `key` (`key.block(UInt32(4q + b))`), so the
-/// result never depends on how the vector is split across threads.
-/// Compression runs in parallel chunks of 32768 coordinates when d ≥ 65536.
+/// **Rounding rule.** N = Float(`Kernels.norm2`(x)). If N is 0 or not finite
+/// (x holds a NaN or ±∞, or ‖x‖ overflows), the message is the zero message
+/// (norm +0, every level 0). Otherwise (x and N multiplied by 2⁶⁴ first when
+/// N < 2⁻⁶⁴, an exact scaling) σ = fl(256S/N), except that when
+/// fl(M·σ) > 256S for M = max|x_i| (a coordinate carrying nearly all the norm)
+/// σ = fl(256S/M), then lowered an ulp at a time until fl(M·σ) ≤ 256S. With
+/// r_i = fl(x_i·σ) ∈ [−256S, 256S] and q_i = r_i/256 ≈ x_i·S/N,
+/// ℓ_i = ⌊q_i⌋ + [u_i < (q_i − ⌊q_i⌋)·2³²], the comparison exact over the reals
+/// against a 32-bit uniform word u_i: |ℓ_i| rounds |q_i| up with probability
+/// frac(|q_i|) (to within 2⁻³²) and |ℓ_i| ≤ S. u_i is a pure function of
+/// (key, i), never of how the vector is split over threads: for
+/// i = 64p + 16a + 4c + b (0 ≤ a, b, c < 4) its top byte is byte c (bits
+/// 8c…8c+7) of word a of Philox block 4p + b of `key` (`key.block`), and its low
+/// 24 bits are those of word i mod 4 of block 2³¹ + ⌊i/4⌋. The low bits are
+/// only drawn when the top byte ties with the byte of the probability (p = 1/256).
 ///
 /// **Fixed wire format** (`coding=fixed`), w = ⌈log₂(S+1)⌉ + 1 bits a
 /// coordinate, 32 + d·w bits in all: the norm's IEEE-754 bit pattern (32 bits),
-/// then the field stream. Field i is sign(x_i)·ξ_i in w-bit two's complement
-/// (so there is no negative zero; −2^(w−1) and anything beyond ±S is invalid).
-/// The stream holds ⌊d/128⌋ blocks of 128 coordinates, each 128·w bits laid out
-/// "vertically" as four interleaved 32-bit lanes: the block is 4w little-endian
-/// 32-bit words, word 4j + l is word j of lane l, lane l carries the
-/// coordinates 128B + 4k + l (k = 0…31) and field k sits at bits
-/// [k·w, k·w + w) of the lane (bit t of the lane is bit t mod 32 of its word
-/// ⌊t/32⌋). The last d mod 128 coordinates follow as plain consecutive w-bit
-/// fields, LSB first. Stream bits are csgd's usual LSB-first order, so on a
-/// byte boundary the words are simply their little-endian bytes.
+/// then the field stream. Field i is ℓ_i in w-bit two's complement (so there is
+/// no negative zero; −2^(w−1) and anything beyond ±S is invalid). The stream
+/// holds ⌊d/128⌋ blocks of 128 coordinates, each 128·w bits laid out
+/// "vertically" as four interleaved 32-bit lanes: the block is 4w 32-bit words,
+/// word 4j + l is word j of lane l, lane l carries the coordinates 128B + 4k + l
+/// (k = 0…31) and field k sits at bits [k·w, k·w + w) of the lane (bit t of the
+/// lane is bit t mod 32 of its word ⌊t/32⌋). The last d mod 128 coordinates
+/// follow as plain consecutive w-bit fields. All bits are in csgd's LSB-first
+/// stream order, so on a byte boundary a word is its 4 little-endian bytes and
+/// encoding is a byte copy of the message.
 ///
 /// **Elias wire format** (`coding=elias`, the default): the norm (32 bits),
 /// EliasOmega(nnz + 1), then for every non-zero coordinate in increasing
 /// order EliasOmega(i − previous) (previous starts at −1), one sign bit
-/// (1 = negative) and EliasOmega(ξ_i) (1 ≤ ξ_i ≤ S).
+/// (1 = negative) and EliasOmega(|ℓ_i|) (1 ≤ |ℓ_i| ≤ S).
 ///
 /// Decoding throws on truncation, a negative, −0 or non-finite norm, a zero
 /// norm with non-zero levels, levels beyond S (or 0 in Elias coding), more
 /// than d non-zeros and gaps past d, so each message has one encoding.
+///
+/// **Speed.** For d ≥ 65536 `compress` and `add` run in chunks of 32768
+/// coordinates on Dispatch's threads. A first pass computes the norm and
+/// draws the random bytes (Philox, 16 coordinates a block); the second rounds,
+/// with SIMD for S ≤ 8191 (larger S take a scalar path), and packs the fields.
 public struct QSGD: Compressor {
     public typealias Message = QSGDMessage
 
@@ -160,7 +175,7 @@ public struct QSGD: Compressor {
     public init(dimension: Int, levels: Int, coding: QSGDCoding = .elias) {
         precondition(dimension >= 1, "dimension must be positive")
         precondition(levels >= 1 && levels <= 1 << 30, "levels S must be in 1...2^30")
-        precondition(dimension <= 1 << 34, "dimension too large for the Philox counter")
+        precondition(dimension <= 1 << 32, "dimension must be at most 2^32 (32-bit indices)")
         self.dimension = dimension
         self.levels = levels
         self.coding = coding
@@ -192,10 +207,19 @@ public struct QSGD: Compressor {
         precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
         precondition(m.dimension == dimension && m.levels == levels && m.coding == coding, "message of another compressor")
         let d = dimension, w = fieldWidth
-        let words = QSGD.fieldWords(dimension: d, width: w)
-        if m.fields.count != words { m.fields = [UInt32](repeating: 0, count: words) }
-
-        let (normD, maxBound) = QSGD.normAndMax(x, scratch: &m.normScratch)
+        let fieldCount = QSGD.fieldWords(dimension: d, width: w)
+        if m.fields.count != fieldCount { m.fields = [UInt32](repeating: 0, count: fieldCount) }
+        // The random top bytes of every full block (SIMD kernel only), drawn
+        // during the norm pass, which is memory-bound anyway.
+        var random = m.randomWords   // moved out and back: no copy
+        m.randomWords = []
+        defer { m.randomWords = random }
+        let randomCount = levels <= QSGD.simdLevelLimit ? d / 128 * 8 : 0
+        if random.count != randomCount { random = [SIMD4<UInt32>](repeating: SIMD4(), count: randomCount) }
+        let stream = StreamKey(key)
+        let (normD, maxBound) = random.withUnsafeMutableBufferPointer { r in
+            QSGD.prepass(x, stream: stream, random: randomCount > 0 ? r.baseAddress : nil, scratch: &m.normScratch)
+        }
         let normF = Float(normD)
         guard normF.isFinite, normF > 0 else {
             m.norm = 0
@@ -214,34 +238,56 @@ public struct QSGD: Compressor {
         // large (vectors dominated by a few coordinates): then scan for it.
         let mb = tiny ? maxBound * 0x1p64 : maxBound
         let maxAbs = mb * (limit / n) > limit ? QSGD.maxAbs(x) * (tiny ? 0x1p64 : 1) : 0
-        let p = QuantParams(key: key, levels: levels, width: w, norm: n, maxAbs: maxAbs)
-        if tiny {
-            var scaled = m.scaledInput   // moved out and back: no copy
-            m.scaledInput = []
-            if scaled.count != d { scaled = [Float](repeating: 0, count: d) }
-            scaled.withUnsafeMutableBufferPointer { xs in
-                for i in 0..<d { xs[i] = x[i] * 0x1p64 }
-            }
-            scaled.withUnsafeBufferPointer { xs in
-                m.fields.withUnsafeMutableBufferPointer { out in
-                    QSGD.quantize(xs.baseAddress!, dimension: d, params: p, out: out.baseAddress!)
+        let p = QuantParams(stream: stream, levels: levels, width: w, norm: n, maxAbs: maxAbs)
+        random.withUnsafeBufferPointer { r in
+            let words = randomCount > 0 ? r.baseAddress : nil
+            if tiny {
+                var scaled = m.scaledInput   // moved out and back: no copy
+                m.scaledInput = []
+                if scaled.count != d { scaled = [Float](repeating: 0, count: d) }
+                scaled.withUnsafeMutableBufferPointer { xs in
+                    for i in 0..<d { xs[i] = x[i] * 0x1p64 }
                 }
-            }
-            m.scaledInput = scaled
-        } else {
-            m.fields.withUnsafeMutableBufferPointer { out in
-                QSGD.quantize(x.baseAddress!, dimension: d, params: p, out: out.baseAddress!)
+                scaled.withUnsafeBufferPointer { xs in
+                    m.fields.withUnsafeMutableBufferPointer { out in
+                        QSGD.quantize(xs.baseAddress!, dimension: d, params: p, random: words, out: out.baseAddress!)
+                    }
+                }
+                m.scaledInput = scaled
+            } else {
+                m.fields.withUnsafeMutableBufferPointer { out in
+                    QSGD.quantize(x.baseAddress!, dimension: d, params: p, random: words, out: out.baseAddress!)
+                }
             }
         }
         if coding == .elias { m.extractNonZeros() }
     }
 
-    /// Parallel, deterministic ‖x‖₂, bit for bit `Kernels.norm2(x)` (the
-    /// same 1024-element blocks, summed in the same order), and an upper
-    /// bound of max |x_i| (`maxAbsBound`, combined over blocks).
-    static func normAndMax(_ x: UnsafeBufferPointer<Float>, scratch: inout [Double]) -> (norm: Double, max: Float) {
+    /// The pass before quantization, in parallel chunks: ‖x‖₂ bit for bit as
+    /// `Kernels.norm2(x)` (the same 1024-element blocks summed in the same
+    /// order), an upper bound of max |x_i| (`maxAbsBound`), and, when
+    /// `random` is given, the eight Philox blocks of every full 128-element
+    /// block (`philox8`), which do not depend on the norm.
+    static func prepass(
+        _ x: UnsafeBufferPointer<Float>, stream: StreamKey, random: UnsafeMutablePointer<SIMD4<UInt32>>?,
+        scratch: inout [Double]
+    ) -> (norm: Double, max: Float) {
         let d = x.count
-        guard d >= parallelThreshold else { return (Kernels.norm2(x), maxAbsBound(x)) }
+        let fullBlocks = d / 128
+        let keys = PhiloxKeys(stream)
+        @inline(__always) func draw(_ blocks: Range<Int>) {
+            guard let random else { return }
+            for b in blocks {
+                let (s, t) = philox8(UInt32(truncatingIfNeeded: b * 8), stream, keys)
+                let r = random + 8 * b
+                r[0] = s.x0; r[1] = s.x1; r[2] = s.x2; r[3] = s.x3
+                r[4] = t.x0; r[5] = t.x1; r[6] = t.x2; r[7] = t.x3
+            }
+        }
+        guard d >= parallelThreshold else {
+            draw(0..<fullBlocks)
+            return (Kernels.norm2(x), maxAbsBound(x))
+        }
         let blocks = (d + 1023) / 1024
         if scratch.count < 2 * blocks { scratch = [Double](repeating: 0, count: 2 * blocks) }
         return scratch.withUnsafeMutableBufferPointer { s in
@@ -253,6 +299,7 @@ public struct QSGD: Compressor {
                     sums[b] = Kernels.sumSquares(part)
                     maxima[b] = Double(maxAbsBound(part))   // while the block is in L1
                 }
+                draw(min(fullBlocks, c * chunkSize / 128)..<min(fullBlocks, (c + 1) * chunkSize / 128))
             }
             var total = 0.0, m = 0.0
             for b in 0..<blocks {
@@ -373,15 +420,16 @@ public struct QSGD: Compressor {
                 }
             }
             // Every field must be a level in [−S, S]; a zero norm carries none.
-            let s = Int32(levels)
-            let bound = norm == 0 ? 0 : s
+            let bound = norm == 0 ? 0 : Int32(levels)
+            let hi = SIMD4<Int32>(repeating: bound), lo = SIMD4<Int32>(repeating: -bound)
+            var badLanes = SIMD4<Int32>()
             var bad = false
             QSGD.forEachField(dimension: d, width: w, words: f.baseAddress!) { _, v in
-                bad = bad || any((v .> SIMD4(repeating: bound)) .| (v .< SIMD4(repeating: -bound)))
+                badLanes |= ((v .> hi) .| (v .< lo))._storage
             } tail: { _, v in
                 bad = bad || v > bound || v < -bound
             }
-            if bad {
+            if bad || badLanes != SIMD4<Int32>() {
                 throw WireFormatError.invalid(norm == 0 ? "QSGD zero norm with non-zero levels" : "QSGD level beyond S = \(levels)")
             }
         }
@@ -575,9 +623,23 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
+/// The Philox key and fixed counter words of one `RandomKey`'s stream.
+struct StreamKey {
+    var k0: UInt32, k1: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
+
+    init(_ key: RandomKey) {
+        k0 = key.k0; k1 = key.k1; c1 = key.c1; c2 = key.c2; c3 = key.c3
+    }
+
+    /// `key.block(counter)`.
+    @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
+        Philox4x32.block(counter, c1, c2, c3, key: k0, k1)
+    }
+}
+
 /// The constants of one `compress` call (see the rounding rule on `QSGD`).
 struct QuantParams {
-    var k0: UInt32, k1: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
+    var stream: StreamKey
     var levels: Int
     var width: Int
     /// σ: r_i = x_i·σ, |r_i| ≤ 256·S.
@@ -585,8 +647,8 @@ struct QuantParams {
 
     /// `norm` and `maxAbs` already scaled by 2^64 for tiny norms; `maxAbs`
     /// may be 0 when it is known not to constrain σ.
-    init(key: RandomKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
-        k0 = key.k0; k1 = key.k1; c1 = key.c1; c2 = key.c2; c3 = key.c3
+    init(stream: StreamKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
+        self.stream = stream
         self.levels = levels
         self.width = width
         let limit = Float(256 * levels)
@@ -598,7 +660,7 @@ struct QuantParams {
     }
 
     @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-        Philox4x32.block(counter, c1, c2, c3, key: k0, k1)
+        stream.block(counter)
     }
 }
 
@@ -628,15 +690,20 @@ extension QSGD {
     }
 
     /// Writes the whole field stream of Q(x) (all words, tail included).
-    static func quantize(_ x: UnsafePointer<Float>, dimension d: Int, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
+    static func quantize(
+        _ x: UnsafePointer<Float>, dimension d: Int, params p: QuantParams,
+        random: UnsafePointer<SIMD4<UInt32>>?, out: UnsafeMutablePointer<UInt32>
+    ) {
         let blocks = d / 128
         let perChunk = chunkSize / 128
         let parallel = d >= parallelThreshold
         let chunks = parallel ? (blocks + perChunk - 1) / perChunk : (blocks > 0 ? 1 : 0)
-        parallelFor(chunks) { c in
+        parallelFor(chunks) { i in
+            // Last chunk first: the end of x is what the norm pass left in cache.
+            let c = chunks - 1 - i
             let range = parallel ? (c * perChunk)..<min(blocks, (c + 1) * perChunk) : 0..<blocks
-            if p.levels <= simdLevelLimit {
-                quantizeBlocksSIMD(x, blocks: range, params: p, out: out)
+            if let random {
+                quantizeBlocksSIMD(x, blocks: range, params: p, random: random, out: out)
             } else {
                 quantizeBlocksScalar(x, blocks: range, params: p, out: out)
             }
@@ -732,9 +799,9 @@ extension QSGD {
         var x0, x1, x2, x3: SIMD4<UInt32>
 
         @inline(__always)
-        init(counters: SIMD4<UInt32>, _ p: QuantParams) {
+        init(counters: SIMD4<UInt32>, _ k: StreamKey) {
             x0 = counters
-            x1 = SIMD4(repeating: p.c1); x2 = SIMD4(repeating: p.c2); x3 = SIMD4(repeating: p.c3)
+            x1 = SIMD4(repeating: k.c1); x2 = SIMD4(repeating: k.c2); x3 = SIMD4(repeating: k.c3)
         }
 
         @inline(__always)
@@ -762,7 +829,7 @@ extension QSGD {
         var a: Ten
         var b: Ten
 
-        init(_ p: QuantParams) {
+        init(_ p: StreamKey) {
             func keys(_ k: UInt32, _ step: UInt32) -> Ten {
                 func s(_ r: UInt32) -> SIMD4<UInt32> { SIMD4(repeating: k &+ r &* step) }
                 return (s(0), s(1), s(2), s(3), s(4), s(5), s(6), s(7), s(8), s(9))
@@ -775,7 +842,7 @@ extension QSGD {
     /// Philox4x32-10 of eight consecutive blocks (two interleaved sets of
     /// four, lane = block), bit for bit `Philox4x32.block`.
     @inline(__always)
-    static func philox8(_ first: UInt32, _ p: QuantParams, _ k: PhiloxKeys) -> (PhiloxLanes, PhiloxLanes) {
+    static func philox8(_ first: UInt32, _ p: StreamKey, _ k: PhiloxKeys) -> (PhiloxLanes, PhiloxLanes) {
         let c = SIMD4<UInt32>(0, 1, 2, 3) &+ first
         var s = PhiloxLanes(counters: c, p), t = PhiloxLanes(counters: c &+ 4, p)
         s.round(k.a.0, k.b.0); t.round(k.a.0, k.b.0)
@@ -791,124 +858,193 @@ extension QSGD {
         return (s, t)
     }
 
-    /// Full blocks for S ≤ 8191: Philox, rounding and packing in SIMD, with
-    /// the field width a compile-time constant (so the packing shifts are).
-    static func quantizeBlocksSIMD(_ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
-        switch p.width {
-        case 2: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width2.self)
-        case 3: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width3.self)
-        case 4: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width4.self)
-        case 5: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width5.self)
-        case 6: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width6.self)
-        case 7: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width7.self)
-        case 8: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width8.self)
-        case 9: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width9.self)
-        case 10: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width10.self)
-        case 11: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width11.self)
-        case 12: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width12.self)
-        case 13: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width13.self)
-        default: quantizeBlocksSIMD(x, blocks: blocks, params: p, out: out, width: Width14.self)
-        }
-    }
-
-    /// The kernel for one field width W.
+    /// Full blocks for S ≤ 8191: Philox and rounding in SIMD into 32 field
+    /// vectors a block, then packing specialized for the field width.
     ///
     /// With r = x·σ, ⌊r⌋ comes from r + 1.5·2^23 (round to nearest, then one
     /// down where that overshot); its low 8 bits are the top byte of
     /// frac(q)·2^32 (q = r/256) and the bits above them are ⌊q⌋. The random
     /// top byte decides unless it equals that byte (p = 1/256): such lanes are
     /// rounded down here, recorded, and finished by `patchTies`.
-    static func quantizeBlocksSIMD<W: FieldWidth>(
-        _ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams, out: UnsafeMutablePointer<UInt32>, width: W.Type
+    static func quantizeBlocksSIMD(
+        _ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams,
+        random: UnsafePointer<SIMD4<UInt32>>, out: UnsafeMutablePointer<UInt32>
     ) {
-        withUnsafeTemporaryAllocation(of: SIMD4<Int32>.self, capacity: 32) { tieBuffer in
-            let ties = tieBuffer.baseAddress!
-            let w = W.bits
+        // Blocks with ties are listed (branch-free) and finished after the
+        // loop, so the rare, unpredictable patch path stays out of it.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count) { tiedList in
+        withUnsafeTemporaryAllocation(of: SIMD4<UInt32>.self, capacity: 32) { buffer in
+            let fields = buffer.baseAddress!
+            let tied = tiedList.baseAddress!
+            var tiedCount = 0
+            let w = p.width
             let sigma = SIMD4<Float>(repeating: p.sigma)
-            let magic = SIMD4<Float>(repeating: QSGD.magic)
-            let zero = SIMD4<Float>()
             let mask = SIMD4<UInt32>(repeating: (1 << UInt32(w)) &- 1)
-            let keys = PhiloxKeys(p)
             for b in blocks {
-                var o = UnsafeMutableRawPointer(out + b * 4 * w)
-                var acc = SIMD4<UInt32>()
-                var used = 0
-                var anyTie = SIMD4<Int32>()
                 let xb = UnsafeRawPointer(x + b * 128)
+                let words = random + 8 * b
+                var tiedWords = 0
                 // Field k of the block: coordinates 128b + 4k + lane.
-                @inline(__always) func quantize(_ k: Int, _ top: SIMD4<UInt32>) {
-                    let r = xb.loadUnaligned(fromByteOffset: 16 * k, as: SIMD4<Float>.self) * sigma
-                    let t = r + magic                                   // 1.5·2^23 + round(r)
-                    let e = r - (t - magic)                             // r − round(r), exact
-                    let floorR = unsafeBitCast(t, to: SIMD4<Int32>.self) &+ (e .< zero)._storage   // ⌊r⌋ mod 2^22
-                    let frac = floorR & 255                             // the top byte of frac(q)·2^32
-                    let byte = SIMD4<Int32>(truncatingIfNeeded: top)
-                    let up = (byte .< frac)._storage                    // −1: round up
-                    let tie = (byte .== frac)._storage
-                    ties[k] = tie
-                    anyTie |= tie
-                    let field = SIMD4<UInt32>(truncatingIfNeeded: (floorR &>> 8) &- up) & mask
-                    acc |= field &<< UInt32(truncatingIfNeeded: used)
-                    used &+= w
-                    if used >= 32 {
-                        o.storeBytes(of: acc, as: SIMD4<UInt32>.self)
-                        o += 16
-                        used &-= 32
-                        acc = used == 0 ? SIMD4<UInt32>() : field &>> UInt32(truncatingIfNeeded: w &- used)
-                    }
+                @inline(__always) func quantize(_ k: Int, _ top: SIMD4<UInt32>) -> SIMD4<Int32> {
+                    let (floorR, byte) = floorAndByte(xb.loadUnaligned(fromByteOffset: 16 * k, as: SIMD4<Float>.self), sigma, top)
+                    let frac = floorR & 255                              // the top byte of frac(q)·2^32
+                    let up = (byte .< frac)._storage                     // −1: round up
+                    fields[k] = SIMD4<UInt32>(truncatingIfNeeded: (floorR &>> 8) &- up) & mask
+                    return (byte .== frac)._storage                      // −1: tie
                 }
                 // Field 16g + 4a + c (coordinates 128b + 64g + 16a + 4c + lane)
                 // uses byte c of word a of Philox block 8b + 4g + lane.
-                let (s, t) = philox8(UInt32(truncatingIfNeeded: b * 8), p, keys)
-                quantize(0, s.x0 & 0xFF); quantize(1, (s.x0 &>> 8) & 0xFF); quantize(2, (s.x0 &>> 16) & 0xFF); quantize(3, s.x0 &>> 24)
-                quantize(4, s.x1 & 0xFF); quantize(5, (s.x1 &>> 8) & 0xFF); quantize(6, (s.x1 &>> 16) & 0xFF); quantize(7, s.x1 &>> 24)
-                quantize(8, s.x2 & 0xFF); quantize(9, (s.x2 &>> 8) & 0xFF); quantize(10, (s.x2 &>> 16) & 0xFF); quantize(11, s.x2 &>> 24)
-                quantize(12, s.x3 & 0xFF); quantize(13, (s.x3 &>> 8) & 0xFF); quantize(14, (s.x3 &>> 16) & 0xFF); quantize(15, s.x3 &>> 24)
-                quantize(16, t.x0 & 0xFF); quantize(17, (t.x0 &>> 8) & 0xFF); quantize(18, (t.x0 &>> 16) & 0xFF); quantize(19, t.x0 &>> 24)
-                quantize(20, t.x1 & 0xFF); quantize(21, (t.x1 &>> 8) & 0xFF); quantize(22, (t.x1 &>> 16) & 0xFF); quantize(23, t.x1 &>> 24)
-                quantize(24, t.x2 & 0xFF); quantize(25, (t.x2 &>> 8) & 0xFF); quantize(26, (t.x2 &>> 16) & 0xFF); quantize(27, t.x2 &>> 24)
-                quantize(28, t.x3 & 0xFF); quantize(29, (t.x3 &>> 8) & 0xFF); quantize(30, (t.x3 &>> 16) & 0xFF); quantize(31, t.x3 &>> 24)
-                let tieBits = unsafeBitCast(anyTie, to: SIMD2<UInt64>.self)
-                if tieBits[0] | tieBits[1] != 0 {
-                    patchTies(x, block: b, params: p, out: out, ties: ties)
+                // (`words` holds `philox8` of the block, drawn by `prepass`.)
+                for a in 0..<8 {
+                    let u = words[a]
+                    let tie = quantize(4 * a, u & 0xFF) | quantize(4 * a + 1, (u &>> 8) & 0xFF)
+                        | quantize(4 * a + 2, (u &>> 16) & 0xFF) | quantize(4 * a + 3, u &>> 24)
+                    let t2 = unsafeBitCast(tie, to: SIMD2<UInt64>.self)
+                    tiedWords |= (t2[0] | t2[1] != 0 ? 1 : 0) << a
                 }
+                pack(fields, into: out + b * 4 * w, width: w)
+                tied[tiedCount] = b << 8 | tiedWords
+                tiedCount &+= tiedWords != 0 ? 1 : 0
             }
+            if tiedCount > 0 {
+                patchTies(x, tied: UnsafeBufferPointer(start: tied, count: tiedCount), params: p, random: random, out: out)
+            }
+        }
         }
     }
 
-    /// Finishes the tied lanes of block `b`: the kernel rounded them down;
-    /// u_i < frac(q)·2^32 then holds exactly when the low 24 random bits are
-    /// below frac(r)·2^24 (the top byte equals the byte of frac(q)), and those
-    /// fields get ⌊q⌋ + 1.
-    @inline(never)
-    static func patchTies(_ x: UnsafePointer<Float>, block b: Int, params p: QuantParams, out: UnsafeMutablePointer<UInt32>, ties: UnsafePointer<SIMD4<Int32>>) {
-        let w = p.width
-        let o = out + b * 4 * w
-        let mask = UInt64((1 << UInt32(w)) &- 1)
-        for g in 0..<8 {
-            // Skip four fields at a time when none of them tied.
-            let any4 = unsafeBitCast(ties[4 * g] | ties[4 * g + 1] | ties[4 * g + 2] | ties[4 * g + 3], to: SIMD2<UInt64>.self)
-            if any4[0] | any4[1] == 0 { continue }
-            for k in (4 * g)..<(4 * g + 4) {
-                let t = ties[k]
-                for l in 0..<4 where t[l] != 0 {
-                    let i = b * 128 + 4 * k + l
-                    // |r| < 2^22: ⌊r⌋ by truncation, exact; frac(r)·2^24 exact in Double.
-                    let r = x[i] * p.sigma
-                    let tr = Int32(r)
-                    let fl = Float(tr) > r ? tr - 1 : tr
-                    guard Double(uniformLow(i, p)) < (Double(r) - Double(fl)) * 0x1p24 else { continue }
-                    let level = (fl >> 8) + 1
-                    let v = UInt64(UInt32(bitPattern: level)) & mask
-                    let bit = k * w, j = bit >> 5, sh = UInt64(bit & 31)
-                    var pair = UInt64(o[4 * j + l])
-                    if Int(sh) + w > 32 { pair |= UInt64(o[4 * (j + 1) + l]) << 32 }
-                    pair = (pair & ~(mask << sh)) | (v << sh)
-                    o[4 * j + l] = UInt32(truncatingIfNeeded: pair)
-                    if Int(sh) + w > 32 { o[4 * (j + 1) + l] = UInt32(truncatingIfNeeded: pair >> 32) }
-                }
+    /// ⌊r⌋ mod 2^22 for r = x·σ (|r| < 2^22: r + 1.5·2^23 rounds r to an
+    /// integer in the mantissa, one less where that rounded up), and the
+    /// random byte as Int32 lanes.
+    @inline(__always)
+    static func floorAndByte(_ x: SIMD4<Float>, _ sigma: SIMD4<Float>, _ top: SIMD4<UInt32>) -> (SIMD4<Int32>, SIMD4<Int32>) {
+        let r = x * sigma
+        let magic = SIMD4<Float>(repeating: QSGD.magic)
+        let t = r + magic                                                // 1.5·2^23 + round(r)
+        let floorR = unsafeBitCast(t, to: SIMD4<Int32>.self) &+ (r .< t - magic)._storage
+        return (floorR, SIMD4<Int32>(truncatingIfNeeded: top))
+    }
+
+    /// Packs 32 vectors of w-bit fields into the 4w words of a block.
+    @inline(__always)
+    static func pack(_ fields: UnsafePointer<SIMD4<UInt32>>, into out: UnsafeMutablePointer<UInt32>, width w: Int) {
+        switch w {
+        case 2: pack(fields, into: out, Width2.self)
+        case 3: pack(fields, into: out, Width3.self)
+        case 4: pack(fields, into: out, Width4.self)
+        case 5: pack(fields, into: out, Width5.self)
+        case 6: pack(fields, into: out, Width6.self)
+        case 7: pack(fields, into: out, Width7.self)
+        case 8: pack(fields, into: out, Width8.self)
+        case 9: pack(fields, into: out, Width9.self)
+        case 10: pack(fields, into: out, Width10.self)
+        case 11: pack(fields, into: out, Width11.self)
+        case 12: pack(fields, into: out, Width12.self)
+        case 13: pack(fields, into: out, Width13.self)
+        default: pack(fields, into: out, Width14.self)
+        }
+    }
+
+    /// Lane l's 32·w-bit stream gets field k at bit k·w; word j of lane l is
+    /// `out[4j + l]`. Fully unrolled: every shift is a constant.
+    static func pack<W: FieldWidth>(_ fields: UnsafePointer<SIMD4<UInt32>>, into out: UnsafeMutablePointer<UInt32>, _: W.Type) {
+        let w = W.bits
+        let o = UnsafeMutableRawPointer(out)
+        var acc = SIMD4<UInt32>()
+        var used = 0, j = 0
+        @inline(__always) func step(_ k: Int) {
+            let f = fields[k]
+            acc |= f &<< UInt32(truncatingIfNeeded: used)
+            used += w
+            if used >= 32 {
+                o.storeBytes(of: acc, toByteOffset: 16 * j, as: SIMD4<UInt32>.self)
+                j += 1
+                used -= 32
+                acc = used == 0 ? SIMD4<UInt32>() : f &>> UInt32(truncatingIfNeeded: w - used)
             }
         }
+        // Written out so that `used` and `j` fold to constants.
+        step(0); step(1); step(2); step(3); step(4); step(5); step(6); step(7)
+        step(8); step(9); step(10); step(11); step(12); step(13); step(14); step(15)
+        step(16); step(17); step(18); step(19); step(20); step(21); step(22); step(23)
+        step(24); step(25); step(26); step(27); step(28); step(29); step(30); step(31)
+    }
+
+    /// Finishes the tied lanes of the listed blocks (entries b·256 + mask of
+    /// the random words with ties). The kernel rounded them down; u_i <
+    /// frac(q)·2^32 holds exactly when the low 24 random bits are below
+    /// frac(r)·2^24 (the top byte equals the byte of frac(q)), and then the
+    /// field becomes ⌊q⌋ + 1. The low bits of eight ties at a time come from
+    /// one SIMD Philox pass (`philoxLanes`), so their latency overlaps.
+    @inline(never)
+    static func patchTies(
+        _ x: UnsafePointer<Float>, tied: UnsafeBufferPointer<Int>, params p: QuantParams,
+        random: UnsafePointer<SIMD4<UInt32>>, out: UnsafeMutablePointer<UInt32>
+    ) {
+        let w = p.width
+        let mask = UInt64((1 << UInt32(w)) &- 1)
+        let sigma = SIMD4<Float>(repeating: p.sigma)
+        let keys = PhiloxKeys(p.stream)
+        let magicBits = Int32(bitPattern: QSGD.magic.bitPattern)
+        withUnsafeTemporaryAllocation(of: (index: Int, floor: Int32, r: Float).self, capacity: 8) { batch in
+            var n = 0
+            func flush() {
+                var c = SIMD8<UInt32>()
+                for j in 0..<n { c[j] = 0x8000_0000 | UInt32(truncatingIfNeeded: batch[j].index >> 2) }
+                let s = philoxLanes(c.lowHalf, p.stream, keys), t = philoxLanes(c.highHalf, p.stream, keys)
+                for j in 0..<n {
+                    let (i, fl, r) = batch[j]
+                    let lanes = j < 4 ? s : t
+                    let low = lanes[word: i & 3][j & 3] & 0xFF_FFFF
+                    // frac(r)·2^24 is exact in Double.
+                    guard Double(low) < (Double(r) - Double(fl)) * 0x1p24 else { continue }
+                    let v = UInt64(UInt32(bitPattern: (fl >> 8) + 1)) & mask
+                    let b = i >> 7, k = (i >> 2) & 31, l = i & 3
+                    let o = out + b * 4 * w
+                    let bit = k * w, jw = bit >> 5, sh = UInt64(bit & 31)
+                    var pair = UInt64(o[4 * jw + l])
+                    if Int(sh) + w > 32 { pair |= UInt64(o[4 * (jw + 1) + l]) << 32 }
+                    pair = (pair & ~(mask << sh)) | (v << sh)
+                    o[4 * jw + l] = UInt32(truncatingIfNeeded: pair)
+                    if Int(sh) + w > 32 { o[4 * (jw + 1) + l] = UInt32(truncatingIfNeeded: pair >> 32) }
+                }
+                n = 0
+            }
+            for entry in tied {
+                let b = entry >> 8
+                let words = random + 8 * b
+                var pending = entry & 0xFF
+                while pending != 0 {
+                    let a = pending.trailingZeroBitCount
+                    pending &= pending &- 1
+                    for c in 0..<4 {
+                        let k = 4 * a + c
+                        let xv = UnsafeRawPointer(x + b * 128 + 4 * k).loadUnaligned(as: SIMD4<Float>.self)
+                        let (floorR, byte) = floorAndByte(xv, sigma, (words[a] &>> UInt32(8 * c)) & 0xFF)
+                        let tie = SIMD4<UInt32>(truncatingIfNeeded: (byte .== (floorR & 255))._storage)
+                        var lanes = (tie & SIMD4(1, 2, 4, 8)).wrappedSum()
+                        while lanes != 0 {
+                            let l = lanes.trailingZeroBitCount
+                            lanes &= lanes &- 1
+                            // ⌊r⌋ = floorR − bits(1.5·2^23), exact.
+                            batch[n] = (b * 128 + 4 * k + l, floorR[l] &- magicBits, xv[l] * p.sigma)
+                            n += 1
+                            if n == 8 { flush() }
+                        }
+                    }
+                }
+            }
+            if n > 0 { flush() }
+        }
+    }
+
+    /// Philox4x32-10 of four arbitrary counters (lane = block).
+    @inline(__always)
+    static func philoxLanes(_ counters: SIMD4<UInt32>, _ p: StreamKey, _ k: PhiloxKeys) -> PhiloxLanes {
+        var s = PhiloxLanes(counters: counters, p)
+        s.round(k.a.0, k.b.0); s.round(k.a.1, k.b.1); s.round(k.a.2, k.b.2); s.round(k.a.3, k.b.3); s.round(k.a.4, k.b.4)
+        s.round(k.a.5, k.b.5); s.round(k.a.6, k.b.6); s.round(k.a.7, k.b.7); s.round(k.a.8, k.b.8); s.round(k.a.9, k.b.9)
+        return s
     }
 }
 

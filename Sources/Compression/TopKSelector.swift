@@ -18,12 +18,15 @@ public struct TopKSelector: Sendable {
     var candidateCount = 0
     var selected: [UInt32] = []
     var scratch: [UInt32] = []
-    var histogram: [UInt32] = [UInt32](repeating: 0, count: 1 << 16)
+    var histogram: [UInt32] = []
+    var packed: [UInt64] = []
 
     public init() {}
 
     static let sampleSize = 1 << 16
     static let chunk = 4096
+    /// Below this d a comparison sort beats clearing 2^16-bin histograms.
+    static let smallDimension = 1 << 13
 
     /// Writes the top-`k` indices of `x` (by |x_i|, ties to the lower index),
     /// ascending, into `out` (whose count must be `k`, 1 ≤ k ≤ x.count).
@@ -34,6 +37,11 @@ public struct TopKSelector: Sendable {
             for i in 0..<n { out[i] = UInt32(i) }
             return
         }
+        if n <= TopKSelector.smallDimension {
+            selectBySorting(x, into: out)
+            return
+        }
+        if histogram.isEmpty { histogram = [UInt32](repeating: 0, count: 1 << 16) }
         x.withMemoryRebound(to: UInt32.self) { bits in
             var found = false
             if n >= 8 * TopKSelector.sampleSize, let (b, above) = sampledThreshold(bits, k: k) {
@@ -47,6 +55,24 @@ public struct TopKSelector: Sendable {
             }
         }
         refine(k: k, maxIndex: UInt32(n - 1), into: out)
+    }
+
+    /// Small d: sort (¬key, index) pairs, so larger magnitudes and then lower
+    /// indices come first; keep K; order them by index.
+    private mutating func selectBySorting(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<UInt32>) {
+        let n = x.count, k = out.count
+        if packed.count < n { packed = [UInt64](repeating: 0, count: n) }
+        packed.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n {
+                let key = x[i].bitPattern & 0x7FFF_FFFF
+                p[i] = (UInt64(0x7FFF_FFFF - key) << 32) | UInt64(i)
+            }
+            var head = UnsafeMutableBufferPointer(rebasing: p[0..<n])
+            head.sort()
+            for j in 0..<k { out[j] = UInt32(truncatingIfNeeded: head[j]) }
+        }
+        var sorted = out
+        sorted.sort()
     }
 
     /// A 16-bit digit whose share of a strided sample exceeds K/d with a

@@ -10,15 +10,36 @@ public final class InProcessFabric: @unchecked Sendable {
     var arrived = 0
     var generation = 0
     var abortedBy: (Int, String)?
-    var byteSlots: [[UInt8]]
-    var pointerSlots: [UnsafeMutableBufferPointer<Float>?]
-    var reduced: [Float] = []
+    // Raw slot storage: ranks write their own slot concurrently, which Swift
+    // arrays (copy-on-write, exclusivity-checked) do not allow.
+    let byteSlots: UnsafeMutablePointer<[UInt8]>
+    let pointerSlots: UnsafeMutablePointer<UnsafeMutableBufferPointer<Float>?>
+    var reduced: UnsafeMutablePointer<Float>?
+    var reducedCount = 0
 
     public init(size: Int) {
         precondition(size >= 1)
         self.size = size
-        byteSlots = [[UInt8]](repeating: [], count: size)
-        pointerSlots = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: size)
+        byteSlots = .allocate(capacity: size)
+        byteSlots.initialize(repeating: [], count: size)
+        pointerSlots = .allocate(capacity: size)
+        pointerSlots.initialize(repeating: nil, count: size)
+    }
+
+    deinit {
+        byteSlots.deinitialize(count: size)
+        byteSlots.deallocate()
+        pointerSlots.deallocate()
+        reduced?.deallocate()
+    }
+
+    /// Scratch for all-reduce results, grown by rank 0 between barriers.
+    func ensureReduced(_ n: Int) {
+        if reducedCount < n {
+            reduced?.deallocate()
+            reduced = .allocate(capacity: n)
+            reducedCount = n
+        }
     }
 
     /// Waits for all ranks; throws if any rank aborted.
@@ -70,7 +91,7 @@ public final class InProcessCommunicator: Communicator {
         if size == 1 { return [bytes] }
         fabric.byteSlots[rank] = bytes
         try fabric.barrier()
-        let all = fabric.byteSlots
+        let all = (0..<size).map { fabric.byteSlots[$0] }
         try fabric.barrier()
         return all
     }
@@ -79,24 +100,22 @@ public final class InProcessCommunicator: Communicator {
         if size == 1 { return }
         let n = buffer.count
         fabric.pointerSlots[rank] = buffer
-        if rank == 0 && fabric.reduced.count < n { fabric.reduced = [Float](repeating: 0, count: n) }
+        if rank == 0 { fabric.ensureReduced(n) }
         try fabric.barrier()
         for r in 0..<size where fabric.pointerSlots[r]?.count != n {
             throw CommunicatorError.mismatch("all-reduce of \(n) floats, rank \(r) sent \(fabric.pointerSlots[r]?.count ?? 0)")
         }
         // Slice `rank` of the result, summed in rank order.
         let lo = n * rank / size, hi = n * (rank + 1) / size
-        fabric.reduced.withUnsafeMutableBufferPointer { out in
-            let o = out.baseAddress!
-            let first = fabric.pointerSlots[0]!.baseAddress!
-            for i in lo..<hi { o[i] = first[i] }
-            for r in 1..<size {
-                let p = fabric.pointerSlots[r]!.baseAddress!
-                for i in lo..<hi { o[i] += p[i] }
-            }
+        let o = fabric.reduced!
+        let first = fabric.pointerSlots[0]!.baseAddress!
+        for i in lo..<hi { o[i] = first[i] }
+        for r in 1..<size {
+            let p = fabric.pointerSlots[r]!.baseAddress!
+            for i in lo..<hi { o[i] += p[i] }
         }
         try fabric.barrier()
-        fabric.reduced.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: n) }
+        buffer.baseAddress!.update(from: o, count: n)
         try fabric.barrier()
     }
 

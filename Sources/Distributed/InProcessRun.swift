@@ -9,13 +9,16 @@ import Optimization
 /// counted are the bits that would travel. Rank 0 reports.
 public enum InProcessRun {
     /// Runs the method on `workers` ranks and returns rank 0's summary.
+    /// `compressor` is the user's choice (nil: none); methods that prescribe
+    /// their own (qsgd-sgd, psgd, pgd, cnc) use theirs.
     /// `onRecord` is called on rank 0's thread for each logging interval.
     public static func run(
-        objective: any Objective, method: MethodSpec, compressor: CompressorSpec, workers: Int,
+        objective: any Objective, method: MethodSpec, compressor given: CompressorSpec?, workers: Int,
         config: TrainerConfiguration, theory: TheoryParameters? = nil,
         onRecord: (@Sendable (StepRecord) -> Void)? = nil
     ) throws -> RunSummary {
         guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
+        let compressor = try method.compressor(given: given)
         let fabric = InProcessFabric(size: workers)
         // Build every rank first so that configuration errors surface before any thread starts.
         var trainers: [Trainer] = []

@@ -66,8 +66,9 @@ public struct SOSPCertificate: Codable, Sendable, Equatable {
             throw CSGDError("certificate: the point has \(x.count) entries, \(objective.name) has dimension \(objective.dimension)")
         }
         let g = FloatBuffer(count: objective.dimension)
-        let loss = objective.fullGradient(at: x, into: g.buffer)
-        let gradNorm = Kernels.norm2(g.readOnly)
+        let (loss, gradNorm) = withExtendedLifetime(g) {
+            (objective.fullGradient(at: x, into: g.buffer), Kernels.norm2(g.readOnly))
+        }
         let eig = Lanczos.lambdaMin(of: objective, at: x, iterations: lanczosIterations, tolerance: tolerance, seed: seed)
         return SOSPCertificate(loss: loss, gradNorm: gradNorm, lambdaMin: eig.lambdaMin, epsilon: epsilon, rho: rho,
                                lanczosIterations: eig.iterations, lanczosResidual: eig.residual,

@@ -37,8 +37,9 @@ public struct LanczosResult: Sendable, Codable {
 /// Lanczos arithmetic (basis, tridiagonal T_m, Ritz vector) is Double. Every
 /// new basis vector is fully reorthogonalised against all previous ones
 /// (classical Gram–Schmidt, two passes), so no ghost eigenvalues appear and
-/// the basis stays orthogonal to Double precision. The basis is stored, so the
-/// memory is `iterations × d × 8` bytes: the default Krylov dimension is
+/// the basis stays orthogonal to Double precision. The basis is stored (one
+/// vector allocated per step taken), so the memory is at most
+/// `iterations × d × 8` bytes: the default Krylov dimension is
 /// `min(d, 200)`, lowered for large d to keep the basis within 256 MiB (at the
 /// MNIST autoencoder's d = 210,369 that is 159 vectors, 268 MB). The eigenpair
 /// of T_m is found by our own routines — Sturm-count bisection for the
@@ -84,95 +85,97 @@ public enum Lanczos {
         let m = max(1, min(iterations ?? defaultIterations(dimension: d), d))
         let tol = max(tolerance, 0)
 
-        // Basis Q (row j = q_j), recurrence coefficients.
-        var Q = [Double](repeating: 0, count: m * d)
+        // Basis vectors q_0, q_1, … (each its own allocation, added as the
+        // Krylov space grows, so an early stop never pays for the full cap).
+        var basis: [UnsafeMutablePointer<Double>] = []
+        defer { for q in basis { q.deallocate() } }
+        func newVector() -> UnsafeMutablePointer<Double> {
+            let q = UnsafeMutablePointer<Double>.allocate(capacity: d)
+            q.initialize(repeating: 0, count: d)
+            basis.append(q)
+            return q
+        }
         var alpha: [Double] = []
         var beta: [Double] = []   // beta[j] couples q_j and q_{j+1}
-        alpha.reserveCapacity(m); beta.reserveCapacity(m)
         let vin = FloatBuffer(count: d), vout = FloatBuffer(count: d)
-        var w = [Double](repeating: 0, count: d)
+        let w = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        w.initialize(repeating: 0, count: d)
+        defer { w.deallocate() }
         var h = [Double](repeating: 0, count: m)
 
-        // Start vector: keyed Gaussian, normalised in Double.
-        RandomFill.gaussian(startKey(seed: seed), sigma: 1, into: vin.buffer)
-        Q.withUnsafeMutableBufferPointer { q in
-            var s = 0.0
-            for i in 0..<d { q[i] = Double(vin[i]); s += q[i] * q[i] }
-            if s == 0 { q[0] = 1; s = 1 }  // unreachable for d ≥ 1 in practice
-            let inv = 1 / s.squareRoot()
-            for i in 0..<d { q[i] *= inv }
-        }
+        return withExtendedLifetime((vin, vout)) { () -> LanczosResult in
+            // Start vector: keyed Gaussian, normalised in Double.
+            RandomFill.gaussian(startKey(seed: seed), sigma: 1, into: vin.buffer)
+            let q0 = newVector()
+            for i in 0..<d { q0[i] = Double(vin.pointer[i]) }
+            var n0 = dot(q0, q0, d)
+            if n0 == 0 { q0[0] = 1; n0 = 1 }   // unreachable in practice
+            let inv0 = 1 / n0.squareRoot()
+            for i in 0..<d { q0[i] *= inv0 }
 
-        var theta = 0.0, thetaMax = 0.0
-        var s: [Double] = [1]
-        var residual = 0.0
-        var stop = LanczosStop.iterationLimit
-        var used = 0
+            var theta = 0.0, thetaMax = 0.0
+            var s: [Double] = [1]
+            var residual = 0.0
+            var stop = LanczosStop.iterationLimit
 
-        for j in 0..<m {
-            used = j + 1
-            // w = A q_j (in Float32), then w −= β_{j−1} q_{j−1}.
-            Q.withUnsafeBufferPointer { q in
-                let qj = q.baseAddress! + j * d
+            for j in 0..<m {
+                // w = A q_j (in Float32), then w −= β_{j−1} q_{j−1}.
+                let qj = basis[j]
                 for i in 0..<d { vin.pointer[i] = Float(qj[i]) }
-            }
-            vout.zero()
-            apply(vin.readOnly, vout.buffer)
-            for i in 0..<d { w[i] = Double(vout.pointer[i]) }
-            Q.withUnsafeBufferPointer { q in
-                let base = q.baseAddress!
-                w.withUnsafeMutableBufferPointer { wp in
-                    let wv = wp.baseAddress!
-                    if j > 0 { axpy(-beta[j - 1], base + (j - 1) * d, wv, d) }
-                    let a = dot(base + j * d, wv, d)
-                    axpy(-a, base + j * d, wv, d)
-                    alpha.append(a)
-                    // Full reorthogonalisation: two classical Gram–Schmidt passes.
-                    for _ in 0..<2 {
-                        for k in 0...j { h[k] = dot(base + k * d, wv, d) }
-                        for k in 0...j { axpy(-h[k], base + k * d, wv, d) }
-                        alpha[j] += h[j]
-                    }
+                vout.zero()
+                apply(vin.readOnly, vout.buffer)
+                for i in 0..<d { w[i] = Double(vout.pointer[i]) }
+                if j > 0 { axpy(-beta[j - 1], basis[j - 1], w, d) }
+                let a = dot(qj, w, d)
+                axpy(-a, qj, w, d)
+                alpha.append(a)
+                // Full reorthogonalisation: two classical Gram–Schmidt passes.
+                for _ in 0..<2 {
+                    for k in 0...j { h[k] = dot(basis[k], w, d) }
+                    for k in 0...j { axpy(-h[k], basis[k], w, d) }
+                    alpha[j] += h[j]
                 }
-            }
-            let b = w.withUnsafeBufferPointer { dot($0.baseAddress!, $0.baseAddress!, d) }.squareRoot()
+                let b = dot(w, w, d).squareRoot()
+                guard b.isFinite, alpha[j].isFinite else {
+                    // The operator returned inf/NaN: no estimate, not converged.
+                    return LanczosResult(lambdaMin: .nan, vector: [Float](repeating: .nan, count: d), iterations: j + 1,
+                                         residual: .nan, lambdaMaxRitz: .nan, stop: .iterationLimit)
+                }
 
-            // Smallest (and largest) eigenvalue of T_{j+1}, eigenvector of the smallest.
-            let tri = SymmetricTridiagonal(diagonal: alpha, offDiagonal: Array(beta.prefix(j)))
-            theta = tri.smallestEigenvalue()
-            thetaMax = tri.largestEigenvalue()
-            s = tri.eigenvector(for: theta)
-            residual = b * abs(s[j])
-            let scale = max(abs(theta), abs(thetaMax), b)
+                // Smallest (and largest) eigenvalue of T_{j+1}, eigenvector of the smallest.
+                let tri = SymmetricTridiagonal(diagonal: alpha, offDiagonal: beta)
+                theta = tri.smallestEigenvalue()
+                thetaMax = tri.largestEigenvalue()
+                s = tri.eigenvector(for: theta)
+                residual = b * abs(s[j])
+                let scale = max(abs(theta), abs(thetaMax), b)
 
-            if b <= tol * scale || j + 1 == d {
-                stop = .invariantSubspace
-                break
-            }
-            if residual <= tol * scale {
-                stop = .converged
-                break
-            }
-            if j + 1 == m { break }
-            beta.append(b)
-            let inv = 1 / b
-            Q.withUnsafeMutableBufferPointer { q in
-                let next = q.baseAddress! + (j + 1) * d
+                if b <= tol * scale || j + 1 == d {
+                    stop = .invariantSubspace
+                    break
+                }
+                if residual <= tol * scale {
+                    stop = .converged
+                    break
+                }
+                if j + 1 == m { break }
+                beta.append(b)
+                let next = newVector()
+                let inv = 1 / b
                 for i in 0..<d { next[i] = w[i] * inv }
             }
-        }
 
-        // Ritz vector y = Q_m s, normalised.
-        var y = [Double](repeating: 0, count: d)
-        Q.withUnsafeBufferPointer { q in
-            y.withUnsafeMutableBufferPointer { yp in
-                for k in 0..<used where s[k] != 0 { axpy(s[k], q.baseAddress! + k * d, yp.baseAddress!, d) }
-            }
+            // Ritz vector y = Q_m s, normalised.
+            let y = UnsafeMutablePointer<Double>.allocate(capacity: d)
+            y.initialize(repeating: 0, count: d)
+            defer { y.deallocate() }
+            for k in 0..<s.count where s[k] != 0 { axpy(s[k], basis[k], y, d) }
+            let ny = dot(y, y, d).squareRoot()
+            let scaleY = ny > 0 ? 1 / ny : 1
+            let vector = (0..<d).map { Float(y[$0] * scaleY) }
+            return LanczosResult(lambdaMin: theta, vector: vector, iterations: s.count, residual: residual,
+                                 lambdaMaxRitz: thetaMax, stop: stop)
         }
-        let ny = y.withUnsafeBufferPointer { dot($0.baseAddress!, $0.baseAddress!, d) }.squareRoot()
-        let vector = y.map { Float(ny > 0 ? $0 / ny : $0) }
-        return LanczosResult(lambdaMin: theta, vector: vector, iterations: used, residual: residual,
-                             lambdaMaxRitz: thetaMax, stop: stop)
     }
 
     /// λ_min(∇²f(x)) of `objective` by Lanczos on its Hessian–vector products.
@@ -192,7 +195,7 @@ public enum Lanczos {
     // MARK: Double kernels (four accumulators so the loop vectorises).
 
     @inline(__always)
-    static func dot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, _ n: Int) -> Double {
+    static func dot(_ x: UnsafeMutablePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
         var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
         var i = 0
         while i + 4 <= n {
@@ -205,7 +208,7 @@ public enum Lanczos {
     }
 
     @inline(__always)
-    static func axpy(_ a: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
+    static func axpy(_ a: Double, _ x: UnsafeMutablePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { y[i] += a * x[i] }
     }
 }

@@ -105,6 +105,17 @@ public struct MethodSpec: Equatable, Sendable, CustomStringConvertible {
         .qsgdSGD: ["bits", "batch", "eta"],
     ]
 
+    /// The compressor this method sends: its own prescription (qsgd-sgd,
+    /// psgd, pgd, cnc), else `given`, else none. Giving a different one than
+    /// the method prescribes is an error naming both.
+    public func compressor(given: CompressorSpec?) throws -> CompressorSpec {
+        guard let forced = forcedCompressor else { return given ?? .none }
+        if let given, given != forced {
+            throw CSGDError("method '\(kind.rawValue)' sends \(forced) messages; drop --compressor \(given)")
+        }
+        return forced
+    }
+
     public static func parse(_ text: String) throws -> MethodSpec {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let name: String, rest: String?

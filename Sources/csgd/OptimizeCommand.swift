@@ -32,16 +32,16 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Iterations T.")
     var steps: Int = 1000
 
-    @Option(help: "Step size η (a method's eta= option wins; else the problem's suggestion).")
+    @Option(parsing: .unconditional, help: "Step size η (a method's eta= option wins; else the problem's suggestion).")
     var lr: Double?
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
 
-    @Option(help: "ε for the ε-SOSP certificate (λ_min by Lanczos); enables first_sosp_step.")
+    @Option(parsing: .unconditional, help: "ε for the ε-SOSP certificate (λ_min by Lanczos); enables first_sosp_step.")
     var eps: Double?
 
-    @Option(help: "ρ for the certificate when the problem does not know it.")
+    @Option(parsing: .unconditional, help: "ρ for the certificate when the problem does not know it.")
     var rho: Double?
 
     @Option(help: "Certify every N steps (default: every log interval when --eps is given).")
@@ -66,13 +66,7 @@ struct OptimizeCommand: ParsableCommand {
             guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
             let m = try MethodSpec.parse(method)
             let objective = try ProblemSpec.parse(problem).make()
-            var c = try compressor.map(CompressorSpec.parse) ?? .none
-            if let forced = m.forcedCompressor {
-                if let given = compressor, try CompressorSpec.parse(given) != forced {
-                    throw CSGDError("method '\(m.kind.rawValue)' sends \(forced) messages; drop --compressor \(given)")
-                }
-                c = forced
-            }
+            let c = try m.compressor(given: compressor.map(CompressorSpec.parse))
             let made = try c.make(dimension: objective.dimension)
             var theory: TheoryParameters?
             if m.useTheory {

@@ -54,7 +54,8 @@ final class CompressorConformanceTests: XCTestCase {
     func checkHostileBytes<C: Compressor>(_ c: C, _ text: String) throws {
         let d = c.dimension
         let key = RandomKey(seed: 3, step: 1, purpose: .test)
-        let bytes = c.encode(c.compress(Vectors.gaussian(d, seed: 9).readOnly, key: key))
+        let x = Vectors.gaussian(d, seed: 9)
+        let bytes = withExtendedLifetime(x) { c.encode(c.compress(x.readOnly, key: key)) }
         let cuts = Set([0, 1, bytes.count / 2, bytes.count - 1].filter { $0 >= 0 && $0 < bytes.count })
         for n in cuts {
             XCTAssertThrowsError(try c.decode(Array(bytes.prefix(n)), key: key), "\(text) d=\(d): \(n) of \(bytes.count) bytes accepted")

@@ -65,6 +65,11 @@ final class TestQuarticSaddle: Objective, @unchecked Sendable {
 final class CertificateTests: XCTestCase {
     let a: [Double] = [-1, -0.5, 0.3, 1, 2, 0.5, 1.5, 0.8]
 
+    /// Keeps the buffer alive while its pointer is in use.
+    func check(_ f: TestQuarticSaddle, _ x: FloatBuffer, _ eps: Double, _ rho: Double) throws -> SOSPCertificate {
+        try withExtendedLifetime(x) { try SOSPCertificate.check(objective: f, at: x.readOnly, epsilon: eps, rho: rho) }
+    }
+
     func testStrictSaddleIsNotSOSPAndMinimumIs() throws {
         let f = TestQuarticSaddle(a: a, seed: 5)
         let eps = 1e-3, rho = 10.0   // threshold −√(ρε) = −0.1
@@ -81,21 +86,21 @@ final class CertificateTests: XCTestCase {
 
         // Another strict saddle: z = (±1, 0, …): λ_min = a_2 = −0.5.
         var zs = [Double](repeating: 0, count: a.count); zs[0] = 1
-        let c1 = try SOSPCertificate.check(objective: f, at: f.point(z: zs).readOnly, epsilon: eps, rho: rho)
+        let c1 = try check(f, f.point(z: zs), eps, rho)
         XCTAssertTrue(c1.isFOSP, "gradNorm \(c1.gradNorm)")
         XCTAssertEqual(c1.lambdaMin, -0.5, accuracy: 1e-5)
         XCTAssertFalse(c1.isSOSP)
 
         // A minimum: z = (1, √0.5, 0, …): Hessian eigenvalues 2, 1, 0.3, … so λ_min = 0.3.
         var zm = [Double](repeating: 0, count: a.count); zm[0] = 1; zm[1] = 0.5.squareRoot()
-        let c2 = try SOSPCertificate.check(objective: f, at: f.point(z: zm).readOnly, epsilon: eps, rho: rho)
+        let c2 = try check(f, f.point(z: zm), eps, rho)
         XCTAssertTrue(c2.isFOSP, "gradNorm \(c2.gradNorm)")
         XCTAssertEqual(c2.lambdaMin, 0.3, accuracy: 1e-5)
         XCTAssertTrue(c2.isSOSP)
         XCTAssertEqual(c2.loss, -0.25 - 0.0625, accuracy: 1e-6)
 
         // Far from stationary: not even a FOSP.
-        let c3 = try SOSPCertificate.check(objective: f, at: f.point(z: [0.5, 0.5, 1, 0, 0, 0, 0, 0]).readOnly, epsilon: eps, rho: rho)
+        let c3 = try check(f, f.point(z: [0.5, 0.5, 1, 0, 0, 0, 0, 0]), eps, rho)
         XCTAssertFalse(c3.isFOSP)
         XCTAssertFalse(c3.isSOSP)
     }

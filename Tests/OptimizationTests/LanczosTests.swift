@@ -24,34 +24,63 @@ enum Dense {
     /// A Haar-like random orthogonal matrix (columns by modified Gram–Schmidt, twice).
     static func orthogonal(_ d: Int, seed: UInt64) -> [Double] {
         var s = stream(seed, 1)
-        var q = (0..<(d * d)).map { _ in s.nextGaussian() }   // column j: q[i*d + j]
-        for j in 0..<d {
-            for _ in 0..<2 {
-                for k in 0..<j {
-                    var dot = 0.0
-                    for i in 0..<d { dot += q[i * d + k] * q[i * d + j] }
-                    for i in 0..<d { q[i * d + j] -= dot * q[i * d + k] }
+        // Work on rows of Qᵀ (contiguous), then transpose: column j of Q is row j here.
+        var qt = (0..<(d * d)).map { _ in s.nextGaussian() }
+        qt.withUnsafeMutableBufferPointer { p in
+            let b = p.baseAddress!
+            for j in 0..<d {
+                let qj = b + j * d
+                for _ in 0..<2 {
+                    for k in 0..<j {
+                        let qk = b + k * d
+                        var dot = 0.0
+                        for i in 0..<d { dot += qk[i] * qj[i] }
+                        for i in 0..<d { qj[i] -= dot * qk[i] }
+                    }
                 }
+                var n = 0.0
+                for i in 0..<d { n += qj[i] * qj[i] }
+                n = n.squareRoot()
+                for i in 0..<d { qj[i] /= n }
             }
-            var n = 0.0
-            for i in 0..<d { n += q[i * d + j] * q[i * d + j] }
-            n = n.squareRoot()
-            for i in 0..<d { q[i * d + j] /= n }
         }
+        var q = [Double](repeating: 0, count: d * d)
+        for i in 0..<d { for j in 0..<d { q[i * d + j] = qt[j * d + i] } }
         return q
     }
 
-    /// Q diag(λ) Qᵀ for a random orthogonal Q.
+    /// Q diag(λ) Qᵀ with Q a product of four random Householder reflectors
+    /// (dense, exactly the spectrum λ, O(d²) to build).
     static func withSpectrum(_ lambda: [Double], seed: UInt64) -> [Double] {
         let d = lambda.count
-        let q = orthogonal(d, seed: seed)
-        var a = [Double](repeating: 0, count: d * d)
-        for i in 0..<d { for j in i..<d {
-            var s = 0.0
-            for k in 0..<d { s += q[i * d + k] * lambda[k] * q[j * d + k] }
-            a[i * d + j] = s; a[j * d + i] = s
+        var s = stream(seed, 2)
+        var m = [Double](repeating: 0, count: d * d)
+        for i in 0..<d { m[i * d + i] = lambda[i] }
+        var mv = [Double](repeating: 0, count: d)
+        for _ in 0..<4 {
+            var v = (0..<d).map { _ in s.nextGaussian() }
+            let nv = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            for i in 0..<d { v[i] /= nv }
+            // H M H with H = I − 2vvᵀ: M − 2v(Mv)ᵀ − 2(Mv)vᵀ + 4(vᵀMv)vvᵀ.
+            m.withUnsafeMutableBufferPointer { mp in
+                let b = mp.baseAddress!
+                var vmv = 0.0
+                for i in 0..<d {
+                    var t = 0.0
+                    for j in 0..<d { t += b[i * d + j] * v[j] }
+                    mv[i] = t; vmv += v[i] * t
+                }
+                for i in 0..<d {
+                    let vi = v[i], mvi = mv[i]
+                    for j in 0..<d { b[i * d + j] += -2 * vi * mv[j] - 2 * mvi * v[j] + 4 * vmv * vi * v[j] }
+                }
+            }
+        }
+        // Exact symmetry.
+        for i in 0..<d { for j in (i + 1)..<d where j < d {
+            let t = 0.5 * (m[i * d + j] + m[j * d + i]); m[i * d + j] = t; m[j * d + i] = t
         } }
-        return a
+        return m
     }
 
     /// All eigenvalues, ascending, by LAPACKE_dsyevd.
@@ -78,14 +107,17 @@ enum Dense {
 
     /// ‖A y − θ y‖ in Double.
     static func residual(_ a: [Double], _ d: Int, _ y: [Float], _ theta: Double) -> Double {
-        var r = 0.0
-        for i in 0..<d {
-            var s = 0.0
-            for j in 0..<d { s += a[i * d + j] * Double(y[j]) }
-            s -= theta * Double(y[i])
-            r += s * s
+        a.withUnsafeBufferPointer { ap in
+            var r = 0.0
+            for i in 0..<d {
+                var s = 0.0
+                let row = ap.baseAddress! + i * d
+                for j in 0..<d { s += row[j] * Double(y[j]) }
+                s -= theta * Double(y[i])
+                r += s * s
+            }
+            return r.squareRoot()
         }
-        return r.squareRoot()
     }
 }
 
@@ -262,6 +294,14 @@ final class LanczosTests: XCTestCase {
         XCTAssertTrue(r.converged)
         XCTAssertLessThanOrEqual(abs(r.lambdaMin + 1), 1e-4)
         XCTAssertGreaterThan(abs(r.vector[12_345]), 0.999)
+    }
+
+    func testNonFiniteOperatorIsNotConverged() {
+        let r = Lanczos.smallestEigenvalue(dimension: 10, seed: 1) { v, out in
+            for i in 0..<10 { out[i] = i == 3 ? .nan : v[i] }
+        }
+        XCTAssertTrue(r.lambdaMin.isNaN)
+        XCTAssertFalse(r.converged)
     }
 
     func testDefaultIterations() {

@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+
+final class OptimizeCommandTests: XCTestCase {
+    func testSummaryJSONKeysAndSaddleEscape() throws {
+        let r = try CLIRunner.run(["optimize", "--problem", "saddle", "--method", "alg1:sigma=0.01", "--compressor", "randomk:0.1",
+                                   "--workers", "2", "--steps", "400", "--lr", "0.1", "--eps", "0.05", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["steps", "final_loss", "grad_norm", "lambda_min", "is_sosp", "first_sosp_step", "resets",
+                    "upload_bits_per_worker", "download_bits_per_worker", "wall_seconds", "params_sha256", "relative_error"] {
+            XCTAssertNotNil(obj[key], "missing \(key) in \(r.stdout)")
+        }
+        XCTAssertNotNil(obj["first_sosp_step"] as? Int, "alg1 must reach an ε-SOSP: \(r.stdout)")
+        XCTAssertLessThan(try XCTUnwrap(obj["final_loss"] as? Double), -0.2)   // left the saddle (f = 0) for a minimum (f* = −0.25)
+        XCTAssertEqual(obj["upload_bits_per_worker"] as? Int, 400 * 32 * 1)   // randomk:0.1 of d = 10 is K = 1
+        XCTAssertEqual((obj["params_sha256"] as? String)?.count, 64)
+    }
+
+    func testLogHasOneLinePerInterval() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-log-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=10,n=50", "--method", "ef-sgd:batch=5",
+                                   "--compressor", "topk:3", "--steps", "95", "--lr", "0.01", "--log-every", "10", "--log", path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 11)   // steps 0, 10, …, 90 and the final state at 95
+        let last = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+        XCTAssertEqual(last["step"] as? Int, 95)
+        XCTAssertEqual(last["upload_bits"] as? Int, 95 * 3 * (32 + 4))
+    }
+
+    func testBadInputIsOneLineAndExitTwo() throws {
+        let base = ["optimize", "--steps", "5"]
+        let cases: [([String], String)] = [
+            (["--problem", "rosenbrock", "--method", "sgd"], "unknown problem 'rosenbrock'"),
+            (["--problem", "saddle", "--method", "adam"], "unknown method 'adam'"),
+            (["--problem", "saddle", "--method", "sgd:momentum=0.9"], "does not take option 'momentum'"),
+            (["--problem", "saddle:size=3", "--method", "sgd"], "unknown option 'size'"),
+            (["--problem", "saddle", "--method", "alg1:reset=on,I=10"], "reset needs R"),
+            (["--problem", "saddle", "--method", "sgd", "--lr", "-0.1"], "--lr -0.1 must be a positive step size"),
+            (["--problem", "saddle", "--method", "sgd", "--lr", "0.1", "--steps", "0"], "--steps 0 must be at least 1"),
+            (["--problem", "saddle", "--method", "sgd", "--lr", "0.1", "--workers", "0"], "--workers 0 must be at least 1"),
+            (["--problem", "saddle", "--method", "qsgd-sgd:bits=4", "--compressor", "topk:2", "--lr", "0.1"], "drop --compressor"),
+            (["--problem", "saddle", "--method", "sgd", "--compressor", "topk:11", "--lr", "0.1"], "exceeds the dimension d = 10"),
+            (["--problem", "saddle", "--method", "sgd"], "pass --lr"),
+        ]
+        for (args, fragment) in cases {
+            let r = try CLIRunner.run(base + args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "", "\(args)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssert(r.stderr.contains(fragment), "\(args): \(r.stderr)")
+        }
+    }
+
+    func testDivergenceStopsWithTheStepAndKeepsTheLog() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-nan-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLIRunner.run(["optimize", "--problem", "saddle:start=random", "--method", "sgd", "--lr", "10",
+                                   "--steps", "1000", "--log-every", "1", "--log", path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssert(r.stderr.contains("non-finite iterate"), r.stderr)
+        XCTAssert(r.stderr.contains("at step"), r.stderr)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 0)
+    }
+
+    func testTheoryCommand() throws {
+        let r = try CLIRunner.run(["theory", "--eps", "0.01", "--L", "1", "--rho", "1", "--sigma", "0.1", "--d", "100", "--mu", "0.1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(obj.keys), ["eta", "I", "R", "F", "r", "T"])
+        XCTAssertEqual(try XCTUnwrap(obj["R"] as? Double), 0.1, accuracy: 1e-12)      // √(ε/ρ)
+        XCTAssertEqual(try XCTUnwrap(obj["F"] as? Double), 0.001, accuracy: 1e-12)    // √(ε³/ρ)
+        let bad = try CLIRunner.run(["theory", "--eps", "0.01", "--L", "1", "--rho", "1", "--sigma", "0.1", "--d", "100", "--mu", "1.5"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1)
+    }
+}
