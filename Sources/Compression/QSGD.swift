@@ -13,8 +13,7 @@ import CSGDCore
 /// it holds the non-zero coordinates and their signed levels in increasing
 /// index order, plus the exact encoded size. Equality compares the norm's bit
 /// pattern and the levels, never scratch memory. A message is reusable:
-/// compressing or decoding into it again allocates nothing once it has grown
-/// (its scratch holds the norm's partial sums and d bytes of random words).
+/// compressing or decoding into it again allocates nothing once it has grown.
 public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     /// d.
     public let dimension: Int
@@ -38,8 +37,6 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     @usableFromInline var normScratch: [Double] = []
     /// Scratch: x·2^64 when ‖x‖ < 2^-64.
     @usableFromInline var scaledInput: [Float] = []
-    /// Scratch: the Philox output for the full blocks (d bytes).
-    @usableFromInline var randomWords: [SIMD4<UInt32>] = []
 
     init(dimension: Int, levels: Int, coding: QSGDCoding) {
         self.dimension = dimension
@@ -161,9 +158,9 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
 /// than d non-zeros and gaps past d, so each message has one encoding.
 ///
 /// **Speed.** For d ≥ 65536 `compress` and `add` run in chunks of 32768
-/// coordinates on Dispatch's threads. A first pass computes the norm and
-/// draws the random bytes (Philox, 16 coordinates a block); the second rounds,
-/// with SIMD for S ≤ 8191 (larger S take a scalar path), and packs the fields.
+/// coordinates on Dispatch's threads. A first pass computes the norm; the
+/// second draws the random bytes (SIMD Philox, one block for 16 coordinates),
+/// rounds (SIMD for S ≤ 8191, a scalar path for larger S) and packs the fields.
 public struct QSGD: Compressor {
     public typealias Message = QSGDMessage
 
@@ -209,17 +206,8 @@ public struct QSGD: Compressor {
         let d = dimension, w = fieldWidth
         let fieldCount = QSGD.fieldWords(dimension: d, width: w)
         if m.fields.count != fieldCount { m.fields = [UInt32](repeating: 0, count: fieldCount) }
-        // The random top bytes of every full block (SIMD kernel only), drawn
-        // during the norm pass, which is memory-bound anyway.
-        var random = m.randomWords   // moved out and back: no copy
-        m.randomWords = []
-        defer { m.randomWords = random }
-        let randomCount = levels <= QSGD.simdLevelLimit ? d / 128 * 8 : 0
-        if random.count != randomCount { random = [SIMD4<UInt32>](repeating: SIMD4(), count: randomCount) }
         let stream = StreamKey(key)
-        let (normD, maxBound) = random.withUnsafeMutableBufferPointer { r in
-            QSGD.prepass(x, stream: stream, random: randomCount > 0 ? r.baseAddress : nil, scratch: &m.normScratch)
-        }
+        let (normD, maxBound) = QSGD.normAndBound(x, scratch: &m.normScratch)
         let normF = Float(normD)
         guard normF.isFinite, normF > 0 else {
             m.norm = 0
@@ -239,55 +227,33 @@ public struct QSGD: Compressor {
         let mb = tiny ? maxBound * 0x1p64 : maxBound
         let maxAbs = mb * (limit / n) > limit ? QSGD.maxAbs(x) * (tiny ? 0x1p64 : 1) : 0
         let p = QuantParams(stream: stream, levels: levels, width: w, norm: n, maxAbs: maxAbs)
-        random.withUnsafeBufferPointer { r in
-            let words = randomCount > 0 ? r.baseAddress : nil
-            if tiny {
-                var scaled = m.scaledInput   // moved out and back: no copy
-                m.scaledInput = []
-                if scaled.count != d { scaled = [Float](repeating: 0, count: d) }
-                scaled.withUnsafeMutableBufferPointer { xs in
-                    for i in 0..<d { xs[i] = x[i] * 0x1p64 }
-                }
-                scaled.withUnsafeBufferPointer { xs in
-                    m.fields.withUnsafeMutableBufferPointer { out in
-                        QSGD.quantize(xs.baseAddress!, dimension: d, params: p, random: words, out: out.baseAddress!)
-                    }
-                }
-                m.scaledInput = scaled
-            } else {
+        if tiny {
+            var scaled = m.scaledInput   // moved out and back: no copy
+            m.scaledInput = []
+            if scaled.count != d { scaled = [Float](repeating: 0, count: d) }
+            scaled.withUnsafeMutableBufferPointer { xs in
+                for i in 0..<d { xs[i] = x[i] * 0x1p64 }
+            }
+            scaled.withUnsafeBufferPointer { xs in
                 m.fields.withUnsafeMutableBufferPointer { out in
-                    QSGD.quantize(x.baseAddress!, dimension: d, params: p, random: words, out: out.baseAddress!)
+                    QSGD.quantize(xs.baseAddress!, dimension: d, params: p, out: out.baseAddress!)
                 }
+            }
+            m.scaledInput = scaled
+        } else {
+            m.fields.withUnsafeMutableBufferPointer { out in
+                QSGD.quantize(x.baseAddress!, dimension: d, params: p, out: out.baseAddress!)
             }
         }
         if coding == .elias { m.extractNonZeros() }
     }
 
-    /// The pass before quantization, in parallel chunks: ‖x‖₂ bit for bit as
-    /// `Kernels.norm2(x)` (the same 1024-element blocks summed in the same
-    /// order), an upper bound of max |x_i| (`maxAbsBound`), and, when
-    /// `random` is given, the eight Philox blocks of every full 128-element
-    /// block (`philox8`), which do not depend on the norm.
-    static func prepass(
-        _ x: UnsafeBufferPointer<Float>, stream: StreamKey, random: UnsafeMutablePointer<SIMD4<UInt32>>?,
-        scratch: inout [Double]
-    ) -> (norm: Double, max: Float) {
+    /// ‖x‖₂ bit for bit as `Kernels.norm2(x)` (the same 1024-element blocks,
+    /// summed in the same order, but in parallel chunks), and an upper bound
+    /// of max |x_i| (`maxAbsBound`).
+    static func normAndBound(_ x: UnsafeBufferPointer<Float>, scratch: inout [Double]) -> (norm: Double, max: Float) {
         let d = x.count
-        let fullBlocks = d / 128
-        let keys = PhiloxKeys(stream)
-        @inline(__always) func draw(_ blocks: Range<Int>) {
-            guard let random else { return }
-            for b in blocks {
-                let (s, t) = philox8(UInt32(truncatingIfNeeded: b * 8), stream, keys)
-                let r = random + 8 * b
-                r[0] = s.x0; r[1] = s.x1; r[2] = s.x2; r[3] = s.x3
-                r[4] = t.x0; r[5] = t.x1; r[6] = t.x2; r[7] = t.x3
-            }
-        }
-        guard d >= parallelThreshold else {
-            draw(0..<fullBlocks)
-            return (Kernels.norm2(x), maxAbsBound(x))
-        }
+        guard d >= parallelThreshold else { return (Kernels.norm2(x), maxAbsBound(x)) }
         let blocks = (d + 1023) / 1024
         if scratch.count < 2 * blocks { scratch = [Double](repeating: 0, count: 2 * blocks) }
         return scratch.withUnsafeMutableBufferPointer { s in
@@ -299,7 +265,6 @@ public struct QSGD: Compressor {
                     sums[b] = Kernels.sumSquares(part)
                     maxima[b] = Double(maxAbsBound(part))   // while the block is in L1
                 }
-                draw(min(fullBlocks, c * chunkSize / 128)..<min(fullBlocks, (c + 1) * chunkSize / 128))
             }
             var total = 0.0, m = 0.0
             for b in 0..<blocks {
@@ -690,20 +655,17 @@ extension QSGD {
     }
 
     /// Writes the whole field stream of Q(x) (all words, tail included).
-    static func quantize(
-        _ x: UnsafePointer<Float>, dimension d: Int, params p: QuantParams,
-        random: UnsafePointer<SIMD4<UInt32>>?, out: UnsafeMutablePointer<UInt32>
-    ) {
+    static func quantize(_ x: UnsafePointer<Float>, dimension d: Int, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
         let blocks = d / 128
         let perChunk = chunkSize / 128
         let parallel = d >= parallelThreshold
         let chunks = parallel ? (blocks + perChunk - 1) / perChunk : (blocks > 0 ? 1 : 0)
         parallelFor(chunks) { i in
             // Last chunk first: the end of x is what the norm pass left in cache.
-            let c = chunks - 1 - i
+            let c = parallel ? chunks - 1 - i : i
             let range = parallel ? (c * perChunk)..<min(blocks, (c + 1) * perChunk) : 0..<blocks
-            if let random {
-                quantizeBlocksSIMD(x, blocks: range, params: p, random: random, out: out)
+            if p.levels <= simdLevelLimit {
+                quantizeBlocksSIMD(x, blocks: range, params: p, out: out)
             } else {
                 quantizeBlocksScalar(x, blocks: range, params: p, out: out)
             }
@@ -756,8 +718,8 @@ extension QSGD {
     }
 
     /// The signed level of coordinate i (value `x`): the rounding rule, one
-    /// coordinate at a time (reference for the SIMD kernel, tails, ties and
-    /// S > 8191), exact in Double.
+    /// coordinate at a time and exact in Double (the tail of d mod 128
+    /// coordinates, and every coordinate when S > 8191).
     @inline(__always)
     static func level(_ x: Float, index i: Int, _ p: QuantParams) -> Int32 {
         let q = Double(x * p.sigma) / 256                 // exact
@@ -861,28 +823,32 @@ extension QSGD {
     /// Full blocks for S ≤ 8191: Philox and rounding in SIMD into 32 field
     /// vectors a block, then packing specialized for the field width.
     ///
-    /// With r = x·σ, ⌊r⌋ comes from r + 1.5·2^23 (round to nearest, then one
-    /// down where that overshot); its low 8 bits are the top byte of
-    /// frac(q)·2^32 (q = r/256) and the bits above them are ⌊q⌋. The random
-    /// top byte decides unless it equals that byte (p = 1/256): such lanes are
-    /// rounded down here, recorded, and finished by `patchTies`.
-    static func quantizeBlocksSIMD(
-        _ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams,
-        random: UnsafePointer<SIMD4<UInt32>>, out: UnsafeMutablePointer<UInt32>
-    ) {
+    /// With r = x·σ, ⌊r⌋ comes from r + 1.5·2^23 (`floorAndByte`); its low 8
+    /// bits are the top byte of frac(q)·2^32 (q = r/256) and the bits above
+    /// them are ⌊q⌋. The random top byte decides unless it equals that byte
+    /// (p = 1/256): such lanes are rounded down here, listed, and finished by
+    /// `patchTies`.
+    static func quantizeBlocksSIMD(_ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
         // Blocks with ties are listed (branch-free) and finished after the
         // loop, so the rare, unpredictable patch path stays out of it.
+        // `random` keeps the Philox words of every block of the chunk for the patch.
+        withUnsafeTemporaryAllocation(of: SIMD4<UInt32>.self, capacity: 32 + 8 * blocks.count) { buffer in
         withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count) { tiedList in
-        withUnsafeTemporaryAllocation(of: SIMD4<UInt32>.self, capacity: 32) { buffer in
             let fields = buffer.baseAddress!
+            let random = fields + 32                            // block b: random + 8(b − first)
+            let first = blocks.lowerBound
             let tied = tiedList.baseAddress!
+            let keys = PhiloxKeys(p.stream)
             var tiedCount = 0
             let w = p.width
             let sigma = SIMD4<Float>(repeating: p.sigma)
             let mask = SIMD4<UInt32>(repeating: (1 << UInt32(w)) &- 1)
             for b in blocks {
                 let xb = UnsafeRawPointer(x + b * 128)
-                let words = random + 8 * b
+                let words = random + 8 * (b - first)
+                let (s, t) = philox8(UInt32(truncatingIfNeeded: b * 8), p.stream, keys)
+                words[0] = s.x0; words[1] = s.x1; words[2] = s.x2; words[3] = s.x3
+                words[4] = t.x0; words[5] = t.x1; words[6] = t.x2; words[7] = t.x3
                 var tiedWords = 0
                 // Field k of the block: coordinates 128b + 4k + lane.
                 @inline(__always) func quantize(_ k: Int, _ top: SIMD4<UInt32>) -> SIMD4<Int32> {
@@ -894,7 +860,6 @@ extension QSGD {
                 }
                 // Field 16g + 4a + c (coordinates 128b + 64g + 16a + 4c + lane)
                 // uses byte c of word a of Philox block 8b + 4g + lane.
-                // (`words` holds `philox8` of the block, drawn by `prepass`.)
                 for a in 0..<8 {
                     let u = words[a]
                     let tie = quantize(4 * a, u & 0xFF) | quantize(4 * a + 1, (u &>> 8) & 0xFF)
@@ -907,15 +872,16 @@ extension QSGD {
                 tiedCount &+= tiedWords != 0 ? 1 : 0
             }
             if tiedCount > 0 {
-                patchTies(x, tied: UnsafeBufferPointer(start: tied, count: tiedCount), params: p, random: random, out: out)
+                patchTies(x, tied: UnsafeBufferPointer(start: tied, count: tiedCount), params: p, random: random, firstBlock: first, out: out)
             }
         }
         }
     }
 
-    /// ⌊r⌋ mod 2^22 for r = x·σ (|r| < 2^22: r + 1.5·2^23 rounds r to an
-    /// integer in the mantissa, one less where that rounded up), and the
-    /// random byte as Int32 lanes.
+    /// bits(1.5·2^23) + ⌊r⌋ for r = x·σ (|r| < 2^22: r + 1.5·2^23 rounds r to
+    /// an integer in the mantissa; one less where that rounded up), and the
+    /// random byte as Int32 lanes. Its low 8 bits are ⌊r⌋ mod 256, and for
+    /// w ≤ 14 its bits 8…8+w−1 are ⌊r/256⌋ in w-bit two's complement.
     @inline(__always)
     static func floorAndByte(_ x: SIMD4<Float>, _ sigma: SIMD4<Float>, _ top: SIMD4<UInt32>) -> (SIMD4<Int32>, SIMD4<Int32>) {
         let r = x * sigma
@@ -979,7 +945,7 @@ extension QSGD {
     @inline(never)
     static func patchTies(
         _ x: UnsafePointer<Float>, tied: UnsafeBufferPointer<Int>, params p: QuantParams,
-        random: UnsafePointer<SIMD4<UInt32>>, out: UnsafeMutablePointer<UInt32>
+        random: UnsafePointer<SIMD4<UInt32>>, firstBlock: Int, out: UnsafeMutablePointer<UInt32>
     ) {
         let w = p.width
         let mask = UInt64((1 << UInt32(w)) &- 1)
@@ -1012,7 +978,7 @@ extension QSGD {
             }
             for entry in tied {
                 let b = entry >> 8
-                let words = random + 8 * b
+                let words = random + 8 * (b - firstBlock)
                 var pending = entry & 0xFF
                 while pending != 0 {
                     let a = pending.trailingZeroBitCount

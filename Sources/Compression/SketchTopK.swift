@@ -53,14 +53,15 @@ public struct SketchTopK: Compressor {
     /// The default R when the spec omits `rows`: 5. Each row's estimate of a
     /// coordinate is off by more than a few ‖tail‖/√C with constant
     /// probability; the median of R rows fails with probability exponentially
-    /// small in R, and 5 rows is the usual choice of Sketched-SGD and FetchSGD.
+    /// small in R; 5 rows is what the Sketched-SGD reference code's example
+    /// uses, and its median is a short branch-free network.
     public static func defaultRows(dimension: Int, k: Int) -> Int { 5 }
 
     /// The default C when the spec omits `cols`: 4·K, but at most ⌈d/R⌉ so
     /// that the table never holds more numbers than x itself (and at least 1).
-    /// The Count Sketch error of a row is about ‖x_tail‖₂/√C, so C ∝ K (as in
-    /// Sketched-SGD's O(K log d) sketches) keeps it on the scale of the K-th
-    /// largest |x_i| when the tail is light. The factor trades fidelity for
+    /// The Count Sketch error of a row is about ‖x_tail‖₂/√C, so C ∝ K (the
+    /// heavy-hitter guarantee for K coordinates needs C = O(K) buckets) keeps
+    /// it on the scale of the K-th largest |x_i| when the tail is light. The factor trades fidelity for
     /// bits: measured with R = 5 and K = 1% at d = 2^20 (and the same at the
     /// autoencoder's d = 210,369), the selected set holds 77%, 87%, 96% of the
     /// top-K energy of heavy-tailed vectors (Gaussian × e^{1.5·Gaussian}) at

@@ -12,6 +12,8 @@ public struct StepRecord: Codable, Sendable {
     public var errorNorm: Double
     public var lambdaMin: Double?
     public var isSOSP: Bool?
+    /// ‖x − x*‖/‖x*‖ where the problem has a planted solution.
+    public var relativeError: Double?
     public var resets: Int
     public var uploadBits: Int
     public var downloadBits: Int
@@ -24,6 +26,7 @@ public struct StepRecord: Codable, Sendable {
         case errorNorm = "error_norm"
         case lambdaMin = "lambda_min"
         case isSOSP = "is_sosp"
+        case relativeError = "relative_error"
         case resets
         case uploadBits = "upload_bits"
         case downloadBits = "download_bits"

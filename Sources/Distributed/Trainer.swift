@@ -261,7 +261,7 @@ public final class Trainer {
         }
         let mean = recentUpdateNorms.isEmpty ? 0 : recentUpdateNorms.reduce(0, +) / Double(recentUpdateNorms.count)
         return StepRecord(step: t, loss: loss, gradNorm: gnorm, updateNorm: mean, errorNorm: enorm, lambdaMin: lambda,
-                          isSOSP: sosp, resets: resets, uploadBits: uploadBits, downloadBits: downloadBits, wallSeconds: wall)
+                          isSOSP: sosp, relativeError: objective.relativeError(at: x.readOnly), resets: resets, uploadBits: uploadBits, downloadBits: downloadBits, wallSeconds: wall)
     }
 
     func certificate(epsilon: Double) throws -> SOSPCertificate {
