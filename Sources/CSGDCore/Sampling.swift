@@ -110,8 +110,7 @@ public enum Sampling {
         var src = a.baseAddress!, dst = scratch.baseAddress!
         var shift: UInt32 = 0
         var passes = 0
-        var counts = [Int](repeating: 0, count: 2048)
-        counts.withUnsafeMutableBufferPointer { c in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2048) { c in
             while Int(shift) < bitsNeeded {
                 for i in 0..<2048 { c[i] = 0 }
                 for i in 0..<n { c[Int((src[i] >> shift) & 2047)] += 1 }
