@@ -582,50 +582,52 @@ extension QSGDMessage {
 
 // MARK: - Quantization kernel
 
-/// A value handed to `concurrentPerform`'s workers; see `QSGD.parallelFor`.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-/// The Philox key and fixed counter words of one `RandomKey`'s stream.
-struct StreamKey {
-    var k0: UInt32, k1: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
-
-    init(_ key: RandomKey) {
-        k0 = key.k0; k1 = key.k1; c1 = key.c1; c2 = key.c2; c3 = key.c3
+extension QSGD {
+    /// A value handed to `concurrentPerform`'s workers; see `QSGD.parallelFor`.
+    struct UncheckedSendable<T>: @unchecked Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
     }
 
-    /// `key.block(counter)`.
-    @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-        Philox4x32.block(counter, c1, c2, c3, key: k0, k1)
-    }
-}
+    /// The Philox key and fixed counter words of one `RandomKey`'s stream.
+    struct StreamKey {
+        var k0: UInt32, k1: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
 
-/// The constants of one `compress` call (see the rounding rule on `QSGD`).
-struct QuantParams {
-    var stream: StreamKey
-    var levels: Int
-    var width: Int
-    /// σ: r_i = x_i·σ, |r_i| ≤ 256·S.
-    var sigma: Float
+        init(_ key: RandomKey) {
+            k0 = key.k0; k1 = key.k1; c1 = key.c1; c2 = key.c2; c3 = key.c3
+        }
 
-    /// `norm` and `maxAbs` already scaled by 2^64 for tiny norms; `maxAbs`
-    /// may be 0 when it is known not to constrain σ.
-    init(stream: StreamKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
-        self.stream = stream
-        self.levels = levels
-        self.width = width
-        let limit = Float(256 * levels)
-        // σ = 256·S/N, lowered (rarely) until max|x_i|·σ ≤ 256·S.
-        var s = limit / n
-        if m * s > limit { s = limit / m }
-        while m * s > limit { s = s.nextDown }
-        sigma = s
+        /// `key.block(counter)`.
+        @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
+            Philox4x32.block(counter, c1, c2, c3, key: k0, k1)
+        }
     }
 
-    @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-        stream.block(counter)
+    /// The constants of one `compress` call (see the rounding rule on `QSGD`).
+    struct QuantParams {
+        var stream: StreamKey
+        var levels: Int
+        var width: Int
+        /// σ: r_i = x_i·σ, |r_i| ≤ 256·S.
+        var sigma: Float
+
+        /// `norm` and `maxAbs` already scaled by 2^64 for tiny norms; `maxAbs`
+        /// may be 0 when it is known not to constrain σ.
+        init(stream: StreamKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
+            self.stream = stream
+            self.levels = levels
+            self.width = width
+            let limit = Float(256 * levels)
+            // σ = 256·S/N, lowered (rarely) until max|x_i|·σ ≤ 256·S.
+            var s = limit / n
+            if m * s > limit { s = limit / m }
+            while m * s > limit { s = s.nextDown }
+            sigma = s
+        }
+
+        @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
+            stream.block(counter)
+        }
     }
 }
 
@@ -1014,18 +1016,20 @@ extension QSGD {
     }
 }
 
-/// A field width known at compile time, for specializing the SIMD kernel.
-protocol FieldWidth { static var bits: Int { get } }
-enum Width2: FieldWidth { static var bits: Int { 2 } }
-enum Width3: FieldWidth { static var bits: Int { 3 } }
-enum Width4: FieldWidth { static var bits: Int { 4 } }
-enum Width5: FieldWidth { static var bits: Int { 5 } }
-enum Width6: FieldWidth { static var bits: Int { 6 } }
-enum Width7: FieldWidth { static var bits: Int { 7 } }
-enum Width8: FieldWidth { static var bits: Int { 8 } }
-enum Width9: FieldWidth { static var bits: Int { 9 } }
-enum Width10: FieldWidth { static var bits: Int { 10 } }
-enum Width11: FieldWidth { static var bits: Int { 11 } }
-enum Width12: FieldWidth { static var bits: Int { 12 } }
-enum Width13: FieldWidth { static var bits: Int { 13 } }
-enum Width14: FieldWidth { static var bits: Int { 14 } }
+extension QSGD {
+    /// A field width known at compile time, for specializing the SIMD kernel.
+    protocol FieldWidth { static var bits: Int { get } }
+    enum Width2: FieldWidth { static var bits: Int { 2 } }
+    enum Width3: FieldWidth { static var bits: Int { 3 } }
+    enum Width4: FieldWidth { static var bits: Int { 4 } }
+    enum Width5: FieldWidth { static var bits: Int { 5 } }
+    enum Width6: FieldWidth { static var bits: Int { 6 } }
+    enum Width7: FieldWidth { static var bits: Int { 7 } }
+    enum Width8: FieldWidth { static var bits: Int { 8 } }
+    enum Width9: FieldWidth { static var bits: Int { 9 } }
+    enum Width10: FieldWidth { static var bits: Int { 10 } }
+    enum Width11: FieldWidth { static var bits: Int { 11 } }
+    enum Width12: FieldWidth { static var bits: Int { 12 } }
+    enum Width13: FieldWidth { static var bits: Int { 13 } }
+    enum Width14: FieldWidth { static var bits: Int { 14 } }
+}
