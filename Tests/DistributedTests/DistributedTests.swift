@@ -41,6 +41,20 @@ final class DistributedTests: XCTestCase {
         }
     }
 
+    func testPGDEscapesAndCNCFollowsStochasticCurvature() throws {
+        // PGD perturbs in a ball once ‖∇f‖ is small and is certified at a minimum.
+        let p = try run("saddle:d=10", "pgd:eps=0.01", steps: 1500, eps: 0.01)
+        XCTAssertNotNil(p.firstSOSPStep, "\(p)")
+        XCTAssertLessThan(p.finalLoss, -0.249)
+        XCTAssertEqual(p.uploadBitsPerWorker % (32 * 10), 0)
+        // CNC's curvature step is a stochastic gradient: with a noise-free
+        // oracle at the saddle it is zero (no escape), with oracle noise it escapes.
+        let still = try run("saddle:d=10", "cnc:batch=1", steps: 300, lr: 0.1)
+        XCTAssertEqual(still.finalLoss, 0)
+        let noisy = try run("saddle:d=10,noise=0.1", "cnc:batch=1", steps: 300, lr: 0.1)
+        XCTAssertLessThan(noisy.finalLoss, -0.2)
+    }
+
     func testSameSeedSameBitsAndScheduleIndependence() throws {
         let a = try run("phase-retrieval:d=20,n=200", "alg1:sigma=0.01,batch=4", compressor: "topk:0.25", workers: 4, steps: 150, lr: 0.02)
         let b = try run("phase-retrieval:d=20,n=200", "alg1:sigma=0.01,batch=4", compressor: "topk:0.25", workers: 4, steps: 150, lr: 0.02)
