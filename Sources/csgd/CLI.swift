@@ -8,8 +8,7 @@ enum CLI {
     /// Runs `body`; a `CSGDError` becomes `csgd: error: …` on stderr and exit 2.
     static func orExit<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as CSGDError {
-            FileHandle.standardError.write(Data("csgd: error: \(e.message)\n".utf8))
-            throw ExitCode(2)
+            fail(e.message, status: 2)
         }
     }
 
