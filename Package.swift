@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "Optimization", targets: ["Optimization"]),
         .library(name: "Problems", targets: ["Problems"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
@@ -36,6 +38,16 @@ let package = Package(
         .target(name: "Optimization", dependencies: ["CSGDCore", "Compression"]),
         // Synthetic objectives with known geometry.
         .target(name: "Problems", dependencies: ["CSGDCore", "Optimization"]),
+        // zlib (Debian: zlib1g-dev) for gzip-compressed IDX files.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Image data sets (IDX, CIFAR-10 binary, synthetic) and worker partitions.
+        .target(name: "Datasets", dependencies: ["CSGDCore", "CZlib"]),
+        // Layers, models and losses on flat Float32 buffers; a model with its data as an Objective.
+        .target(name: "NeuralNet", dependencies: ["CSGDCore", "Optimization", "Datasets"]),
         // Communicators, the per-rank training loop, bit accounting, summaries.
         .target(
             name: "Distributed",
@@ -49,6 +61,7 @@ let package = Package(
             name: "csgd",
             dependencies: [
                 "CSGDCore", "Compression", "Optimization", "Problems", "Distributed",
+                "Datasets", "NeuralNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +70,8 @@ let package = Package(
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "CSGDCore", "CLAPACKE"]),
         .testTarget(name: "ProblemsTests", dependencies: ["Problems", "Optimization", "CSGDCore", "CLAPACKE"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Problems", "Optimization", "Compression", "CSGDCore"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CSGDCore"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
     ]
 )
