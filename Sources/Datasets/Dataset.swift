@@ -33,3 +33,37 @@ public struct Dataset: Sendable {
     /// Floats per sample, C·H·W.
     public var sampleSize: Int { channels * height * width }
 }
+
+extension Dataset {
+    /// Number of samples of each class (`classes` entries).
+    public var classCounts: [Int] {
+        var counts = [Int](repeating: 0, count: classes)
+        for l in labels where Int(l) < classes { counts[Int(l)] += 1 }
+        return counts
+    }
+
+    /// The first `n` samples (all of them when `n` ≥ `count`; at least one).
+    public func prefix(_ n: Int) -> Dataset {
+        let k = min(max(n, 1), count)
+        if k == count { return self }
+        return Dataset(name: name, channels: channels, height: height, width: width, classes: classes,
+                       images: Array(images[0..<(k * sampleSize)]), labels: Array(labels[0..<k]))
+    }
+
+    /// The samples at `indices`, in that order (e.g. one worker's shard).
+    /// - Precondition: every index is in `0 ..< count`.
+    public func subset(_ indices: [Int32]) -> Dataset {
+        let s = sampleSize
+        var out = [Float](repeating: 0, count: indices.count * s)
+        out.withUnsafeMutableBufferPointer { o in
+            images.withUnsafeBufferPointer { src in
+                for (k, i) in indices.enumerated() {
+                    precondition(i >= 0 && Int(i) < count, "sample index out of range")
+                    (o.baseAddress! + k * s).update(from: src.baseAddress! + Int(i) * s, count: s)
+                }
+            }
+        }
+        return Dataset(name: name, channels: channels, height: height, width: width, classes: classes,
+                       images: out, labels: indices.map { labels[Int($0)] })
+    }
+}

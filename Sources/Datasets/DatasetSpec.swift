@@ -1,0 +1,149 @@
+import Foundation
+import CSGDCore
+
+/// A parsed `--dataset` argument: which data set, and how to load a split.
+///
+/// Grammar: `fashion-mnist`, `mnist`, `cifar10` (also `cifar-10`), or
+/// `synthetic[:n=N,classes=K,shape=CxHxW,seed=S,test=M,noise=σ]`. Fashion-MNIST
+/// defaults to the directory Debian's `dataset-fashion-mnist` installs,
+/// `/usr/share/datasets/fashion-mnist`; MNIST and CIFAR-10 have no Debian
+/// package, so they need a directory. `load` throws one-line errors: a
+/// missing file names its full path and the package that provides it (or
+/// that none does), and the readers name the file and the problem for
+/// anything malformed inside.
+public enum DatasetSpec: Equatable, Sendable, CustomStringConvertible {
+    case fashionMNIST
+    case mnist
+    case cifar10
+    case synthetic(SyntheticSpec)
+
+    /// The names `parse` accepts.
+    public static let names = ["fashion-mnist", "mnist", "cifar10", "synthetic"]
+    /// Where Debian's package installs Fashion-MNIST.
+    public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+    /// The Debian package that provides Fashion-MNIST.
+    public static let fashionMNISTPackage = "dataset-fashion-mnist"
+
+    public static func parse(_ text: String) throws -> DatasetSpec {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var name = trimmed.lowercased()
+        var options: String? = nil
+        if let c = trimmed.firstIndex(of: ":") {
+            name = String(trimmed[..<c]).lowercased()
+            options = String(trimmed[trimmed.index(after: c)...])
+        }
+        func noOptions() throws {
+            if let options { throw CSGDError("dataset '\(name)' takes no options, got '\(options)'") }
+        }
+        switch name {
+        case "fashion-mnist", "fashion_mnist", "fashionmnist":
+            try noOptions(); return .fashionMNIST
+        case "mnist":
+            try noOptions(); return .mnist
+        case "cifar10", "cifar-10":
+            try noOptions(); return .cifar10
+        case "synthetic":
+            return .synthetic(try SyntheticSpec.parse(options: options))
+        default:
+            throw CSGDError("unknown dataset '\(name.isEmpty ? trimmed : name)' (expected one of: \(names.joined(separator: ", ")))")
+        }
+    }
+
+    /// The canonical name.
+    public var name: String {
+        switch self {
+        case .fashionMNIST: return "fashion-mnist"
+        case .mnist: return "mnist"
+        case .cifar10: return "cifar10"
+        case .synthetic: return "synthetic"
+        }
+    }
+
+    public var description: String {
+        if case let .synthetic(s) = self { return s.description }
+        return name
+    }
+
+    /// The directory used when none is given (only Fashion-MNIST has one).
+    public var defaultDirectory: String? {
+        self == .fashionMNIST ? Self.fashionMNISTDirectory : nil
+    }
+
+    /// The Debian package that installs the files, if any.
+    public var debianPackage: String? {
+        self == .fashionMNIST ? Self.fashionMNISTPackage : nil
+    }
+
+    /// Whether loading reads files (all but `synthetic`).
+    public var readsFiles: Bool {
+        if case .synthetic = self { return false }
+        return true
+    }
+
+    /// Number of classes.
+    public var classes: Int {
+        switch self {
+        case .fashionMNIST, .mnist: return 10
+        case .cifar10: return CIFAR10Reader.classes
+        case let .synthetic(s): return s.classes
+        }
+    }
+
+    /// Shape of one sample, known before loading.
+    public var sampleShape: (channels: Int, height: Int, width: Int) {
+        switch self {
+        case .fashionMNIST, .mnist: return (1, 28, 28)
+        case .cifar10: return (3, 32, 32)
+        case let .synthetic(s): return (s.channels, s.height, s.width)
+        }
+    }
+
+    /// The IDX file names of a split (base names; each may also end in `.gz`).
+    public static func idxFileNames(_ split: DatasetSplit) -> (images: String, labels: String) {
+        let prefix = split == .train ? "train" : "t10k"
+        return ("\(prefix)-images-idx3-ubyte", "\(prefix)-labels-idx1-ubyte")
+    }
+
+    /// Loads one split. `directory` overrides the default directory; the
+    /// synthetic set ignores it.
+    public func load(split: DatasetSplit, directory: String? = nil) throws -> Dataset {
+        switch self {
+        case let .synthetic(s):
+            return try s.generate(split: split)
+        case .cifar10:
+            guard let dir = directory else {
+                throw CSGDError("dataset 'cifar10' needs --data-dir DIR (no Debian package provides CIFAR-10; DIR holds data_batch_1.bin … test_batch.bin or cifar-10-batches-bin/)")
+            }
+            return try CIFAR10Reader.load(directory: dir, split: split)
+        case .fashionMNIST, .mnist:
+            guard let dir = directory ?? defaultDirectory else {
+                throw CSGDError("dataset 'mnist' needs --data-dir DIR (no Debian package provides MNIST; DIR holds train-images-idx3-ubyte[.gz] and the other IDX files)")
+            }
+            let files = Self.idxFileNames(split)
+            let images = try locate(dir, files.images)
+            let labels = try locate(dir, files.labels)
+            return try IDXReader.readDataset(imagesPath: images, labelsPath: labels,
+                                             name: "\(name):\(split.rawValue)", classes: classes)
+        }
+    }
+
+    /// The path of `base` or `base.gz` in `dir` (the raw file first).
+    func locate(_ dir: String, _ base: String) throws -> String {
+        let raw = Self.join(dir, base)
+        let gz = raw + ".gz"
+        if DataFile.isRegularFile(raw) { return raw }
+        if DataFile.isRegularFile(gz) { return gz }
+        let hint: String
+        if let package = debianPackage {
+            hint = "the Debian package \(package) provides it in \(Self.fashionMNISTDirectory) (apt-get install \(package))"
+        } else {
+            hint = "no Debian package provides MNIST: put its four IDX files (raw or .gz) in \(dir)"
+        }
+        throw CSGDError("missing \(gz) (nor \(raw)); \(hint)")
+    }
+
+    /// `dir/name` with exactly one slash between.
+    static func join(_ dir: String, _ name: String) -> String {
+        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
+}
