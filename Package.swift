@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
+    traits: [
+        .trait(name: "MPI", description: "The Open MPI back-end (--backend mpi); needs libopenmpi-dev."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -56,12 +59,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Open MPI's C API with inline shims for its handle macros (Debian: libopenmpi-dev).
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        // The Open MPI communicator and per-process runner; empty unless the trait MPI is on.
+        .target(
+            name: "MPIBackend",
+            dependencies: [
+                "CSGDCore", "Compression", "Optimization", "Distributed",
+                .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+            ]
+        ),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
             name: "csgd",
             dependencies: [
                 "CSGDCore", "Compression", "Optimization", "Problems", "Distributed",
-                "Datasets", "NeuralNet",
+                "Datasets", "NeuralNet", "MPIBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

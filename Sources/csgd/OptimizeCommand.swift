@@ -26,8 +26,8 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Compressor spec (methods that prescribe one ignore nothing: giving another is an error).")
     var compressor: String?
 
-    @Option(help: "Simulated data-parallel workers W.")
-    var workers: Int = 1
+    @Option(help: "Data-parallel workers W (default 1; under --backend mpi, mpirun's -np).")
+    var workers: Int?
 
     @Option(help: "Iterations T.")
     var steps: Int = 1000
@@ -56,10 +56,13 @@ struct OptimizeCommand: ParsableCommand {
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
+    @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
+    var backend: Backend = .inproc
+
     func run() throws {
         let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, MethodSpec, CompressorSpec, TheoryParameters?) in
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
-            guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
+            if let workers { guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") } }
             if let lr { guard lr > 0, lr.isFinite else { throw CSGDError("--lr \(lr) must be a positive step size") } }
             if let eps { guard eps > 0 else { throw CSGDError("--eps \(eps) must be positive") } }
             if let rho { guard rho > 0 else { throw CSGDError("--rho \(rho) must be positive") } }
@@ -77,15 +80,20 @@ struct OptimizeCommand: ParsableCommand {
         let config = TrainerConfiguration(
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0))
-        let logWriter = try CLI.orExit { try log.map { try JSONLWriter(path: $0) } }
-        let progress = Progress(total: steps)
+        // Under MPI only rank 0 writes the log and shows progress.
+        let reporter = backend.launchRank == 0
+        let logWriter = try CLI.orExit { try reporter ? log.map { try JSONLWriter(path: $0) } : nil }
+        let progress = Progress(total: reporter ? steps : 0)
         let summary: RunSummary
         do {
-            summary = try InProcessRun.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
-                                           config: config, theory: theory) { record in
+            let ran = try backend.run(objective: objective, method: methodSpec, compressor: compressorSpec,
+                                      workers: workers,
+                                      config: config, theory: theory) { record in
                 logWriter?.write(record)
                 progress.update(record)
             }
+            guard ran.reports else { Backend.finish(); return }
+            summary = ran.summary
         } catch let e as CSGDError {
             progress.finish()
             CLI.fail(e.message, status: 2)
@@ -101,8 +109,9 @@ struct OptimizeCommand: ParsableCommand {
         if json {
             print(try CLI.jsonLine(summary))
         } else {
-            print(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers))
+            print(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers ?? 1))
         }
+        Backend.finish()
     }
 
     /// Theory parameters for alg1:theory from the problem's constants.
@@ -153,9 +162,10 @@ final class JSONLWriter: @unchecked Sendable {
 /// A one-line progress display on stderr, only when stderr is a terminal.
 final class Progress: @unchecked Sendable {
     let total: Int
-    let enabled = isatty(2) == 1
+    let enabled: Bool
     let start = Clock.now()
-    init(total: Int) { self.total = total }
+    /// A total of 0 disables the display (e.g. on MPI ranks other than 0).
+    init(total: Int) { self.total = total; enabled = total > 0 && isatty(2) == 1 }
     func update(_ r: StepRecord) {
         guard enabled else { return }
         let frac = Double(r.step) / Double(max(1, total))

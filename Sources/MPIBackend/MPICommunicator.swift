@@ -1,0 +1,138 @@
+#if MPI
+import CMPI
+import CSGDCore
+import Distributed
+import Foundation
+
+/// The `Communicator` over Open MPI: one process a rank, launched by
+/// `mpirun -np W`. Built only with the package trait `MPI`
+/// (`swift build --traits MPI`).
+///
+/// Its float all-reduce is a rank-ordered reduce-scatter (`MPI_Alltoallv`)
+/// followed by an all-gather of the reduced slices (`MPI_Allgatherv`),
+/// summing element `i` as `((b₀ + b₁) + b₂) + …` exactly as the in-process
+/// fabric does. `MPI_Allreduce` would move the same number of bytes but may
+/// associate the sum differently for W > 2 (its algorithm depends on message
+/// size and W), so runs under mpirun would not replay bit for bit against
+/// `--backend inproc`. Byte messages use `MPI_Allgather` of the lengths and
+/// `MPI_Allgatherv` of the bytes. Errors are returned, not fatal, and thrown
+/// as `CommunicatorError`; `abort` prints its reason and calls `MPI_Abort`,
+/// which ends every rank.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    let world: MPI_Comm
+    var counts: [Int32], displs: [Int32]
+    var scratch: FloatBuffer
+
+    /// Initialises MPI (once per process) and joins `MPI_COMM_WORLD`.
+    public init() throws {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 {
+            var provided: Int32 = 0
+            let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
+            guard rc == csgd_mpi_success() else { throw CSGDError("MPI_Init failed: \(Self.message(rc))") }
+        }
+        world = csgd_mpi_comm_world()
+        MPI_Comm_set_errhandler(world, csgd_mpi_errors_return())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(world, &r)
+        MPI_Comm_size(world, &s)
+        rank = Int(r)
+        size = Int(s)
+        counts = Array(repeating: 0, count: Int(s))
+        displs = Array(repeating: 0, count: Int(s))
+        scratch = FloatBuffer(count: 0)
+    }
+
+    /// Ends MPI for this process; call once, after the last collective.
+    public static func finalize() {
+        var finalized: Int32 = 0
+        MPI_Finalized(&finalized)
+        if finalized == 0 { MPI_Finalize() }
+    }
+
+    /// True when this process was started by mpirun (Open MPI sets these).
+    public static var launchedByMPIRun: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+    }
+
+    static func message(_ code: Int32) -> String {
+        var buf = [CChar](repeating: 0, count: Int(csgd_mpi_max_error_string()) + 1)
+        var len: Int32 = 0
+        MPI_Error_string(code, &buf, &len)
+        return String(decoding: buf.prefix(Int(len)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func check(_ rc: Int32, _ what: String) throws {
+        guard rc != csgd_mpi_success() else { return }
+        throw CommunicatorError.mismatch("\(what) failed on rank \(rank): \(Self.message(rc))")
+    }
+
+    /// Slice boundaries of the reduce-scatter, as the in-process fabric's.
+    func slice(_ r: Int, of n: Int) -> (lo: Int, hi: Int) { (n * r / size, n * (r + 1) / size) }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        if size == 1 { return }
+        let n = buffer.count
+        guard n < Int(Int32.max) else { throw CommunicatorError.mismatch("all-reduce of \(n) floats exceeds MPI's 32-bit counts") }
+        let (lo, hi) = slice(rank, of: n)
+        let mine = hi - lo
+        if scratch.count < mine * size { scratch = FloatBuffer(count: mine * size + size) }
+        // Rank j receives everyone's slice j, in rank order.
+        var sendCounts = [Int32](repeating: 0, count: size), sendDispls = sendCounts
+        var recvCounts = sendCounts, recvDispls = sendCounts
+        for j in 0..<size {
+            let (a, b) = slice(j, of: n)
+            sendCounts[j] = Int32(b - a); sendDispls[j] = Int32(a)
+            recvCounts[j] = Int32(mine); recvDispls[j] = Int32(j * mine)
+        }
+        let s = scratch.buffer.baseAddress!
+        try check(MPI_Alltoallv(buffer.baseAddress, sendCounts, sendDispls, csgd_mpi_float(),
+                                s, recvCounts, recvDispls, csgd_mpi_float(), world), "MPI_Alltoallv")
+        let out = buffer.baseAddress! + lo
+        for i in 0..<mine { out[i] = s[i] }
+        for r in 1..<size {
+            let p = s + r * mine
+            for i in 0..<mine { out[i] += p[i] }
+        }
+        try check(MPI_Allgatherv(csgd_mpi_in_place(), 0, csgd_mpi_float(), buffer.baseAddress, sendCounts, sendDispls,
+                                 csgd_mpi_float(), world), "MPI_Allgatherv")
+    }
+
+    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        if size == 1 { return [bytes] }
+        guard bytes.count < Int(Int32.max) else { throw CommunicatorError.mismatch("message of \(bytes.count) bytes exceeds MPI's 32-bit counts") }
+        var mine = Int32(bytes.count)
+        try check(MPI_Allgather(&mine, 1, csgd_mpi_int(), &counts, 1, csgd_mpi_int(), world), "MPI_Allgather")
+        var total = 0
+        for r in 0..<size { displs[r] = Int32(total); total += Int(counts[r]) }
+        guard total < Int(Int32.max) else { throw CommunicatorError.mismatch("gathered messages of \(total) bytes exceed MPI's 32-bit counts") }
+        var all = [UInt8](repeating: 0, count: max(total, 1))
+        try bytes.withUnsafeBytes { src in
+            try all.withUnsafeMutableBytes { dst in
+                try check(MPI_Allgatherv(src.baseAddress, mine, csgd_mpi_byte(), dst.baseAddress, counts, displs,
+                                         csgd_mpi_byte(), world), "MPI_Allgatherv")
+            }
+        }
+        return (0..<size).map { r in Array(all[Int(displs[r]) ..< Int(displs[r]) + Int(counts[r])]) }
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+        if size == 1 { return }
+        guard buffer.count < Int(Int32.max) else { throw CommunicatorError.mismatch("broadcast of \(buffer.count) floats exceeds MPI's 32-bit counts") }
+        try check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), csgd_mpi_float(), Int32(root), world), "MPI_Bcast")
+    }
+
+    public func barrier() throws {
+        try check(MPI_Barrier(world), "MPI_Barrier")
+    }
+
+    public func abort(reason: String) {
+        FileHandle.standardError.write(Data("csgd: error: rank \(rank) stops the run: \(reason)\n".utf8))
+        MPI_Abort(world, 3)
+    }
+}
+#endif

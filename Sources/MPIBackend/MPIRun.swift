@@ -1,0 +1,29 @@
+#if MPI
+import CSGDCore
+import Compression
+import Distributed
+import Foundation
+import Optimization
+
+/// Runs this process's rank of a data-parallel run under `mpirun -np W`:
+/// the same `Trainer` as `InProcessRun`, joined to the others by an
+/// `MPICommunicator`. Every rank returns the same summary (the iterate is
+/// identical everywhere); by convention only rank 0 reports it.
+public enum MPIRun {
+    /// Runs the method on this rank. `onRecord` is called on rank 0 only.
+    /// On an error the other ranks are stopped through `MPI_Abort`.
+    public static func run(
+        objective: any Objective, method: MethodSpec, compressor given: CompressorSpec?,
+        communicator: MPICommunicator, config: TrainerConfiguration, theory: TheoryParameters? = nil,
+        onRecord: (@Sendable (StepRecord) -> Void)? = nil
+    ) throws -> RunSummary {
+        let compressor = try method.compressor(given: given).make(dimension: objective.dimension)
+        let trainer = try Trainer(objective: objective, method: method, compressor: compressor,
+                                  communicator: communicator, config: config, theory: theory)
+        if communicator.rank == 0, let onRecord {
+            return try trainer.run(onRecord: { onRecord($0) })
+        }
+        return try trainer.run()
+    }
+}
+#endif

@@ -1,0 +1,78 @@
+import ArgumentParser
+import CSGDCore
+import Compression
+import Distributed
+import Foundation
+import Optimization
+#if MPI
+import MPIBackend
+#endif
+
+/// Where the ranks of a run live: `inproc` (W threads of this process) or
+/// `mpi` (one process a rank under `mpirun -np W`, with the package trait
+/// MPI built in). Both run the same Trainer and give the same bits.
+enum Backend: String, ExpressibleByArgument, CaseIterable {
+    case inproc
+    case mpi
+
+    /// Runs a method over this backend's ranks. Returns the summary and
+    /// whether this process reports it (always for inproc; rank 0 under MPI).
+    func run(
+        objective: any Objective, method: MethodSpec, compressor: CompressorSpec?, workers: Int?,
+        config: TrainerConfiguration, theory: TheoryParameters?,
+        onRecord: (@Sendable (StepRecord) -> Void)?
+    ) throws -> (summary: RunSummary, reports: Bool) {
+        switch self {
+        case .inproc:
+            let s = try InProcessRun.run(objective: objective, method: method, compressor: compressor, workers: workers ?? 1,
+                                         config: config, theory: theory, onRecord: onRecord)
+            return (s, true)
+        case .mpi:
+            #if MPI
+            let comm = try Self.mpiCommunicator(workers: workers)
+            do {
+                let s = try MPIRun.run(objective: objective, method: method, compressor: compressor, communicator: comm,
+                                       config: config, theory: theory, onRecord: onRecord)
+                return (s, comm.rank == 0)
+            } catch let e as CommunicatorError {
+                throw e
+            } catch {
+                // Every rank computes the same iterate, so a NaN or a bad
+                // setting shows on all of them; say it once, then stop them all.
+                if comm.rank == 0 { throw error }
+                MPICommunicator.finalize()
+                Foundation.exit(3)
+            }
+            #else
+            throw CSGDError("--backend mpi: this csgd was built without Open MPI; rebuild with `swift build -c release --traits MPI`")
+            #endif
+        }
+    }
+
+    /// This process's rank as mpirun announces it in the environment (0 for
+    /// inproc or outside mpirun), known before MPI is initialised.
+    var launchRank: Int {
+        guard self == .mpi else { return 0 }
+        return ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"].flatMap { Int($0) } ?? 0
+    }
+
+    /// Ends MPI in this process, if it was started.
+    static func finish() {
+        #if MPI
+        if MPICommunicator.launchedByMPIRun { MPICommunicator.finalize() }
+        #endif
+    }
+
+    #if MPI
+    static func mpiCommunicator(workers: Int?) throws -> MPICommunicator {
+        guard MPICommunicator.launchedByMPIRun else {
+            throw CSGDError("--backend mpi must be launched by mpirun, e.g. `mpirun -np 4 csgd … --backend mpi`")
+        }
+        let comm = try MPICommunicator()
+        if let workers, workers != comm.size {
+            throw CSGDError("--workers \(workers) differs from mpirun's -np \(comm.size); drop --workers under --backend mpi")
+        }
+        return comm
+    }
+    #endif
+}

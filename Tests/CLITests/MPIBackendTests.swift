@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+
+/// `--backend mpi` under a real `mpirun` on loopback: the same bits as the
+/// in-process backend, one-line errors for misuse, and no hang when a rank
+/// dies. These run when the package is built with the MPI trait
+/// (`swift test --traits MPI`, as README's test command does).
+final class MPIBackendTests: XCTestCase {
+    static let mpirunPath = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs mpirun with Open MPI's run-as-root permission (CI runs as root).
+    static func mpirun(_ ranks: Int, _ args: [String], timeout: TimeInterval = 120) throws -> CLIRunner.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try XCTUnwrap(Self.mpirunPath))
+        p.arguments = ["-np", String(ranks), "--oversubscribe", CLIRunner.executable.path] + args
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        killer.cancel()
+        return CLIRunner.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func summary(_ r: CLIRunner.Result, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last, "no output; stderr: \(r.stderr)", file: file, line: line)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], file: file, line: line)
+    }
+
+    func requireMPI() throws {
+        #if !MPI
+        throw XCTSkip("built without the MPI trait (run `swift test --traits MPI`)")
+        #endif
+        if Self.mpirunPath == nil { throw XCTSkip("mpirun is not installed (Debian: openmpi-bin)") }
+    }
+
+    let run = ["optimize", "--problem", "phase-retrieval:d=40", "--method", "alg1:sigma=0.01", "--lr", "0.01",
+               "--steps", "150", "--seed", "3", "--json"]
+
+    /// The same seed and W give the same final parameters and the same bit
+    /// counts under mpirun as with W in-process workers, for an all-reduced
+    /// (randomk), an all-gathered sparse (topk) and a quantised (qsgd) message.
+    func testMPIMatchesInProcessBitForBit() throws {
+        try requireMPI()
+        for w in [2, 4] {
+            for c in ["randomk:0.1", "topk:0.1", "qsgd:15"] {
+                let inproc = try summary(try CLIRunner.run(run + ["--compressor", c, "--workers", String(w)]))
+                let mpi = try summary(try Self.mpirun(w, run + ["--compressor", c, "--backend", "mpi"]))
+                for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "steps"] {
+                    XCTAssertEqual("\(inproc[key] ?? "nil")", "\(mpi[key] ?? "nil")", "\(key) for \(c), W=\(w)")
+                }
+            }
+        }
+    }
+
+    /// Only rank 0 prints the summary.
+    func testOnlyRankZeroReports() throws {
+        try requireMPI()
+        let r = try Self.mpirun(3, run + ["--compressor", "randomk:0.1", "--backend", "mpi"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, r.stdout)
+    }
+
+    func testWorkersMustMatchMPIRun() throws {
+        try requireMPI()
+        let r = try Self.mpirun(2, run + ["--backend", "mpi", "--workers", "3"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--workers 3 differs from mpirun's -np 2"), r.stderr)
+    }
+
+    func testMPIBackendNeedsMPIRun() throws {
+        let r = try CLIRunner.run(run + ["--backend", "mpi"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        #if MPI
+        XCTAssertTrue(r.stderr.contains("must be launched by mpirun"), r.stderr)
+        #else
+        XCTAssertTrue(r.stderr.contains("built without Open MPI"), r.stderr)
+        #endif
+    }
+
+    /// SIGKILL one rank mid-run: mpirun ends the others and exits non-zero
+    /// within 10 s, naming the lost rank.
+    func testLostRankStopsEveryoneQuickly() throws {
+        try requireMPI()
+        let long = ["optimize", "--problem", "phase-retrieval:d=100", "--method", "alg1:sigma=0.001", "--lr", "0.001",
+                    "--compressor", "topk:0.1", "--steps", "100000000", "--backend", "mpi", "--json"]
+        let done = expectation(description: "mpirun returned")
+        let box = ResultBox()
+        DispatchQueue.global().async {
+            box.result = try? Self.mpirun(3, long, timeout: 60)
+            done.fulfill()
+        }
+        // Find rank 1 by its environment and kill it once all three ranks run.
+        var victim: Int32?
+        let start = Date()
+        while victim == nil, Date().timeIntervalSince(start) < 30 {
+            Thread.sleep(forTimeInterval: 0.5)
+            victim = Self.rankProcesses()[1]
+            if Self.rankProcesses().count < 3 { victim = nil }
+        }
+        let pid = try XCTUnwrap(victim, "rank 1 never started")
+        Thread.sleep(forTimeInterval: 0.5)
+        let killedAt = Date()
+        kill(pid, SIGKILL)
+        wait(for: [done], timeout: 30)
+        let elapsed = Date().timeIntervalSince(killedAt)
+        let r = try XCTUnwrap(box.result)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertLessThan(elapsed, 10, "the other ranks took \(elapsed) s to stop")
+        XCTAssertTrue(r.stderr.contains("rank 1"), r.stderr)
+    }
+
+    final class ResultBox: @unchecked Sendable { var result: CLIRunner.Result? }
+
+    /// csgd processes launched by mpirun, by rank (from OMPI_COMM_WORLD_RANK).
+    static func rankProcesses() -> [Int: Int32] {
+        var out: [Int: Int32] = [:]
+        let exe = CLIRunner.executable.resolvingSymlinksInPath().path
+        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return out }
+        for p in pids {
+            guard let pid = Int32(p),
+                  let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(p)/exe"),
+                  link == exe,
+                  let env = FileManager.default.contents(atPath: "/proc/\(p)/environ") else { continue }
+            for entry in env.split(separator: 0) {
+                let s = String(decoding: entry, as: UTF8.self)
+                if s.hasPrefix("OMPI_COMM_WORLD_RANK="), let r = Int(s.dropFirst(21)) { out[r] = pid }
+            }
+        }
+        return out
+    }
+}
