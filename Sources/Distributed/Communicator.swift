@@ -16,6 +16,11 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     /// Every rank's bytes, indexed by rank.
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
+    /// Calls `body(rank, bytes)` with every rank's bytes in rank order; the
+    /// views are valid only during the call. The default goes through
+    /// `allGather(_:)`; the in-process fabric lends the senders' memory
+    /// instead, allocating nothing.
+    func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
     /// buffer ← root's buffer.
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
     /// Returns when every rank has called it.
@@ -41,6 +46,11 @@ public enum CommunicatorError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Communicator {
+    public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        let all = try allGather(Array(bytes))
+        for (r, b) in all.enumerated() { try b.withUnsafeBytes { try body(r, $0) } }
+    }
+
     /// Σ over ranks of a few Double scalars (exact order: rank order).
     public func allReduceSum(_ values: [Double]) throws -> [Double] {
         let parts = try allGather(values.withUnsafeBytes { Array($0) })

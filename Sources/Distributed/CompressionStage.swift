@@ -15,15 +15,25 @@ public protocol CompressionStage: AnyObject {
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>)
     /// avg ← (1/W) Σ_ranks C(v_rank); returns (upload, download) bits.
     func average(into avg: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
+    /// For sparse messages: the most (index, value) pairs `averageSparse`
+    /// can produce with `workers` ranks; nil for dense messages.
+    func sparseCapacity(workers: Int) -> Int?
+    /// The same average as `average`, as pairs: every coordinate any rank
+    /// sent is listed (repeats carry 0) with the value `average` would have
+    /// written there, bit for bit. `zeroed` is d floats of zeros, used as
+    /// scratch and left zero.
+    func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
 }
 
 /// Builds the stage for `compressor`.
 public func makeCompressionStage(_ compressor: any Compressor) -> any CompressionStage {
+    func openSparse<C: SparseCompressor>(_ c: C) -> any CompressionStage { SparseCompressionStage(c) }
     func open<C: Compressor>(_ c: C) -> any CompressionStage { TypedCompressionStage(c) }
+    if let s = compressor as? any SparseCompressor { return openSparse(s) }
     return open(compressor)
 }
 
-final class TypedCompressionStage<C: Compressor>: CompressionStage {
+class TypedCompressionStage<C: Compressor>: CompressionStage {
     let typed: C
     var message: C.Message
     var received: C.Message
@@ -63,21 +73,35 @@ final class TypedCompressionStage<C: Compressor>: CompressionStage {
         }
         writer.reset()
         typed.encode(message, into: &writer)
-        let all = try comm.allGather(writer.finished())
         Kernels.zero(avg)
         var download = 0
         let scale = 1 / Float(w)
-        for (r, bytes) in all.enumerated() {
-            if r == comm.rank {
-                typed.add(message, scaledBy: scale, into: avg)
-                continue
+        try writer.finished().withUnsafeBytes { mine in
+            try comm.allGather(mine) { r, bytes in
+                if r == comm.rank {
+                    typed.add(message, scaledBy: scale, into: avg)
+                    return
+                }
+                // Peers compress with their own private keys (only shared parts of
+                // the key matter to decoders, and those are the same).
+                try decodeReceived(bytes, key: key)
+                download += typed.bits(of: received)
+                typed.add(received, scaledBy: scale, into: avg)
             }
-            // Peers compress with their own private keys (only shared parts of
-            // the key matter to decoders, and those are the same).
-            try typed.decode(bytes, key: key, into: &received)
-            download += typed.bits(of: received)
-            typed.add(received, scaledBy: scale, into: avg)
         }
         return (bits, download)
+    }
+
+    /// received ← the message in `bytes` (the whole buffer, nothing after it).
+    func decodeReceived(_ bytes: UnsafeRawBufferPointer, key: RandomKey) throws {
+        var r = BitReader(bytes)
+        try typed.decode(from: &r, key: key, into: &received)
+        try r.finish()
+    }
+
+    func sparseCapacity(workers: Int) -> Int? { nil }
+
+    func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int) {
+        preconditionFailure("\(typed) sends dense messages")
     }
 }

@@ -14,6 +14,7 @@ public final class InProcessFabric: @unchecked Sendable {
     // arrays (copy-on-write, exclusivity-checked) do not allow.
     let byteSlots: UnsafeMutablePointer<[UInt8]>
     let pointerSlots: UnsafeMutablePointer<UnsafeMutableBufferPointer<Float>?>
+    let rawSlots: UnsafeMutablePointer<UnsafeRawBufferPointer>
     var reduced: UnsafeMutablePointer<Float>?
     var reducedCount = 0
 
@@ -24,12 +25,15 @@ public final class InProcessFabric: @unchecked Sendable {
         byteSlots.initialize(repeating: [], count: size)
         pointerSlots = .allocate(capacity: size)
         pointerSlots.initialize(repeating: nil, count: size)
+        rawSlots = .allocate(capacity: size)
+        rawSlots.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: size)
     }
 
     deinit {
         byteSlots.deinitialize(count: size)
         byteSlots.deallocate()
         pointerSlots.deallocate()
+        rawSlots.deallocate()
         reduced?.deallocate()
     }
 
@@ -94,6 +98,19 @@ public final class InProcessCommunicator: Communicator {
         let all = (0..<size).map { fabric.byteSlots[$0] }
         try fabric.barrier()
         return all
+    }
+
+    public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        if size == 1 { return try body(0, bytes) }
+        fabric.rawSlots[rank] = bytes
+        try fabric.barrier()
+        // Every sender's memory stays valid until the second barrier.
+        var failure: Error?
+        for r in 0..<size where failure == nil {
+            do { try body(r, fabric.rawSlots[r]) } catch { failure = error }
+        }
+        try fabric.barrier()
+        if let failure { throw failure }
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {

@@ -12,14 +12,19 @@ public enum InProcessRun {
     /// `compressor` is the user's choice (nil: none); methods that prescribe
     /// their own (qsgd-sgd, psgd, pgd, cnc) use theirs.
     /// `onRecord` is called on rank 0's thread for each logging interval.
+    /// `evaluator` runs on rank 0 every `config.evalEvery` steps and at the
+    /// end; its results go into that step's record and the summary (`metrics`).
     public static func run(
         objective: any Objective, method: MethodSpec, compressor given: CompressorSpec?, workers: Int,
         config: TrainerConfiguration, theory: TheoryParameters? = nil,
-        onRecord: (@Sendable (StepRecord) -> Void)? = nil
+        onRecord: (@Sendable (StepRecord) -> Void)? = nil,
+        evaluator: Evaluator? = nil
     ) throws -> RunSummary {
         guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
         let compressor = try method.compressor(given: given)
         let fabric = InProcessFabric(size: workers)
+        var config = config
+        if config.threadsPerRank == 0 { config.threadsPerRank = max(1, ProcessInfo.processInfo.activeProcessorCount / workers) }
         // Build every rank first so that configuration errors surface before any thread starts.
         var trainers: [Trainer] = []
         for r in 0..<workers {
@@ -27,6 +32,7 @@ public enum InProcessRun {
             trainers.append(try Trainer(objective: objective, method: method, compressor: c,
                                         communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config, theory: theory))
         }
+        trainers[0].evaluator = evaluator
         let results = ResultBox(count: workers)
         let box = TrainerBox(trainers)
         if workers == 1 {

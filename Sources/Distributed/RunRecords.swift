@@ -1,12 +1,17 @@
 import Foundation
 
-/// One line of the JSONL log: the state at a logging interval.
+/// One line of the JSONL log: the state at a logging interval. `metrics`
+/// (an evaluator's results, e.g. test accuracy) are written as extra
+/// top-level keys of the line; a metric named like a standard key is dropped.
 public struct StepRecord: Codable, Sendable {
     public var step: Int
     public var loss: Double
-    /// ‖∇f(x_t)‖ of the full gradient.
+    /// ‖∇f(x_t)‖ of the full gradient at x_t (instantaneous).
     public var gradNorm: Double
-    /// Mean over the last 100 steps of the norm of the averaged update g_t (Figure 2's ‖g‖).
+    /// Mean over the last 100 steps of ‖∇F_i(x_t, θ_t)‖, the ranks' stochastic
+    /// gradients before noise and compression, averaged over ranks (Figure 2's ‖g‖).
+    public var stochasticGradNorm: Double
+    /// Mean over the last 100 steps of the norm of the averaged update g_t.
     public var updateNorm: Double
     /// Mean over workers of ‖e⁽ⁱ⁾_t‖ (0 without error feedback).
     public var errorNorm: Double
@@ -18,10 +23,21 @@ public struct StepRecord: Codable, Sendable {
     public var uploadBits: Int
     public var downloadBits: Int
     public var wallSeconds: Double
+    public var metrics: [String: Double] = [:]
 
-    enum CodingKeys: String, CodingKey {
+    public init(step: Int, loss: Double, gradNorm: Double, stochasticGradNorm: Double, updateNorm: Double, errorNorm: Double,
+                lambdaMin: Double?, isSOSP: Bool?, relativeError: Double?, resets: Int, uploadBits: Int, downloadBits: Int,
+                wallSeconds: Double, metrics: [String: Double] = [:]) {
+        self.step = step; self.loss = loss; self.gradNorm = gradNorm; self.stochasticGradNorm = stochasticGradNorm
+        self.updateNorm = updateNorm; self.errorNorm = errorNorm; self.lambdaMin = lambdaMin; self.isSOSP = isSOSP
+        self.relativeError = relativeError; self.resets = resets; self.uploadBits = uploadBits; self.downloadBits = downloadBits
+        self.wallSeconds = wallSeconds; self.metrics = metrics
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case step, loss
         case gradNorm = "grad_norm"
+        case stochasticGradNorm = "stochastic_grad_norm"
         case updateNorm = "update_norm"
         case errorNorm = "error_norm"
         case lambdaMin = "lambda_min"
@@ -32,9 +48,46 @@ public struct StepRecord: Codable, Sendable {
         case downloadBits = "download_bits"
         case wallSeconds = "wall_seconds"
     }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(Int.self, forKey: .step)
+        loss = try c.decode(Double.self, forKey: .loss)
+        gradNorm = try c.decode(Double.self, forKey: .gradNorm)
+        stochasticGradNorm = try c.decodeIfPresent(Double.self, forKey: .stochasticGradNorm) ?? 0
+        updateNorm = try c.decode(Double.self, forKey: .updateNorm)
+        errorNorm = try c.decode(Double.self, forKey: .errorNorm)
+        lambdaMin = try c.decodeIfPresent(Double.self, forKey: .lambdaMin)
+        isSOSP = try c.decodeIfPresent(Bool.self, forKey: .isSOSP)
+        relativeError = try c.decodeIfPresent(Double.self, forKey: .relativeError)
+        resets = try c.decode(Int.self, forKey: .resets)
+        uploadBits = try c.decode(Int.self, forKey: .uploadBits)
+        downloadBits = try c.decode(Int.self, forKey: .downloadBits)
+        wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
+        metrics = try MetricKeys.decode(from: decoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(gradNorm, forKey: .gradNorm)
+        try c.encode(stochasticGradNorm, forKey: .stochasticGradNorm)
+        try c.encode(updateNorm, forKey: .updateNorm)
+        try c.encode(errorNorm, forKey: .errorNorm)
+        try c.encodeIfPresent(lambdaMin, forKey: .lambdaMin)
+        try c.encodeIfPresent(isSOSP, forKey: .isSOSP)
+        try c.encodeIfPresent(relativeError, forKey: .relativeError)
+        try c.encode(resets, forKey: .resets)
+        try c.encode(uploadBits, forKey: .uploadBits)
+        try c.encode(downloadBits, forKey: .downloadBits)
+        try c.encode(wallSeconds, forKey: .wallSeconds)
+        try MetricKeys.encode(metrics, to: encoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
+    }
 }
 
 /// What a run reports at its end (the `--json` summary of `csgd optimize`).
+/// `metrics` (the final evaluation) are written as extra top-level keys.
 public struct RunSummary: Codable, Sendable {
     public var steps: Int
     public var finalLoss: Double
@@ -53,8 +106,19 @@ public struct RunSummary: Codable, Sendable {
     public var relativeError: Double?
     /// Why the run ended before `steps` (PGD's stop rule), if it did.
     public var stoppedEarly: String?
+    /// The evaluator's results at the final iterate (empty without one).
+    public var metrics: [String: Double] = [:]
 
-    enum CodingKeys: String, CodingKey {
+    public init(steps: Int, finalLoss: Double, gradNorm: Double, lambdaMin: Double?, isSOSP: Bool?, firstSOSPStep: Int?,
+                resets: Int, uploadBitsPerWorker: Int, downloadBitsPerWorker: Int, wallSeconds: Double, paramsSHA256: String,
+                relativeError: Double?, stoppedEarly: String?, metrics: [String: Double] = [:]) {
+        self.steps = steps; self.finalLoss = finalLoss; self.gradNorm = gradNorm; self.lambdaMin = lambdaMin; self.isSOSP = isSOSP
+        self.firstSOSPStep = firstSOSPStep; self.resets = resets; self.uploadBitsPerWorker = uploadBitsPerWorker
+        self.downloadBitsPerWorker = downloadBitsPerWorker; self.wallSeconds = wallSeconds; self.paramsSHA256 = paramsSHA256
+        self.relativeError = relativeError; self.stoppedEarly = stoppedEarly; self.metrics = metrics
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case steps
         case finalLoss = "final_loss"
         case gradNorm = "grad_norm"
@@ -68,6 +132,67 @@ public struct RunSummary: Codable, Sendable {
         case paramsSHA256 = "params_sha256"
         case relativeError = "relative_error"
         case stoppedEarly = "stopped_early"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        finalLoss = try c.decode(Double.self, forKey: .finalLoss)
+        gradNorm = try c.decode(Double.self, forKey: .gradNorm)
+        lambdaMin = try c.decodeIfPresent(Double.self, forKey: .lambdaMin)
+        isSOSP = try c.decodeIfPresent(Bool.self, forKey: .isSOSP)
+        firstSOSPStep = try c.decodeIfPresent(Int.self, forKey: .firstSOSPStep)
+        resets = try c.decode(Int.self, forKey: .resets)
+        uploadBitsPerWorker = try c.decode(Int.self, forKey: .uploadBitsPerWorker)
+        downloadBitsPerWorker = try c.decode(Int.self, forKey: .downloadBitsPerWorker)
+        wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
+        paramsSHA256 = try c.decode(String.self, forKey: .paramsSHA256)
+        relativeError = try c.decodeIfPresent(Double.self, forKey: .relativeError)
+        stoppedEarly = try c.decodeIfPresent(String.self, forKey: .stoppedEarly)
+        metrics = try MetricKeys.decode(from: decoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(finalLoss, forKey: .finalLoss)
+        try c.encode(gradNorm, forKey: .gradNorm)
+        try c.encodeIfPresent(lambdaMin, forKey: .lambdaMin)
+        try c.encodeIfPresent(isSOSP, forKey: .isSOSP)
+        try c.encodeIfPresent(firstSOSPStep, forKey: .firstSOSPStep)
+        try c.encode(resets, forKey: .resets)
+        try c.encode(uploadBitsPerWorker, forKey: .uploadBitsPerWorker)
+        try c.encode(downloadBitsPerWorker, forKey: .downloadBitsPerWorker)
+        try c.encode(wallSeconds, forKey: .wallSeconds)
+        try c.encode(paramsSHA256, forKey: .paramsSHA256)
+        try c.encodeIfPresent(relativeError, forKey: .relativeError)
+        try c.encodeIfPresent(stoppedEarly, forKey: .stoppedEarly)
+        try MetricKeys.encode(metrics, to: encoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
+    }
+}
+
+/// Extra top-level JSON keys holding named numbers (`metrics`).
+enum MetricKeys {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func encode(_ metrics: [String: Double], to encoder: Encoder, standard: Set<String>) throws {
+        guard !metrics.isEmpty else { return }
+        var c = encoder.container(keyedBy: Key.self)
+        for (k, v) in metrics where !standard.contains(k) { try c.encode(v, forKey: Key(stringValue: k)) }
+    }
+
+    static func decode(from decoder: Decoder, standard: Set<String>) throws -> [String: Double] {
+        let c = try decoder.container(keyedBy: Key.self)
+        var out: [String: Double] = [:]
+        for k in c.allKeys where !standard.contains(k.stringValue) {
+            if let v = try? c.decode(Double.self, forKey: k) { out[k.stringValue] = v }
+        }
+        return out
     }
 }
 

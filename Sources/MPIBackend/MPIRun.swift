@@ -15,11 +15,12 @@ public enum MPIRun {
     public static func run(
         objective: any Objective, method: MethodSpec, compressor given: CompressorSpec?,
         communicator: MPICommunicator, config: TrainerConfiguration, theory: TheoryParameters? = nil,
-        onRecord: (@Sendable (StepRecord) -> Void)? = nil
+        evaluator: Evaluator? = nil, onRecord: (@Sendable (StepRecord) -> Void)? = nil
     ) throws -> RunSummary {
         let compressor = try method.compressor(given: given).make(dimension: objective.dimension)
         let trainer = try Trainer(objective: objective, method: method, compressor: compressor,
                                   communicator: communicator, config: config, theory: theory)
+        if communicator.rank == 0 { trainer.evaluator = evaluator }
         if communicator.rank == 0, let onRecord {
             return try trainer.run(onRecord: { onRecord($0) })
         }

@@ -52,10 +52,11 @@ public struct PGDParameters: Equatable, Sendable {
 
 /// A parsed `--method NAME[:k=v,…]`: which method and its options.
 ///
-/// Every method is the same per-step pipeline with parts switched on or off
-/// (see `Trainer`): gradient (mini-batch or full) → perturbation → error
-/// memory → compressor → average over workers → step, plus a reset rule
-/// (alg1), a perturb-when-small rule (pgd) or a curvature step (cnc).
+/// Every method runs as a chain of small transforms built from this spec
+/// (`MethodChain` in Distributed): gradient (mini-batch or full) →
+/// perturbation → error memory → compressor → average over workers → step,
+/// plus a reset rule (alg1), a perturb-when-small rule (pgd) or a curvature
+/// step (cnc).
 ///
 /// | method | pipeline |
 /// |---|---|

@@ -19,20 +19,20 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
     /// whether this process reports it (always for inproc; rank 0 under MPI).
     func run(
         objective: any Objective, method: MethodSpec, compressor: CompressorSpec?, workers: Int?,
-        config: TrainerConfiguration, theory: TheoryParameters?,
+        config: TrainerConfiguration, theory: TheoryParameters?, evaluator: Evaluator? = nil,
         onRecord: (@Sendable (StepRecord) -> Void)?
     ) throws -> (summary: RunSummary, reports: Bool) {
         switch self {
         case .inproc:
             let s = try InProcessRun.run(objective: objective, method: method, compressor: compressor, workers: workers ?? 1,
-                                         config: config, theory: theory, onRecord: onRecord)
+                                         config: config, theory: theory, onRecord: onRecord, evaluator: evaluator)
             return (s, true)
         case .mpi:
             #if MPI
             let comm = try Self.mpiCommunicator(workers: workers)
             do {
                 let s = try MPIRun.run(objective: objective, method: method, compressor: compressor, communicator: comm,
-                                       config: config, theory: theory, onRecord: onRecord)
+                                       config: config, theory: theory, evaluator: evaluator, onRecord: onRecord)
                 return (s, comm.rank == 0)
             } catch let e as CommunicatorError {
                 throw e

@@ -1,0 +1,42 @@
+import CSGDCore
+import Compression
+
+/// The communication step: every rank's message is encoded, exchanged and
+/// decoded, and the mean (1/W) Σ C(v⁽ⁱ⁾) becomes the step's update on every
+/// rank (identical bits everywhere). Linear compressors with shared θ̃ reduce
+/// their payloads by one all-reduce, the others all-gather their bytes
+/// (see `CompressionStage`). Sparse messages (RandomK, TopK) give a sparse
+/// update, so the step touches only those coordinates. Counts the bits.
+public struct AverageMessages: GradientTransform {
+    public init() {}
+
+    /// The dense average (kept all-zero between steps in sparse mode) and the sparse pairs.
+    public struct State {
+        public let dense: FloatBuffer
+        public var sparse: SparseUpdate?
+    }
+
+    public func initialState(dimension: Int, workers: Int) -> State {
+        State(dense: FloatBuffer(count: dimension), sparse: nil)
+    }
+
+    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
+        guard let stage = g.message else { preconditionFailure("AverageMessages needs a compressed message before it") }
+        let key = context.workerKey(.quantization)
+        let comm = context.communicator
+        if let cap = stage.sparseCapacity(workers: comm.size) {
+            if state.sparse == nil || state.sparse!.capacity < cap { state.sparse = SparseUpdate(capacity: cap) }
+            let s = state.sparse!
+            let (up, down) = try stage.averageSparse(into: s, zeroed: state.dense.buffer, key: key, communicator: comm)
+            context.uploadBits += up
+            context.downloadBits += down
+            g.update = .sparse(s)
+        } else {
+            let (up, down) = try stage.average(into: state.dense.buffer, key: key, communicator: comm)
+            context.uploadBits += up
+            context.downloadBits += down
+            g.update = .dense(state.dense.buffer)
+        }
+        return .proceed
+    }
+}

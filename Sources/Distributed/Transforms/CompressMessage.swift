@@ -1,0 +1,26 @@
+import CSGDCore
+import Compression
+
+/// m ← C(v) for this rank's vector v with the step's keys: shared randomness
+/// θ̃_t for the compressor's shared parts, this rank's key for its private
+/// ones (QSGD's rounding). The state is the rank's `CompressionStage`
+/// (message, writer, decode scratch), made once.
+public struct CompressMessage: GradientTransform {
+    public let compressor: any Compressor
+    public init(_ compressor: any Compressor) { self.compressor = compressor }
+
+    public func initialState(dimension: Int, workers: Int) -> any CompressionStage {
+        makeCompressionStage(compressor)
+    }
+
+    public func update(_ g: inout GradientBuffer, state: inout any CompressionStage, context: inout StepContext) throws -> StepOutcome {
+        if context.gradientSumSquares == nil {
+            context.gradientSumSquares = StepKernels.sumSquaresAndAddNoise(g.local, noise: g.pendingNoise)
+            g.pendingNoise = nil
+        }
+        g.materializeNoise()
+        _ = state.compress(UnsafeBufferPointer(g.local), key: context.workerKey(.quantization))
+        g.message = state
+        return .proceed
+    }
+}

@@ -1,0 +1,27 @@
+import CSGDCore
+
+/// x_{t+1} ← x_t − η·u_t with u_t the averaged update and η the buffer's
+/// step size; a non-finite update stops the run (`NonFiniteIterate`) before
+/// x is touched. Reports ‖u_t‖ for the log's running mean. Sparse updates
+/// touch only their coordinates; the rounding is `axpy`'s either way.
+public struct SGDStep: GradientTransform {
+    public init() {}
+
+    public func initialState(dimension: Int, workers: Int) {}
+
+    public func update(_ g: inout GradientBuffer, state: inout Void, context: inout StepContext) throws -> StepOutcome {
+        let n2 = g.update.sumOfSquares()
+        guard n2.isFinite else { throw NonFiniteIterate(step: context.step) }
+        context.updateNorm = n2.squareRoot()
+        let a = Float(-g.stepSize)
+        switch g.update {
+        case .none:
+            preconditionFailure("SGDStep needs an averaged update before it")
+        case let .dense(u):
+            Kernels.axpy(a, UnsafeBufferPointer(u), context.parameters)
+        case let .sparse(s):
+            StepKernels.sparseStep(context.parameters, minusEta: a, s)
+        }
+        return .proceed
+    }
+}

@@ -1,0 +1,104 @@
+import CSGDCore
+import Foundation
+
+/// A method as it runs on one rank: its transforms in order, each with its
+/// own explicit state, behind a non-generic face.
+///
+/// `step` runs every `prepare`, then passes a `GradientBuffer` through every
+/// `update` in order; a `.recompute` starts the pass again from the head
+/// with the next draw, a `.stop` ends the pass and is returned. With
+/// `timing` on it also adds each transform's time to `seconds`, for
+/// `csgd bench-step`: this thread's CPU time, so that waiting in a
+/// collective or being descheduled on a loaded machine does not count.
+public final class TransformChain {
+    public let links: [any TransformLink]
+    /// Thread CPU seconds spent in each link's prepare + update since the last reset.
+    public private(set) var seconds: [Double]
+    public var timing = false
+
+    public init(_ transforms: [any GradientTransform], dimension: Int, workers: Int) {
+        func erase<T: GradientTransform>(_ t: T) -> any TransformLink {
+            TransformSlot(t, state: t.initialState(dimension: dimension, workers: workers))
+        }
+        links = transforms.map { erase($0) }
+        seconds = Array(repeating: 0, count: transforms.count)
+    }
+
+    /// This thread's CPU time in seconds.
+    public static func cpuNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Clears the per-link timers.
+    public func resetTimers() {
+        for i in seconds.indices { seconds[i] = 0 }
+    }
+
+    /// The names of the links, for reports.
+    public var names: [String] { links.map(\.name) }
+
+    /// The error memory of this rank, if a link keeps one.
+    public var errorMemory: UnsafeBufferPointer<Float>? {
+        for l in links { if let e = l.errorMemory { return e } }
+        return nil
+    }
+
+    /// One step: prepare, then update passes until a pass completes or stops.
+    /// At most `maxDraws` passes (a transform that keeps asking to recompute is a bug).
+    public func step(_ g: inout GradientBuffer, context: inout StepContext, fresh: (inout GradientBuffer) -> Void) throws -> StepOutcome {
+        context.draw = 0
+        for (i, l) in links.enumerated() {
+            let t0 = timing ? Self.cpuNow() : 0
+            try l.prepare(context: &context)
+            if timing { seconds[i] += Self.cpuNow() - t0 }
+        }
+        while true {
+            fresh(&g)
+            var outcome = StepOutcome.proceed
+            for (i, l) in links.enumerated() {
+                let t0 = timing ? Self.cpuNow() : 0
+                outcome = try l.update(&g, context: &context)
+                if timing { seconds[i] += Self.cpuNow() - t0 }
+                if outcome != .proceed { break }
+            }
+            switch outcome {
+            case .proceed, .stop: return outcome
+            case .recompute:
+                context.draw += 1
+                precondition(context.draw < 8, "a transform asked to recompute a step more than 7 times")
+            }
+        }
+    }
+}
+
+/// A transform with its state, type-erased (one a link of a chain).
+public protocol TransformLink: AnyObject {
+    var name: String { get }
+    var errorMemory: UnsafeBufferPointer<Float>? { get }
+    func prepare(context: inout StepContext) throws
+    func update(_ g: inout GradientBuffer, context: inout StepContext) throws -> StepOutcome
+}
+
+/// The one implementation of `TransformLink`: a transform and its state.
+final class TransformSlot<T: GradientTransform>: TransformLink {
+    let transform: T
+    var state: T.State
+
+    init(_ transform: T, state: T.State) {
+        self.transform = transform
+        self.state = state
+    }
+
+    var name: String { String(describing: T.self) }
+    var errorMemory: UnsafeBufferPointer<Float>? { transform.errorMemory(in: state) }
+
+    func prepare(context: inout StepContext) throws {
+        try transform.prepare(state: &state, context: &context)
+    }
+
+    func update(_ g: inout GradientBuffer, context: inout StepContext) throws -> StepOutcome {
+        try transform.update(&g, state: &state, context: &context)
+    }
+}
