@@ -24,9 +24,48 @@ public enum Kernels {
         reduce(x) { absolute($0) } scalar: { abs($0) }
     }
 
-    /// Σx_i² in Double, deterministic.
+    /// Σx_i² in Double, deterministic, without overflow or underflow.
+    ///
+    /// Each block of 1024 is summed in Float (16 lanes) as the other
+    /// reductions are; a block whose Float sum is not finite (a square or the
+    /// sum passed Float.greatestFiniteMagnitude, or x holds NaN/∞) or below
+    /// 2⁻⁶⁰ (squares of |x_i| < 2⁻⁶³ underflow in Float) is summed again with
+    /// Double squares, which neither overflow nor underflow for any Float. A
+    /// block at or above 2⁻⁶⁰ loses at most 1024·2⁻¹²⁶ to underflow, below
+    /// 2⁻⁵⁶ of its sum. So ‖x‖ is right for vectors of any scale (say 10²⁰ or
+    /// 10⁻³⁰), and ordinary data takes the Float path at full speed.
     public static func sumSquares(_ x: UnsafeBufferPointer<Float>) -> Double {
-        reduce(x) { $0 * $0 } scalar: { $0 * $0 }
+        guard let p = x.baseAddress else { return 0 }
+        let n = x.count
+        var total = 0.0
+        var start = 0
+        while start < n {
+            let end = min(n, start + blockSize)
+            var acc = SIMD16<Float>()
+            var i = start
+            while i + 16 <= end { let v = load16(p, i); acc += v * v; i += 16 }
+            var f = acc.sum()
+            while i < end { f += p[i] * p[i]; i += 1 }
+            total += f.isFinite && f >= 0x1p-60 ? Double(f) : sumSquaresExact(p + start, count: end - start)
+            start = end
+        }
+        return total
+    }
+
+    /// Σx_i² with Double squares (8 lanes), for the blocks Float cannot hold.
+    @inline(never)
+    static func sumSquaresExact(_ p: UnsafePointer<Float>, count n: Int) -> Double {
+        var acc = SIMD8<Double>()
+        var i = 0
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= n {
+            let v = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            acc += v * v
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { let v = Double(p[i]); s += v * v; i += 1 }
+        return s
     }
 
     /// ‖x‖₂ in Double, deterministic.

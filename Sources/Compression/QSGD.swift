@@ -1,4 +1,3 @@
-import Dispatch
 import CSGDCore
 
 #if _endian(big)
@@ -157,10 +156,15 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
 /// norm with non-zero levels, levels beyond S (or 0 in Elias coding), more
 /// than d non-zeros and gaps past d, so each message has one encoding.
 ///
-/// **Speed.** For d ≥ 65536 `compress` and `add` run in chunks of 32768
-/// coordinates on Dispatch's threads. A first pass computes the norm; the
-/// second draws the random bytes (SIMD Philox, one block for 16 coordinates),
-/// rounds (SIMD for S ≤ 8191, a scalar path for larger S) and packs the fields.
+/// **Speed.** For d ≥ 65536 `compress`, `add` and `decompress` run in chunks
+/// of 32768 coordinates on Dispatch's threads. A first pass computes the norm;
+/// the second (last chunk first, to reuse what the first pass left in cache)
+/// draws the random bytes (SIMD Philox, one block for 16 coordinates), rounds
+/// and packs each block of 128 coordinates in registers (for S ≤ 8191, with
+/// the field width a compile-time constant; a scalar path for larger S), and
+/// finishes the rare ties from a small stack list (`QSGD+Quantize.swift`).
+/// Nothing is allocated once the message has grown. `decompress` writes
+/// y once instead of zeroing it and adding.
 public struct QSGD: Compressor {
     public typealias Message = QSGDMessage
 
@@ -261,9 +265,9 @@ public struct QSGD: Compressor {
             let perChunk = chunkSize / 1024
             parallelFor((blocks + perChunk - 1) / perChunk) { c in
                 for b in (c * perChunk)..<min(blocks, (c + 1) * perChunk) {
-                    let part = UnsafeBufferPointer(rebasing: x[(b * 1024)..<min(d, b * 1024 + 1024)])
-                    sums[b] = Kernels.sumSquares(part)
-                    maxima[b] = Double(maxAbsBound(part))   // while the block is in L1
+                    let (s, m) = squaresAndBound(x.baseAddress! + b * 1024, count: min(d, b * 1024 + 1024) - b * 1024)
+                    sums[b] = s
+                    maxima[b] = Double(m)
                 }
             }
             var total = 0.0, m = 0.0
@@ -273,6 +277,32 @@ public struct QSGD: Compressor {
             }
             return (total.squareRoot(), Float(m))
         }
+    }
+
+    /// `Kernels.sumSquares` of one block of at most 1024 (the same Float
+    /// lanes and order, so the same bits, and its exact path when the Float
+    /// sum cannot be used) and `maxAbsBound` of it, in one pass.
+    @inline(__always)
+    static func squaresAndBound(_ p: UnsafePointer<Float>, count n: Int) -> (Double, Float) {
+        var acc = SIMD16<Float>(), bits = SIMD16<UInt32>()
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        while i + 16 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            acc += v * v
+            bits |= unsafeBitCast(v, to: SIMD16<UInt32>.self)
+            i += 16
+        }
+        var f = acc.sum()
+        var m: UInt32 = 0
+        for l in 0..<16 { m |= bits[l] }
+        while i < n {
+            f += p[i] * p[i]
+            m |= p[i].bitPattern
+            i += 1
+        }
+        let s = f.isFinite && f >= 0x1p-60 ? Double(f) : Kernels.sumSquares(UnsafeBufferPointer(start: p, count: n))
+        return (s, Float(bitPattern: m & 0x7FFF_FFFF))
     }
 
     /// max |x_i| (NaN-free input assumed; used only when the norm is finite).
@@ -428,16 +458,45 @@ public struct QSGD: Compressor {
     // MARK: add
 
     public func add(_ m: QSGDMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
+        expand(m, scaledBy: s, into: y, accumulate: true)
+    }
+
+    /// y ← Q(x), written in one pass (no zeroing first); the same values as
+    /// zero-then-`add` (each coordinate is 0 + c·ℓ_i).
+    public func decompress(_ m: QSGDMessage, into y: UnsafeMutableBufferPointer<Float>) {
+        expand(m, scaledBy: 1, into: y, accumulate: false)
+    }
+
+    /// y ← y + s·Q(x) (accumulate) or y ← 0 + s·Q(x).
+    private func expand(_ m: QSGDMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
         precondition(y.count == dimension, "vector length \(y.count) != d = \(dimension)")
         precondition(m.dimension == dimension && m.levels == levels && m.coding == coding, "message of another compressor")
         let c = Float(Double(s) * Double(m.norm) / Double(levels))
-        if c == 0 || m.norm == 0 { return }
         let py = y.baseAddress!
+        let d = dimension
+        if c == 0 || m.norm == 0 {
+            if !accumulate { Kernels.zero(y) }
+            return
+        }
         switch coding {
         case .elias:
-            for (i, v) in zip(m.indices, m.values) { py[Int(i)] += c * Float(v) }
+            if accumulate {
+                for (i, v) in zip(m.indices, m.values) { py[Int(i)] += c * Float(v) }
+                return
+            }
+            // Indices ascend (decode and compress guarantee it): zero the gaps
+            // and write the values in one sequential pass.
+            var next = 0
+            for (i, v) in zip(m.indices, m.values) {
+                let i = Int(i)
+                precondition(i >= next && i < d, "QSGD message indices must ascend")
+                SparseMessage.zero(py + next, count: i - next)
+                py[i] = 0 + c * Float(v)
+                next = i + 1
+            }
+            SparseMessage.zero(py + next, count: d - next)
         case .fixed:
-            let d = dimension, w = fieldWidth
+            let w = fieldWidth
             m.fields.withUnsafeBufferPointer { f in
                 let words = f.baseAddress!
                 let blocks = d / 128
@@ -449,12 +508,14 @@ public struct QSGD: Compressor {
                     for b in range {
                         QSGD.forEachBlockField(block: b, width: w, words: words) { i, v in
                             let p = UnsafeMutableRawPointer(py + i)
-                            let old = p.loadUnaligned(as: SIMD4<Float>.self)
+                            let old = accumulate ? p.loadUnaligned(as: SIMD4<Float>.self) : SIMD4<Float>()
                             p.storeBytes(of: old + cv * SIMD4<Float>(v), as: SIMD4<Float>.self)
                         }
                     }
                 }
-                QSGD.forEachTailField(dimension: d, width: w, words: words) { i, v in py[i] += c * Float(v) }
+                QSGD.forEachTailField(dimension: d, width: w, words: words) { i, v in
+                    py[i] = (accumulate ? py[i] : 0) + c * Float(v)
+                }
             }
         }
     }
@@ -578,458 +639,4 @@ extension QSGDMessage {
         values = val
         eliasBits = 32 + EliasOmega.bits(of: UInt64(idx.count) + 1) + bits
     }
-}
-
-// MARK: - Quantization kernel
-
-extension QSGD {
-    /// A value handed to `concurrentPerform`'s workers; see `QSGD.parallelFor`.
-    struct UncheckedSendable<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
-    }
-
-    /// The Philox key and fixed counter words of one `RandomKey`'s stream.
-    struct StreamKey {
-        var k0: UInt32, k1: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
-
-        init(_ key: RandomKey) {
-            k0 = key.k0; k1 = key.k1; c1 = key.c1; c2 = key.c2; c3 = key.c3
-        }
-
-        /// `key.block(counter)`.
-        @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-            Philox4x32.block(counter, c1, c2, c3, key: k0, k1)
-        }
-    }
-
-    /// The constants of one `compress` call (see the rounding rule on `QSGD`).
-    struct QuantParams {
-        var stream: StreamKey
-        var levels: Int
-        var width: Int
-        /// σ: r_i = x_i·σ, |r_i| ≤ 256·S.
-        var sigma: Float
-
-        /// `norm` and `maxAbs` already scaled by 2^64 for tiny norms; `maxAbs`
-        /// may be 0 when it is known not to constrain σ.
-        init(stream: StreamKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
-            self.stream = stream
-            self.levels = levels
-            self.width = width
-            let limit = Float(256 * levels)
-            // σ = 256·S/N, lowered (rarely) until max|x_i|·σ ≤ 256·S.
-            var s = limit / n
-            if m * s > limit { s = limit / m }
-            while m * s > limit { s = s.nextDown }
-            sigma = s
-        }
-
-        @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-            stream.block(counter)
-        }
-    }
-}
-
-extension QSGD {
-    /// Coordinates a parallel task handles (a multiple of 1024 and of 128).
-    static let chunkSize = 32768
-    /// Below this d everything runs on the calling thread.
-    static let parallelThreshold = 65536
-    /// Levels up to this use the SIMD kernel: it needs |r| ≤ 256·S < 2^22 and
-    /// 22 − 8 ≥ w bits of ⌊r⌋/256 from the Float's mantissa.
-    static let simdLevelLimit = 8191
-    /// 1.5·2^23: adding it rounds a Float in [−2^22, 2^22] to an integer.
-    static let magic: Float = 0x1.8p23
-
-    /// Runs `body(0..<n)` on the calling thread and Dispatch's workers.
-    /// Every caller gives each index a disjoint slice of memory to write, so
-    /// the raw pointers its closure captures are safe to share.
-    static func parallelFor(_ n: Int, _ body: (Int) -> Void) {
-        if n <= 1 {
-            if n == 1 { body(0) }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: n) { shared.value($0) }
-        }
-    }
-
-    /// Writes the whole field stream of Q(x) (all words, tail included).
-    static func quantize(_ x: UnsafePointer<Float>, dimension d: Int, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
-        let blocks = d / 128
-        let perChunk = chunkSize / 128
-        let parallel = d >= parallelThreshold
-        let chunks = parallel ? (blocks + perChunk - 1) / perChunk : (blocks > 0 ? 1 : 0)
-        parallelFor(chunks) { i in
-            // Last chunk first: the end of x is what the norm pass left in cache.
-            let c = parallel ? chunks - 1 - i : i
-            let range = parallel ? (c * perChunk)..<min(blocks, (c + 1) * perChunk) : 0..<blocks
-            if p.levels <= simdLevelLimit {
-                quantizeBlocksSIMD(x, blocks: range, params: p, out: out)
-            } else {
-                quantizeBlocksScalar(x, blocks: range, params: p, out: out)
-            }
-        }
-        // Tail: plain consecutive fields after the full blocks.
-        let full = blocks * 128
-        let w = p.width
-        let words = fieldWords(dimension: d, width: w)
-        for j in (full * w / 32)..<words { out[j] = 0 }
-        var bit = full * w
-        for i in full..<d {
-            writeField(out, bit: bit, width: w, level(x[i], index: i, p))
-            bit += w
-        }
-    }
-
-    /// The top byte of u_i: byte c of word a of Philox block 4q + b, for
-    /// i = 64q + 16a + 4c + b.
-    @inline(__always)
-    static func uniformTop(_ i: Int, _ p: QuantParams) -> UInt32 {
-        let w = p.block(UInt32(truncatingIfNeeded: (i >> 6) << 2 | (i & 3)))
-        let word: UInt32
-        switch (i >> 4) & 3 {
-        case 0: word = w.0
-        case 1: word = w.1
-        case 2: word = w.2
-        default: word = w.3
-        }
-        return (word >> UInt32(8 * ((i >> 2) & 3))) & 0xFF
-    }
-
-    /// The low 24 bits of u_i: the low 24 bits of word i mod 4 of Philox
-    /// block 2^31 + ⌊i/4⌋ (a counter range the top bytes never reach).
-    @inline(__always)
-    static func uniformLow(_ i: Int, _ p: QuantParams) -> UInt32 {
-        let w = p.block(0x8000_0000 | UInt32(truncatingIfNeeded: i >> 2))
-        let word: UInt32
-        switch i & 3 {
-        case 0: word = w.0
-        case 1: word = w.1
-        case 2: word = w.2
-        default: word = w.3
-        }
-        return word & 0xFF_FFFF
-    }
-
-    /// The 32-bit uniform word u_i = top byte · 2^24 + low 24 bits.
-    static func uniform(_ i: Int, _ p: QuantParams) -> UInt32 {
-        uniformTop(i, p) << 24 | uniformLow(i, p)
-    }
-
-    /// The signed level of coordinate i (value `x`): the rounding rule, one
-    /// coordinate at a time and exact in Double (the tail of d mod 128
-    /// coordinates, and every coordinate when S > 8191).
-    @inline(__always)
-    static func level(_ x: Float, index i: Int, _ p: QuantParams) -> Int32 {
-        let q = Double(x * p.sigma) / 256                 // exact
-        let h = q.rounded(.down)
-        let f = q - h                                     // exact, [0, 1)
-        let up = Double(uniform(i, p)) < f * 0x1p32
-        return Int32(h) + (up ? 1 : 0)
-    }
-
-    /// Full blocks for S > 8191, one coordinate at a time.
-    static func quantizeBlocksScalar(_ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
-        let w = p.width
-        for b in blocks {
-            let o = out + b * 4 * w
-            for j in 0..<(4 * w) { o[j] = 0 }
-            for r in 0..<128 {
-                let i = b * 128 + r
-                let k = r / 4, l = r % 4
-                let v = level(x[i], index: i, p)
-                // Lane l's stream: word j of the lane is o[4j + l].
-                let u = UInt64(UInt32(bitPattern: v) & (w == 32 ? UInt32.max : (1 << UInt32(w)) &- 1))
-                let bit = k * w, j = bit >> 5, sh = bit & 31
-                let s = u << UInt64(sh)
-                o[4 * j + l] |= UInt32(truncatingIfNeeded: s)
-                if sh + w > 32 { o[4 * (j + 1) + l] |= UInt32(truncatingIfNeeded: s >> 32) }
-            }
-        }
-    }
-
-    /// 32-bit × 32-bit → 64-bit products of four lanes, split into halves.
-    @inline(__always)
-    static func mulHiLo(_ x: SIMD4<UInt32>, _ m: UInt64) -> (hi: SIMD4<UInt32>, lo: SIMD4<UInt32>) {
-        let p = SIMD4<UInt64>(truncatingIfNeeded: x) &* SIMD4<UInt64>(repeating: m)
-        return (SIMD4<UInt32>(truncatingIfNeeded: p &>> 32), SIMD4<UInt32>(truncatingIfNeeded: p))
-    }
-
-    /// The Philox4x32-10 state of four blocks, one block a lane.
-    struct PhiloxLanes {
-        var x0, x1, x2, x3: SIMD4<UInt32>
-
-        @inline(__always)
-        init(counters: SIMD4<UInt32>, _ k: StreamKey) {
-            x0 = counters
-            x1 = SIMD4(repeating: k.c1); x2 = SIMD4(repeating: k.c2); x3 = SIMD4(repeating: k.c3)
-        }
-
-        @inline(__always)
-        mutating func round(_ ka: SIMD4<UInt32>, _ kb: SIMD4<UInt32>) {
-            let (h0, l0) = mulHiLo(x0, 0xD251_1F53)
-            let (h1, l1) = mulHiLo(x2, 0xCD9E_8D57)
-            x0 = h1 ^ x1 ^ ka; x1 = l1; x2 = h0 ^ x3 ^ kb; x3 = l0
-        }
-
-        @inline(__always)
-        subscript(word a: Int) -> SIMD4<UInt32> {
-            switch a {
-            case 0: return x0
-            case 1: return x1
-            case 2: return x2
-            default: return x3
-            }
-        }
-    }
-
-    /// The ten round keys of Philox4x32-10, as lane splats.
-    struct PhiloxKeys {
-        typealias Ten = (SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>,
-                         SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>)
-        var a: Ten
-        var b: Ten
-
-        init(_ p: StreamKey) {
-            func keys(_ k: UInt32, _ step: UInt32) -> Ten {
-                func s(_ r: UInt32) -> SIMD4<UInt32> { SIMD4(repeating: k &+ r &* step) }
-                return (s(0), s(1), s(2), s(3), s(4), s(5), s(6), s(7), s(8), s(9))
-            }
-            a = keys(p.k0, 0x9E37_79B9)
-            b = keys(p.k1, 0xBB67_AE85)
-        }
-    }
-
-    /// Philox4x32-10 of eight consecutive blocks (two interleaved sets of
-    /// four, lane = block), bit for bit `Philox4x32.block`.
-    @inline(__always)
-    static func philox8(_ first: UInt32, _ p: StreamKey, _ k: PhiloxKeys) -> (PhiloxLanes, PhiloxLanes) {
-        let c = SIMD4<UInt32>(0, 1, 2, 3) &+ first
-        var s = PhiloxLanes(counters: c, p), t = PhiloxLanes(counters: c &+ 4, p)
-        s.round(k.a.0, k.b.0); t.round(k.a.0, k.b.0)
-        s.round(k.a.1, k.b.1); t.round(k.a.1, k.b.1)
-        s.round(k.a.2, k.b.2); t.round(k.a.2, k.b.2)
-        s.round(k.a.3, k.b.3); t.round(k.a.3, k.b.3)
-        s.round(k.a.4, k.b.4); t.round(k.a.4, k.b.4)
-        s.round(k.a.5, k.b.5); t.round(k.a.5, k.b.5)
-        s.round(k.a.6, k.b.6); t.round(k.a.6, k.b.6)
-        s.round(k.a.7, k.b.7); t.round(k.a.7, k.b.7)
-        s.round(k.a.8, k.b.8); t.round(k.a.8, k.b.8)
-        s.round(k.a.9, k.b.9); t.round(k.a.9, k.b.9)
-        return (s, t)
-    }
-
-    /// Full blocks for S ≤ 8191: Philox and rounding in SIMD into 32 field
-    /// vectors a block, then packing specialized for the field width.
-    ///
-    /// With r = x·σ, ⌊r⌋ comes from r + 1.5·2^23 (`floorAndByte`); its low 8
-    /// bits are the top byte of frac(q)·2^32 (q = r/256) and the bits above
-    /// them are ⌊q⌋. The random top byte decides unless it equals that byte
-    /// (p = 1/256): such lanes are rounded down here, listed, and finished by
-    /// `patchTies`.
-    static func quantizeBlocksSIMD(_ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams, out: UnsafeMutablePointer<UInt32>) {
-        // Blocks with ties are listed (branch-free) and finished after the
-        // loop, so the rare, unpredictable patch path stays out of it.
-        // `random` keeps the Philox words of every block of the chunk for the patch.
-        withUnsafeTemporaryAllocation(of: SIMD4<UInt32>.self, capacity: 32 + 8 * blocks.count) { buffer in
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count) { tiedList in
-            let fields = buffer.baseAddress!
-            let random = fields + 32                            // block b: random + 8(b − first)
-            let first = blocks.lowerBound
-            let tied = tiedList.baseAddress!
-            let keys = PhiloxKeys(p.stream)
-            var tiedCount = 0
-            let w = p.width
-            let sigma = SIMD4<Float>(repeating: p.sigma)
-            let mask = SIMD4<UInt32>(repeating: (1 << UInt32(w)) &- 1)
-            for b in blocks {
-                let xb = UnsafeRawPointer(x + b * 128)
-                let words = random + 8 * (b - first)
-                let (s, t) = philox8(UInt32(truncatingIfNeeded: b * 8), p.stream, keys)
-                words[0] = s.x0; words[1] = s.x1; words[2] = s.x2; words[3] = s.x3
-                words[4] = t.x0; words[5] = t.x1; words[6] = t.x2; words[7] = t.x3
-                var tiedWords = 0
-                // Field k of the block: coordinates 128b + 4k + lane.
-                @inline(__always) func quantize(_ k: Int, _ top: SIMD4<UInt32>) -> SIMD4<Int32> {
-                    let (floorR, byte) = floorAndByte(xb.loadUnaligned(fromByteOffset: 16 * k, as: SIMD4<Float>.self), sigma, top)
-                    let frac = floorR & 255                              // the top byte of frac(q)·2^32
-                    let up = (byte .< frac)._storage                     // −1: round up
-                    fields[k] = SIMD4<UInt32>(truncatingIfNeeded: (floorR &>> 8) &- up) & mask
-                    return (byte .== frac)._storage                      // −1: tie
-                }
-                // Field 16g + 4a + c (coordinates 128b + 64g + 16a + 4c + lane)
-                // uses byte c of word a of Philox block 8b + 4g + lane.
-                for a in 0..<8 {
-                    let u = words[a]
-                    let tie = quantize(4 * a, u & 0xFF) | quantize(4 * a + 1, (u &>> 8) & 0xFF)
-                        | quantize(4 * a + 2, (u &>> 16) & 0xFF) | quantize(4 * a + 3, u &>> 24)
-                    let t2 = unsafeBitCast(tie, to: SIMD2<UInt64>.self)
-                    tiedWords |= (t2[0] | t2[1] != 0 ? 1 : 0) << a
-                }
-                pack(fields, into: out + b * 4 * w, width: w)
-                tied[tiedCount] = b << 8 | tiedWords
-                tiedCount &+= tiedWords != 0 ? 1 : 0
-            }
-            if tiedCount > 0 {
-                patchTies(x, tied: UnsafeBufferPointer(start: tied, count: tiedCount), params: p, random: random, firstBlock: first, out: out)
-            }
-        }
-        }
-    }
-
-    /// bits(1.5·2^23) + ⌊r⌋ for r = x·σ (|r| < 2^22: r + 1.5·2^23 rounds r to
-    /// an integer in the mantissa; one less where that rounded up), and the
-    /// random byte as Int32 lanes. Its low 8 bits are ⌊r⌋ mod 256, and for
-    /// w ≤ 14 its bits 8…8+w−1 are ⌊r/256⌋ in w-bit two's complement.
-    @inline(__always)
-    static func floorAndByte(_ x: SIMD4<Float>, _ sigma: SIMD4<Float>, _ top: SIMD4<UInt32>) -> (SIMD4<Int32>, SIMD4<Int32>) {
-        let r = x * sigma
-        let magic = SIMD4<Float>(repeating: QSGD.magic)
-        let t = r + magic                                                // 1.5·2^23 + round(r)
-        let floorR = unsafeBitCast(t, to: SIMD4<Int32>.self) &+ (r .< t - magic)._storage
-        return (floorR, SIMD4<Int32>(truncatingIfNeeded: top))
-    }
-
-    /// Packs 32 vectors of w-bit fields into the 4w words of a block.
-    @inline(__always)
-    static func pack(_ fields: UnsafePointer<SIMD4<UInt32>>, into out: UnsafeMutablePointer<UInt32>, width w: Int) {
-        switch w {
-        case 2: pack(fields, into: out, Width2.self)
-        case 3: pack(fields, into: out, Width3.self)
-        case 4: pack(fields, into: out, Width4.self)
-        case 5: pack(fields, into: out, Width5.self)
-        case 6: pack(fields, into: out, Width6.self)
-        case 7: pack(fields, into: out, Width7.self)
-        case 8: pack(fields, into: out, Width8.self)
-        case 9: pack(fields, into: out, Width9.self)
-        case 10: pack(fields, into: out, Width10.self)
-        case 11: pack(fields, into: out, Width11.self)
-        case 12: pack(fields, into: out, Width12.self)
-        case 13: pack(fields, into: out, Width13.self)
-        default: pack(fields, into: out, Width14.self)
-        }
-    }
-
-    /// Lane l's 32·w-bit stream gets field k at bit k·w; word j of lane l is
-    /// `out[4j + l]`. Fully unrolled: every shift is a constant.
-    static func pack<W: FieldWidth>(_ fields: UnsafePointer<SIMD4<UInt32>>, into out: UnsafeMutablePointer<UInt32>, _: W.Type) {
-        let w = W.bits
-        let o = UnsafeMutableRawPointer(out)
-        var acc = SIMD4<UInt32>()
-        var used = 0, j = 0
-        @inline(__always) func step(_ k: Int) {
-            let f = fields[k]
-            acc |= f &<< UInt32(truncatingIfNeeded: used)
-            used += w
-            if used >= 32 {
-                o.storeBytes(of: acc, toByteOffset: 16 * j, as: SIMD4<UInt32>.self)
-                j += 1
-                used -= 32
-                acc = used == 0 ? SIMD4<UInt32>() : f &>> UInt32(truncatingIfNeeded: w - used)
-            }
-        }
-        // Written out so that `used` and `j` fold to constants.
-        step(0); step(1); step(2); step(3); step(4); step(5); step(6); step(7)
-        step(8); step(9); step(10); step(11); step(12); step(13); step(14); step(15)
-        step(16); step(17); step(18); step(19); step(20); step(21); step(22); step(23)
-        step(24); step(25); step(26); step(27); step(28); step(29); step(30); step(31)
-    }
-
-    /// Finishes the tied lanes of the listed blocks (entries b·256 + mask of
-    /// the random words with ties). The kernel rounded them down; u_i <
-    /// frac(q)·2^32 holds exactly when the low 24 random bits are below
-    /// frac(r)·2^24 (the top byte equals the byte of frac(q)), and then the
-    /// field becomes ⌊q⌋ + 1. The low bits of eight ties at a time come from
-    /// one SIMD Philox pass (`philoxLanes`), so their latency overlaps.
-    @inline(never)
-    static func patchTies(
-        _ x: UnsafePointer<Float>, tied: UnsafeBufferPointer<Int>, params p: QuantParams,
-        random: UnsafePointer<SIMD4<UInt32>>, firstBlock: Int, out: UnsafeMutablePointer<UInt32>
-    ) {
-        let w = p.width
-        let mask = UInt64((1 << UInt32(w)) &- 1)
-        let sigma = SIMD4<Float>(repeating: p.sigma)
-        let keys = PhiloxKeys(p.stream)
-        let magicBits = Int32(bitPattern: QSGD.magic.bitPattern)
-        withUnsafeTemporaryAllocation(of: (index: Int, floor: Int32, r: Float).self, capacity: 8) { batch in
-            var n = 0
-            func flush() {
-                var c = SIMD8<UInt32>()
-                for j in 0..<n { c[j] = 0x8000_0000 | UInt32(truncatingIfNeeded: batch[j].index >> 2) }
-                let s = philoxLanes(c.lowHalf, p.stream, keys), t = philoxLanes(c.highHalf, p.stream, keys)
-                for j in 0..<n {
-                    let (i, fl, r) = batch[j]
-                    let lanes = j < 4 ? s : t
-                    let low = lanes[word: i & 3][j & 3] & 0xFF_FFFF
-                    // frac(r)·2^24 is exact in Double.
-                    guard Double(low) < (Double(r) - Double(fl)) * 0x1p24 else { continue }
-                    let v = UInt64(UInt32(bitPattern: (fl >> 8) + 1)) & mask
-                    let b = i >> 7, k = (i >> 2) & 31, l = i & 3
-                    let o = out + b * 4 * w
-                    let bit = k * w, jw = bit >> 5, sh = UInt64(bit & 31)
-                    var pair = UInt64(o[4 * jw + l])
-                    if Int(sh) + w > 32 { pair |= UInt64(o[4 * (jw + 1) + l]) << 32 }
-                    pair = (pair & ~(mask << sh)) | (v << sh)
-                    o[4 * jw + l] = UInt32(truncatingIfNeeded: pair)
-                    if Int(sh) + w > 32 { o[4 * (jw + 1) + l] = UInt32(truncatingIfNeeded: pair >> 32) }
-                }
-                n = 0
-            }
-            for entry in tied {
-                let b = entry >> 8
-                let words = random + 8 * (b - firstBlock)
-                var pending = entry & 0xFF
-                while pending != 0 {
-                    let a = pending.trailingZeroBitCount
-                    pending &= pending &- 1
-                    for c in 0..<4 {
-                        let k = 4 * a + c
-                        let xv = UnsafeRawPointer(x + b * 128 + 4 * k).loadUnaligned(as: SIMD4<Float>.self)
-                        let (floorR, byte) = floorAndByte(xv, sigma, (words[a] &>> UInt32(8 * c)) & 0xFF)
-                        let tie = SIMD4<UInt32>(truncatingIfNeeded: (byte .== (floorR & 255))._storage)
-                        var lanes = (tie & SIMD4(1, 2, 4, 8)).wrappedSum()
-                        while lanes != 0 {
-                            let l = lanes.trailingZeroBitCount
-                            lanes &= lanes &- 1
-                            // ⌊r⌋ = floorR − bits(1.5·2^23), exact.
-                            batch[n] = (b * 128 + 4 * k + l, floorR[l] &- magicBits, xv[l] * p.sigma)
-                            n += 1
-                            if n == 8 { flush() }
-                        }
-                    }
-                }
-            }
-            if n > 0 { flush() }
-        }
-    }
-
-    /// Philox4x32-10 of four arbitrary counters (lane = block).
-    @inline(__always)
-    static func philoxLanes(_ counters: SIMD4<UInt32>, _ p: StreamKey, _ k: PhiloxKeys) -> PhiloxLanes {
-        var s = PhiloxLanes(counters: counters, p)
-        s.round(k.a.0, k.b.0); s.round(k.a.1, k.b.1); s.round(k.a.2, k.b.2); s.round(k.a.3, k.b.3); s.round(k.a.4, k.b.4)
-        s.round(k.a.5, k.b.5); s.round(k.a.6, k.b.6); s.round(k.a.7, k.b.7); s.round(k.a.8, k.b.8); s.round(k.a.9, k.b.9)
-        return s
-    }
-}
-
-extension QSGD {
-    /// A field width known at compile time, for specializing the SIMD kernel.
-    protocol FieldWidth { static var bits: Int { get } }
-    enum Width2: FieldWidth { static var bits: Int { 2 } }
-    enum Width3: FieldWidth { static var bits: Int { 3 } }
-    enum Width4: FieldWidth { static var bits: Int { 4 } }
-    enum Width5: FieldWidth { static var bits: Int { 5 } }
-    enum Width6: FieldWidth { static var bits: Int { 6 } }
-    enum Width7: FieldWidth { static var bits: Int { 7 } }
-    enum Width8: FieldWidth { static var bits: Int { 8 } }
-    enum Width9: FieldWidth { static var bits: Int { 9 } }
-    enum Width10: FieldWidth { static var bits: Int { 10 } }
-    enum Width11: FieldWidth { static var bits: Int { 11 } }
-    enum Width12: FieldWidth { static var bits: Int { 12 } }
-    enum Width13: FieldWidth { static var bits: Int { 13 } }
-    enum Width14: FieldWidth { static var bits: Int { 14 } }
 }

@@ -68,6 +68,12 @@ public struct RandomK: Compressor {
         return true
     }
 
+    /// y ← C(x) in one write pass (`SparseMessage.write(into:)`).
+    public func decompress(_ m: RandomKMessage, into y: UnsafeMutableBufferPointer<Float>) {
+        precondition(y.count == dimension, "vector length \(y.count) != d = \(dimension)")
+        m.pairs.write(into: y)
+    }
+
     public func add(_ m: RandomKMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == dimension)
         m.pairs.add(scaledBy: s, into: y)

@@ -105,6 +105,19 @@ public struct ScaledSign: Compressor {
 
     public func add(_ m: SignMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == dimension)
+        expand(m, scaledBy: s, into: y, accumulate: true)
+    }
+
+    /// y ← C(x), written in one pass (no zeroing first); the same values as
+    /// zero-then-`add` (0 + v, so a zero scale gives +0 everywhere).
+    public func decompress(_ m: SignMessage, into y: UnsafeMutableBufferPointer<Float>) {
+        precondition(y.count == dimension)
+        expand(m, scaledBy: 1, into: y, accumulate: false)
+    }
+
+    /// y ← y + s·C(x) (accumulate) or y ← 0 + s·C(x).
+    @inline(__always)
+    private func expand(_ m: SignMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
         let pos = s * m.scale, neg = -pos
         let n = dimension
         m.words.withUnsafeBufferPointer { w in
@@ -121,12 +134,13 @@ public struct ScaledSign: Compressor {
                     let signs = ((SIMD16<UInt32>(repeating: b16) &>> shifts) & 1) &<< 31
                     let v = unsafeBitCast(posBits ^ signs, to: SIMD16<Float>.self)
                     let off = wi * 256 + q * 64
-                    let y16 = raw.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self)
+                    let y16 = accumulate ? raw.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self) : SIMD16<Float>()
                     raw.storeBytes(of: y16 + v, toByteOffset: off, as: SIMD16<Float>.self)
                 }
             }
             for i in (full * 64)..<n {
-                p[i] += (w[full] >> UInt64(i - full * 64)) & 1 == 0 ? pos : neg
+                let v = (w[full] >> UInt64(i - full * 64)) & 1 == 0 ? pos : neg
+                p[i] = (accumulate ? p[i] : 0) + v
             }
         }
     }

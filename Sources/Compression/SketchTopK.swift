@@ -191,6 +191,12 @@ public struct SketchTopK: Compressor {
         selectFromOwnTable(&m)
     }
 
+    /// y ← C(x) in one write pass (`SparseMessage.write(into:)`).
+    public func decompress(_ m: SketchTopKMessage, into y: UnsafeMutableBufferPointer<Float>) {
+        precondition(y.count == dimension, "vector length \(y.count) != d = \(dimension)")
+        m.pairs.write(into: y)
+    }
+
     public func add(_ m: SketchTopKMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == dimension, "vector length \(y.count) != d = \(dimension)")
         m.pairs.add(scaledBy: s, into: y)

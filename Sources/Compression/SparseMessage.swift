@@ -26,6 +26,51 @@ public struct SparseMessage: Sendable, Equatable {
         }
     }
 
+    /// y ← the dense vector of the pairs (zero elsewhere): the same result as
+    /// zeroing y and then `add(scaledBy: 1, into: y)`, in one sequential
+    /// write pass when the indices ascend (they do in every message csgd
+    /// makes or decodes), so y is written once instead of zeroed and then
+    /// scattered into. Other index orders fall back to zero-then-add.
+    public func write(into y: UnsafeMutableBufferPointer<Float>) {
+        guard let p = y.baseAddress else { return }
+        let n = y.count
+        indices.withUnsafeBufferPointer { idx in
+            values.withUnsafeBufferPointer { v in
+                var next = 0   // y[..<next] is final
+                for j in 0..<idx.count {
+                    let i = Int(idx[j])
+                    guard i >= next, i < n else {
+                        // Not ascending (or out of range, which `add` traps on
+                        // as well): finish as zero-then-add would.
+                        SparseMessage.zero(p + next, count: n - next)
+                        for t in j..<idx.count { p[Int(idx[t])] += v[t] }
+                        return
+                    }
+                    SparseMessage.zero(p + next, count: i - next)
+                    p[i] = 0 + v[j]   // as 0 + v in `add`: −0 becomes +0
+                    next = i + 1
+                }
+                SparseMessage.zero(p + next, count: n - next)
+            }
+        }
+    }
+
+    /// Zeroes `count` floats; short gaps (K/d of a few percent) inline.
+    @inline(__always)
+    static func zero(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        if count >= 256 {
+            p.update(repeating: 0, count: count)
+            return
+        }
+        var k = 0
+        let raw = UnsafeMutableRawPointer(p)
+        while k + 8 <= count {
+            raw.storeBytes(of: SIMD8<Float>(), toByteOffset: 4 * k, as: SIMD8<Float>.self)
+            k += 8
+        }
+        while k < count { p[k] = 0; k += 1 }
+    }
+
     /// values[j] ← x[indices[j]].
     public mutating func gather(from x: UnsafeBufferPointer<Float>) {
         indices.withUnsafeBufferPointer { idx in

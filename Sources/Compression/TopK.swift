@@ -65,6 +65,12 @@ public struct TopK: Compressor {
         }
     }
 
+    /// y ← C(x) in one write pass (`SparseMessage.write(into:)`).
+    public func decompress(_ m: TopKMessage, into y: UnsafeMutableBufferPointer<Float>) {
+        precondition(y.count == dimension, "vector length \(y.count) != d = \(dimension)")
+        m.pairs.write(into: y)
+    }
+
     public func add(_ m: TopKMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == dimension)
         m.pairs.add(scaledBy: s, into: y)

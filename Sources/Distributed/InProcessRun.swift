@@ -6,7 +6,9 @@ import Optimization
 /// Runs W simulated data-parallel workers in one process: one thread a rank,
 /// each with its own error memory and shard, joined by an `InProcessFabric`.
 /// Every message really is encoded, exchanged and decoded, so the bits
-/// counted are the bits that would travel. Rank 0 reports.
+/// counted are the bits that would travel. Rank 0 reports. Every rank's
+/// communicator is wrapped in a `TimedCommunicator`, so the summary and the
+/// log lines carry rank 0's compute/communication split and payload bytes.
 public enum InProcessRun {
     /// Runs the method on `workers` ranks and returns rank 0's summary.
     /// `compressor` is the user's choice (nil: none); methods that prescribe
@@ -27,21 +29,30 @@ public enum InProcessRun {
         if config.threadsPerRank == 0 { config.threadsPerRank = max(1, ProcessInfo.processInfo.activeProcessorCount / workers) }
         // Build every rank first so that configuration errors surface before any thread starts.
         var trainers: [Trainer] = []
+        var timers: [TimedCommunicator] = []
         for r in 0..<workers {
             let c = try compressor.make(dimension: objective.dimension)
+            let timed = TimedCommunicator(InProcessCommunicator(fabric: fabric, rank: r))
+            timers.append(timed)
             trainers.append(try Trainer(objective: objective, method: method, compressor: c,
-                                        communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config, theory: theory))
+                                        communicator: timed, config: config, theory: theory))
         }
         trainers[0].evaluator = evaluator
+        // Rank 0's records are annotated on rank 0's thread, the only one touching its timer.
+        let timer0 = timers[0]
+        var report0: (@Sendable (StepRecord) -> Void)?
+        if let onRecord {
+            report0 = { @Sendable (record: StepRecord) in onRecord(timer0.annotate(record)) }
+        }
         let results = ResultBox(count: workers)
         let box = TrainerBox(trainers)
         if workers == 1 {
-            return try trainers[0].run(onRecord: onRecord)
+            return timer0.annotate(try trainers[0].run(onRecord: report0))
         }
         // One dedicated thread a rank: every rank must be live at once, since
         // each collective waits for all of them.
         for r in 0..<workers {
-            let report: (@Sendable (StepRecord) -> Void)? = r == 0 ? onRecord : nil
+            let report: (@Sendable (StepRecord) -> Void)? = r == 0 ? report0 : nil
             let thread = Thread { runRank(r, box: box, results: results, onRecord: report) }
             thread.stackSize = 8 << 20
             thread.start()
@@ -52,7 +63,7 @@ public enum InProcessRun {
         if let e = all.compactMap({ r -> Error? in if case let .failure(e) = r, !(e is CommunicatorError) { return e }; return nil }).first { throw e }
         if let e = all.compactMap({ r -> Error? in if case let .failure(e) = r { return e }; return nil }).first { throw e }
         guard case let .success(s)? = results.values[0] else { throw CSGDError("internal: rank 0 produced no result") }
-        return s
+        return timer0.annotate(s)
     }
 }
 

@@ -108,14 +108,29 @@ public struct RunSummary: Codable, Sendable {
     public var stoppedEarly: String?
     /// The evaluator's results at the final iterate (empty without one).
     public var metrics: [String: Double] = [:]
+    /// Rank 0's seconds inside collectives (`TimedCommunicator`), waiting
+    /// for slower ranks included; nil when the run was not timed.
+    public var communicationSeconds: Double?
+    /// Rank 0's wall time outside collectives: `wall_seconds − communication_seconds`
+    /// (gradients, compression, decoding, the step, log records).
+    public var computeSeconds: Double?
+    /// Payload bytes rank 0 sent over the whole run, each message counted
+    /// once a receiving rank (see `TimedCommunicator` for the model).
+    public var wireBytesSent: Int?
+    /// Payload bytes rank 0 received over the whole run (same model).
+    public var wireBytesReceived: Int?
 
     public init(steps: Int, finalLoss: Double, gradNorm: Double, lambdaMin: Double?, isSOSP: Bool?, firstSOSPStep: Int?,
                 resets: Int, uploadBitsPerWorker: Int, downloadBitsPerWorker: Int, wallSeconds: Double, paramsSHA256: String,
-                relativeError: Double?, stoppedEarly: String?, metrics: [String: Double] = [:]) {
+                relativeError: Double?, stoppedEarly: String?, metrics: [String: Double] = [:],
+                communicationSeconds: Double? = nil, computeSeconds: Double? = nil,
+                wireBytesSent: Int? = nil, wireBytesReceived: Int? = nil) {
         self.steps = steps; self.finalLoss = finalLoss; self.gradNorm = gradNorm; self.lambdaMin = lambdaMin; self.isSOSP = isSOSP
         self.firstSOSPStep = firstSOSPStep; self.resets = resets; self.uploadBitsPerWorker = uploadBitsPerWorker
         self.downloadBitsPerWorker = downloadBitsPerWorker; self.wallSeconds = wallSeconds; self.paramsSHA256 = paramsSHA256
         self.relativeError = relativeError; self.stoppedEarly = stoppedEarly; self.metrics = metrics
+        self.communicationSeconds = communicationSeconds; self.computeSeconds = computeSeconds
+        self.wireBytesSent = wireBytesSent; self.wireBytesReceived = wireBytesReceived
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -132,6 +147,10 @@ public struct RunSummary: Codable, Sendable {
         case paramsSHA256 = "params_sha256"
         case relativeError = "relative_error"
         case stoppedEarly = "stopped_early"
+        case communicationSeconds = "communication_seconds"
+        case computeSeconds = "compute_seconds"
+        case wireBytesSent = "wire_bytes_sent"
+        case wireBytesReceived = "wire_bytes_received"
     }
 
     public init(from decoder: Decoder) throws {
@@ -149,6 +168,10 @@ public struct RunSummary: Codable, Sendable {
         paramsSHA256 = try c.decode(String.self, forKey: .paramsSHA256)
         relativeError = try c.decodeIfPresent(Double.self, forKey: .relativeError)
         stoppedEarly = try c.decodeIfPresent(String.self, forKey: .stoppedEarly)
+        communicationSeconds = try c.decodeIfPresent(Double.self, forKey: .communicationSeconds)
+        computeSeconds = try c.decodeIfPresent(Double.self, forKey: .computeSeconds)
+        wireBytesSent = try c.decodeIfPresent(Int.self, forKey: .wireBytesSent)
+        wireBytesReceived = try c.decodeIfPresent(Int.self, forKey: .wireBytesReceived)
         metrics = try MetricKeys.decode(from: decoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
     }
 
@@ -167,6 +190,10 @@ public struct RunSummary: Codable, Sendable {
         try c.encode(paramsSHA256, forKey: .paramsSHA256)
         try c.encodeIfPresent(relativeError, forKey: .relativeError)
         try c.encodeIfPresent(stoppedEarly, forKey: .stoppedEarly)
+        try c.encodeIfPresent(communicationSeconds, forKey: .communicationSeconds)
+        try c.encodeIfPresent(computeSeconds, forKey: .computeSeconds)
+        try c.encodeIfPresent(wireBytesSent, forKey: .wireBytesSent)
+        try c.encodeIfPresent(wireBytesReceived, forKey: .wireBytesReceived)
         try MetricKeys.encode(metrics, to: encoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
     }
 }

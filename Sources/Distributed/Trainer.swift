@@ -5,7 +5,7 @@ import Foundation
 import Optimization
 
 /// Settings of one run that are not the method's: length, seed, step size,
-/// logging, certification and evaluation.
+/// logging, certification, evaluation and checkpoints.
 public struct TrainerConfiguration: Sendable {
     public var steps: Int
     public var seed: UInt64
@@ -24,12 +24,15 @@ public struct TrainerConfiguration: Sendable {
     /// are the same bits for any value); 0 = automatic: `InProcessRun` gives
     /// each of its W ranks ⌊cores/W⌋, a lone `Trainer` uses 1.
     public var threadsPerRank: Int
+    /// Where and how often to checkpoint, and whether to resume (nil: never).
+    public var checkpoint: CheckpointPolicy?
 
     public init(steps: Int, seed: UInt64 = 0, learningRate: Double? = nil, logEvery: Int = 100,
-                epsilon: Double? = nil, rho: Double? = nil, certifyEvery: Int = 0, evalEvery: Int = 0, threadsPerRank: Int = 0) {
+                epsilon: Double? = nil, rho: Double? = nil, certifyEvery: Int = 0, evalEvery: Int = 0, threadsPerRank: Int = 0,
+                checkpoint: CheckpointPolicy? = nil) {
         self.steps = steps; self.seed = seed; self.learningRate = learningRate; self.logEvery = logEvery
         self.epsilon = epsilon; self.rho = rho; self.certifyEvery = certifyEvery; self.evalEvery = evalEvery
-        self.threadsPerRank = threadsPerRank
+        self.threadsPerRank = threadsPerRank; self.checkpoint = checkpoint
     }
 }
 
@@ -40,13 +43,17 @@ public typealias Evaluator = @Sendable (_ step: Int, _ x: UnsafeBufferPointer<Fl
 
 /// One rank of a data-parallel run: the method's `TransformChain` plus the
 /// bookkeeping around it (iterate, bits, resets, running norms, log
-/// records, the certificate, the evaluation hook).
+/// records, the certificate, the evaluation hook, checkpoints).
 ///
 /// Each step builds a fresh `GradientBuffer` over this rank's gradient
 /// storage and runs the chain (see `MethodChain` for each method's
 /// transforms). All state is explicit; randomness comes from keys (seed,
 /// step, worker, purpose), so every rank computes the same iterate and a run
-/// replays bit for bit.
+/// replays bit for bit. That is also why a checkpoint (`config.checkpoint`)
+/// needs only x_t, the transforms' states and this bookkeeping to resume a
+/// run with the same bits as one never stopped: the random streams and the
+/// data cursor are functions of the step (see `Trainer+Checkpoint` in
+/// CheckpointExchange.swift).
 public final class Trainer {
     public let objective: any Objective
     public let method: MethodSpec
@@ -56,6 +63,8 @@ public final class Trainer {
     public let d: Int
     /// The method's transforms with this rank's states.
     public let chain: TransformChain
+    /// The compressor's spec, for checkpoint headers.
+    public let compressorName: String
     /// Rank 0's evaluation hook (ignored on other ranks).
     public var evaluator: Evaluator?
 
@@ -66,9 +75,13 @@ public final class Trainer {
     public let splitter: PassSplitter?
     var context: StepContext
 
-    public private(set) var resets = 0
-    public private(set) var uploadBits = 0
-    public private(set) var downloadBits = 0
+    public internal(set) var resets = 0
+    public internal(set) var uploadBits = 0
+    public internal(set) var downloadBits = 0
+    /// The first step whose record certified an ε-SOSP.
+    public internal(set) var firstSOSPStep: Int?
+    /// Wall seconds of the run before its latest resume (0 for a fresh run).
+    var elapsedBefore = 0.0
     /// ‖u_t‖ of the applied updates and ‖∇F_i(x_t)‖ of this rank's
     /// stochastic gradients over the last 100 steps (oldest first).
     var updateNorms = RecentMean(capacity: 100)
@@ -86,6 +99,7 @@ public final class Trainer {
         d = objective.dimension
         eta = built.eta
         chain = TransformChain(built.transforms, dimension: d, workers: communicator.size)
+        compressorName = compressor.description
         x = FloatBuffer(count: d)
         gradient = FloatBuffer(count: d)
         scratch = FloatBuffer(count: d)
@@ -149,21 +163,28 @@ public final class Trainer {
     }
 
     /// Runs every step; `onRecord` sees each logging (or evaluation) interval's record.
+    /// With `config.checkpoint` it first resumes from the newest complete
+    /// checkpoint (`resume`) or checks that the directory holds none, and
+    /// saves a checkpoint before every step t > first that its interval
+    /// divides (collectives: every rank takes part).
     public func run(onRecord: ((StepRecord) -> Void)? = nil) throws -> RunSummary {
-        let start = Clock.now()
-        var firstSOSP: Int?
+        let first = try config.checkpoint.map { try openCheckpoints($0) } ?? 0
+        let start = Clock.now() - elapsedBefore
         var stopped: String?
-        var steps = 0
+        var steps = first
         // Records are collective (every rank takes part), so when to take
         // one depends on the configuration only; the evaluator runs on rank 0.
         let certifyEvery = config.certifyEvery, evalEvery = config.evalEvery
-        for t in 0..<config.steps {
+        for t in first..<max(first, config.steps) {
+            if let policy = config.checkpoint, t > first, t % policy.every == 0 {
+                try saveCheckpoint(step: t, elapsed: Clock.now() - start, policy: policy)
+            }
             let logNow = config.logEvery > 0 && t % config.logEvery == 0
             let certNow = config.epsilon != nil && certifyEvery > 0 && t % certifyEvery == 0
             let evalNow = evalEvery > 0 && t % evalEvery == 0
             if logNow || certNow || evalNow {
                 let r = try record(step: t, wall: Clock.now() - start, certify: certNow, evaluate: evalNow)
-                if firstSOSP == nil, r.isSOSP == true { firstSOSP = t }
+                if firstSOSPStep == nil, r.isSOSP == true { firstSOSPStep = t }
                 if logNow || (evalNow && evaluator != nil) { onRecord?(r) }
             }
             stopped = try step(t)
@@ -172,11 +193,11 @@ public final class Trainer {
         }
         guard Kernels.sumSquares(x.readOnly).isFinite else { throw NonFiniteIterate(step: steps) }
         let final = try record(step: steps, wall: Clock.now() - start, certify: config.epsilon != nil, evaluate: evaluator != nil)
-        if firstSOSP == nil, final.isSOSP == true { firstSOSP = steps }
+        if firstSOSPStep == nil, final.isSOSP == true { firstSOSPStep = steps }
         onRecord?(final)
         return RunSummary(
             steps: steps, finalLoss: final.loss, gradNorm: final.gradNorm, lambdaMin: final.lambdaMin, isSOSP: final.isSOSP,
-            firstSOSPStep: firstSOSP, resets: resets, uploadBitsPerWorker: uploadBits, downloadBitsPerWorker: downloadBits,
+            firstSOSPStep: firstSOSPStep, resets: resets, uploadBitsPerWorker: uploadBits, downloadBitsPerWorker: downloadBits,
             wallSeconds: Clock.now() - start, paramsSHA256: Self.sha256(x), relativeError: objective.relativeError(at: x.readOnly),
             stoppedEarly: stopped, metrics: final.metrics)
     }
@@ -201,6 +222,24 @@ struct RecentMean {
         values[next] = v
         next = (next + 1) % values.count
         count = min(count + 1, values.count)
+    }
+
+    /// Capacity, next slot, count, then every slot (for a checkpoint).
+    func save(to w: inout CheckpointWriter) {
+        w.appendUInt32(UInt32(values.count))
+        w.appendUInt32(UInt32(next))
+        w.appendUInt32(UInt32(count))
+        for v in values { w.appendDouble(v) }
+    }
+
+    mutating func restore(from r: inout CheckpointReader, _ what: String) throws {
+        let capacity = Int(try r.readUInt32(what))
+        guard capacity == values.count else { throw r.error("does not fit this run: \(what) holds \(capacity) values, not \(values.count)") }
+        let n = Int(try r.readUInt32(what)), c = Int(try r.readUInt32(what))
+        guard n < capacity, c <= capacity else { throw r.error("is corrupt: \(what) has slot \(n) and count \(c) of \(capacity)") }
+        for i in 0..<capacity { values[i] = try r.readDouble(what) }
+        next = n
+        count = c
     }
 
     var mean: Double {

@@ -8,7 +8,9 @@ import Optimization
 /// Runs this process's rank of a data-parallel run under `mpirun -np W`:
 /// the same `Trainer` as `InProcessRun`, joined to the others by an
 /// `MPICommunicator`. Every rank returns the same summary (the iterate is
-/// identical everywhere); by convention only rank 0 reports it.
+/// identical everywhere); by convention only rank 0 reports it. The
+/// communicator is wrapped in a `TimedCommunicator`: the summary carries
+/// this rank's compute/communication split and payload bytes.
 public enum MPIRun {
     /// Runs the method on this rank. `onRecord` is called on rank 0 only.
     /// On an error the other ranks are stopped through `MPI_Abort`.
@@ -18,13 +20,14 @@ public enum MPIRun {
         evaluator: Evaluator? = nil, onRecord: (@Sendable (StepRecord) -> Void)? = nil
     ) throws -> RunSummary {
         let compressor = try method.compressor(given: given).make(dimension: objective.dimension)
+        let timed = TimedCommunicator(communicator)
         let trainer = try Trainer(objective: objective, method: method, compressor: compressor,
-                                  communicator: communicator, config: config, theory: theory)
+                                  communicator: timed, config: config, theory: theory)
         if communicator.rank == 0 { trainer.evaluator = evaluator }
         if communicator.rank == 0, let onRecord {
-            return try trainer.run(onRecord: { onRecord($0) })
+            return timed.annotate(try trainer.run(onRecord: { onRecord(timed.annotate($0)) }))
         }
-        return try trainer.run()
+        return timed.annotate(try trainer.run())
     }
 }
 #endif

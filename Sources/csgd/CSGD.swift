@@ -7,6 +7,6 @@ struct CSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "csgd",
         abstract: "Compressed SGD with error feedback that provably escapes saddle points.",
-        subcommands: [CompressCommand.self, OptimizeCommand.self, TheoryCommand.self]
+        subcommands: [CompressCommand.self, OptimizeCommand.self, TheoryCommand.self, BenchTrainCommand.self, BenchStepCommand.self, TrainCommand.self]
     )
 }

@@ -10,6 +10,8 @@ struct CompressCommand: ParsableCommand {
         commandName: "compress",
         abstract: "Measure compressors on random Gaussian vectors: bits, empirical μ, throughput.",
         discussion: """
+        Every timed run, memcpy included, starts from a cold cache (a read of 2× the last-level cache first); \
+        the figure is the best of --reps after one warm-up.
         SPEC is one of: none, randomk:K, topk:K, sketch-topk:K[,rows=R][,cols=C], sign,
         qsgd:S[,coding=elias|fixed]. K is a count (210) or a fraction of d (0.001).
         Repeat --compressor to compare several, or pass 'all'.
@@ -45,8 +47,9 @@ struct CompressCommand: ParsableCommand {
             }
         }
         var rows: [CompressorMeasurement] = []
+        let evictor = CacheEvictor()
         for (text, c) in compressors {
-            let r = try CLI.orExit { try CompressorMeasurement.measure(c, spec: text, trials: trials, reps: reps, seed: seed) }
+            let r = try CLI.orExit { try CompressorMeasurement.measure(c, spec: text, trials: trials, reps: reps, seed: seed, evictor: evictor) }
             if json { print(try CLI.jsonLine(r)) } else { rows.append(r) }
         }
         if !json { print(Self.table(rows)) }

@@ -59,7 +59,17 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
     var backend: Backend = .inproc
 
+    @Option(help: "Write checkpoints into this directory (atomically; see docs/checkpoints.md).")
+    var checkpoint: String?
+
+    @Option(help: "Checkpoint every N steps (needs --checkpoint; default \(CheckpointPolicy.defaultEvery)).")
+    var checkpointEvery: Int?
+
+    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint DIR (same problem, method, compressor, W, seed).")
+    var resume = false
+
     func run() throws {
+        let checkpointPolicy = try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
         let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, MethodSpec, CompressorSpec, TheoryParameters?) in
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             if let workers { guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") } }
@@ -79,33 +89,10 @@ struct OptimizeCommand: ParsableCommand {
         }
         let config = TrainerConfiguration(
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
-            certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0))
-        // Under MPI only rank 0 writes the log and shows progress.
-        let reporter = backend.launchRank == 0
-        let logWriter = try CLI.orExit { try reporter ? log.map { try JSONLWriter(path: $0) } : nil }
-        let progress = Progress(total: reporter ? steps : 0)
-        let summary: RunSummary
-        do {
-            let ran = try backend.run(objective: objective, method: methodSpec, compressor: compressorSpec,
-                                      workers: workers,
-                                      config: config, theory: theory) { record in
-                logWriter?.write(record)
-                progress.update(record)
-            }
-            guard ran.reports else { Backend.finish(); return }
-            summary = ran.summary
-        } catch let e as CSGDError {
-            progress.finish()
-            CLI.fail(e.message, status: 2)
-        } catch let e as NonFiniteIterate {
-            progress.finish()
-            CLI.fail(e.description + (log.map { "; log kept in \($0)" } ?? ""), status: 3)
-        } catch {
-            progress.finish()
-            CLI.fail(String(describing: error), status: 1)
-        }
-        progress.finish()
-        logWriter?.close()
+            certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
+        let driver = RunDriver(backend: backend, logPath: log, resume: resume, checkpoint: checkpointPolicy)
+        guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
+                                           config: config, theory: theory) else { return }
         if json {
             print(try CLI.jsonLine(summary))
         } else {
@@ -143,10 +130,20 @@ struct OptimizeCommand: ParsableCommand {
 }
 
 /// Streams JSON lines to a file, flushing each line so a crash keeps the log.
+/// Resuming (`--resume`), it keeps the interrupted run's lines: at the first
+/// record written it drops those from that record's step on (and any line
+/// a kill cut short), then appends.
 final class JSONLWriter: @unchecked Sendable {
     let handle: FileHandle
     let lock = NSLock()
-    init(path: String) throws {
+    /// The interrupted run's lines, until the first record is written.
+    var earlier: [Substring]?
+    init(path: String, resuming: Bool = false) throws {
+        if resuming, let data = FileManager.default.contents(atPath: path), let h = FileHandle(forWritingAtPath: path) {
+            earlier = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            handle = h
+            return
+        }
         guard FileManager.default.createFile(atPath: path, contents: nil) , let h = FileHandle(forWritingAtPath: path) else {
             throw CSGDError("cannot write the log file '\(path)'")
         }
@@ -154,7 +151,21 @@ final class JSONLWriter: @unchecked Sendable {
     }
     func write<T: Encodable>(_ value: T) {
         guard let line = try? CLI.jsonLine(value) else { return }
-        lock.lock(); handle.write(Data((line + "\n").utf8)); lock.unlock()
+        lock.lock()
+        if let earlier {
+            let from = (value as? StepRecord)?.step ?? Int.max
+            var kept = Data()
+            for l in earlier {
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any],
+                      let step = obj["step"] as? Int, step < from else { continue }
+                kept.append(Data((l + "\n").utf8))
+            }
+            try? handle.truncate(atOffset: 0)
+            handle.write(kept)
+            self.earlier = nil
+        }
+        handle.write(Data((line + "\n").utf8))
+        lock.unlock()
     }
     func close() { try? handle.close() }
 }

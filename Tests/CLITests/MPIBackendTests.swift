@@ -62,6 +62,21 @@ final class MPIBackendTests: XCTestCase {
         }
     }
 
+    /// `csgd train` under mpirun, each rank holding only its shard, gives the
+    /// in-process run's final parameters and bit counts.
+    func testTrainUnderMPIMatchesInProcess() throws {
+        try requireMPI()
+        let train = ["train", "--model", "mlp:64-16-4", "--dataset", "synthetic:n=400,classes=4,shape=1x8x8", "--batch", "8",
+                     "--steps", "25", "--method", "alg1:sigma=0.001", "--seed", "2", "--json"]
+        for c in ["randomk:0.1", "topk:0.05"] {
+            let inproc = try summary(try CLIRunner.run(train + ["--compressor", c, "--workers", "2"]))
+            let mpi = try summary(try Self.mpirun(2, train + ["--compressor", c, "--backend", "mpi"]))
+            for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "train_loss"] {
+                XCTAssertEqual("\(inproc[key] ?? "nil")", "\(mpi[key] ?? "nil")", "\(key) for \(c)")
+            }
+        }
+    }
+
     /// Only rank 0 prints the summary.
     func testOnlyRankZeroReports() throws {
         try requireMPI()

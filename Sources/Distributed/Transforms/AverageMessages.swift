@@ -39,4 +39,10 @@ public struct AverageMessages: GradientTransform {
         }
         return .proceed
     }
+
+    /// Nothing carries over: the dense average is rewritten every step (and
+    /// all-zero between steps in sparse mode, as a fresh state is); the
+    /// pairs are refilled.
+    public func saveState(_ state: State, to w: inout CheckpointWriter) {}
+    public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {}
 }

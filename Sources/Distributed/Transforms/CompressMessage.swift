@@ -23,4 +23,8 @@ public struct CompressMessage: GradientTransform {
         g.message = state
         return .proceed
     }
+
+    /// The stage's message and buffers are rewritten every step: nothing carries over.
+    public func saveState(_ state: any CompressionStage, to w: inout CheckpointWriter) {}
+    public func restoreState(_ state: inout any CompressionStage, from r: inout CheckpointReader) throws {}
 }

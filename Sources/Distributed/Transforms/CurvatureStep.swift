@@ -21,6 +21,13 @@ public struct CurvatureStep: GradientTransform {
 
     public func initialState(dimension: Int, workers: Int) -> State { State() }
 
+    /// The step of the last curvature step.
+    public func saveState(_ state: State, to w: inout CheckpointWriter) { w.appendInt(state.tNoise) }
+
+    public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {
+        state.tNoise = try r.readInt("CNC's last curvature step")
+    }
+
     public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
         let t = context.step
         guard g.update.sumOfSquares().squareRoot() <= gThres && t - state.tNoise > tThres else { return .proceed }

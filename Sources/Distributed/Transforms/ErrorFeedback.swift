@@ -26,6 +26,15 @@ public struct ErrorFeedback: GradientTransform {
 
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { state.memory.readOnly }
 
+    /// The memory e (the stage holds only this step's message).
+    public func saveState(_ state: State, to w: inout CheckpointWriter) {
+        w.appendFloats(state.memory.readOnly)
+    }
+
+    public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {
+        try r.readFloats(into: state.memory.buffer, "the error memory")
+    }
+
     public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
         let e = state.memory.buffer
         // e ← (v + σξ) + e, one pass.

@@ -30,6 +30,21 @@ public struct ErrorReset: GradientTransform {
 
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { feedback.errorMemory(in: state.feedback) }
 
+    /// x_{t'}, f(x_{t'}), t', then the error feedback's state.
+    public func saveState(_ state: State, to w: inout CheckpointWriter) {
+        w.appendFloats(state.anchor.readOnly)
+        w.appendDouble(state.fAnchor)
+        w.appendInt(state.tAnchor)
+        feedback.saveState(state.feedback, to: &w)
+    }
+
+    public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {
+        try r.readFloats(into: state.anchor.buffer, "the reset anchor x_{t'}")
+        state.fAnchor = try r.readDouble("f(x_{t'})")
+        state.tAnchor = try r.readInt("t'")
+        try feedback.restoreState(&state.feedback, from: &r)
+    }
+
     public func prepare(state: inout State, context: inout StepContext) throws {
         let x = context.parameters, anchor = state.anchor
         let t = context.step

@@ -15,6 +15,12 @@ import Optimization
 /// update, and the step applies it. A transform may ask the chain to run again
 /// from its head at a moved iterate (`.recompute`, PGD's perturbation) or end
 /// the run (`.stop`). Per-step work allocates nothing: buffers live in states.
+///
+/// A checkpoint holds what of each state carries from one step to the next:
+/// `saveState` writes it and `restoreState` reads it back into a fresh state,
+/// field by field in explicit code (scratch that every step overwrites is
+/// left out). A transform whose state is `Void` saves nothing by default;
+/// every other transform spells out its own.
 public protocol GradientTransform {
     associatedtype State
     /// The state of one rank: buffers of `dimension` floats, counters.
@@ -25,11 +31,21 @@ public protocol GradientTransform {
     func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome
     /// The error memory e of this rank, when the transform keeps one (for ‖e‖ in the log).
     func errorMemory(in state: State) -> UnsafeBufferPointer<Float>?
+    /// Appends what of `state` carries into the next step (for a checkpoint).
+    func saveState(_ state: State, to w: inout CheckpointWriter)
+    /// Reads what `saveState` wrote into `state`, a fresh `initialState`.
+    func restoreState(_ state: inout State, from r: inout CheckpointReader) throws
 }
 
 extension GradientTransform {
     public func prepare(state: inout State, context: inout StepContext) throws {}
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { nil }
+}
+
+extension GradientTransform where State == Void {
+    /// A stateless transform has nothing to save.
+    public func saveState(_ state: State, to w: inout CheckpointWriter) {}
+    public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {}
 }
 
 /// What a transform tells the chain after its update.

@@ -20,6 +20,19 @@ public struct PerturbWhenSmall: GradientTransform {
 
     public func initialState(dimension: Int, workers: Int) -> State { State(xTilde: FloatBuffer(count: dimension)) }
 
+    /// x̃, f(x̃) and the step of the last perturbation.
+    public func saveState(_ state: State, to w: inout CheckpointWriter) {
+        w.appendFloats(state.xTilde.readOnly)
+        w.appendDouble(state.fTilde)
+        w.appendInt(state.tNoise)
+    }
+
+    public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {
+        try r.readFloats(into: state.xTilde.buffer, "PGD's x̃")
+        state.fTilde = try r.readDouble("PGD's f(x̃)")
+        state.tNoise = try r.readInt("PGD's last perturbation step")
+    }
+
     public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
         let p = parameters, t = context.step, x = context.parameters
         if context.draw == 0 {

@@ -45,6 +45,32 @@ public final class TransformChain {
         return nil
     }
 
+    /// Appends every link's state: the number of links, then for each its
+    /// name and its state as a length-prefixed section.
+    public func saveStates(to w: inout CheckpointWriter) {
+        w.appendUInt32(UInt32(links.count))
+        for l in links {
+            w.appendString(l.name)
+            w.appendSection { l.save(to: &$0) }
+        }
+    }
+
+    /// Restores what `saveStates` wrote; the links must be the same, in the
+    /// same order, and each must read its section exactly.
+    public func restoreStates(from r: inout CheckpointReader) throws {
+        let n = Int(try r.readUInt32("the number of transforms"))
+        guard n == links.count else {
+            throw r.error("does not fit this run: it holds \(n) transform states, this method has \(links.count)")
+        }
+        for l in links {
+            let name = try r.readString("a transform's name")
+            guard name == l.name else { throw r.error("does not fit this run: it holds a state of \(name) where \(l.name) belongs") }
+            var section = try r.readSection("\(name)'s state")
+            try l.restore(from: &section)
+            try section.finish("\(name)'s state")
+        }
+    }
+
     /// One step: prepare, then update passes until a pass completes or stops.
     /// At most `maxDraws` passes (a transform that keeps asking to recompute is a bug).
     public func step(_ g: inout GradientBuffer, context: inout StepContext, fresh: (inout GradientBuffer) -> Void) throws -> StepOutcome {
@@ -79,6 +105,9 @@ public protocol TransformLink: AnyObject {
     var errorMemory: UnsafeBufferPointer<Float>? { get }
     func prepare(context: inout StepContext) throws
     func update(_ g: inout GradientBuffer, context: inout StepContext) throws -> StepOutcome
+    /// The state's checkpoint part (see `GradientTransform.saveState`).
+    func save(to w: inout CheckpointWriter)
+    func restore(from r: inout CheckpointReader) throws
 }
 
 /// The one implementation of `TransformLink`: a transform and its state.
@@ -101,4 +130,8 @@ final class TransformSlot<T: GradientTransform>: TransformLink {
     func update(_ g: inout GradientBuffer, context: inout StepContext) throws -> StepOutcome {
         try transform.update(&g, state: &state, context: &context)
     }
+
+    func save(to w: inout CheckpointWriter) { transform.saveState(state, to: &w) }
+
+    func restore(from r: inout CheckpointReader) throws { try transform.restoreState(&state, from: &r) }
 }

@@ -1,0 +1,123 @@
+import CSGDCore
+
+/// A `Communicator` decorator that times every collective and counts the
+/// payload bytes this rank sends and receives, splitting a run's wall time
+/// into communication (inside a collective, waiting for the slowest rank
+/// included) and compute (everything else). `InProcessRun` and `MPIRun` wrap
+/// every rank's communicator in one; the cost is two monotonic clock reads a
+/// collective.
+///
+/// Bytes are those of a direct exchange, each message once to each rank that
+/// needs it, with the slices of the rank-ordered reduce-scatter both
+/// back-ends use: `allReduceSum` of n floats sends the n − m floats of the
+/// other ranks' slices and its own m-float reduced slice to each of the W − 1
+/// others (and receives as many); `allGather` of b bytes sends b to each of
+/// the W − 1 others and receives every other rank's message; `broadcast` of n
+/// floats sends n·(W − 1) from the root and receives n elsewhere; a barrier
+/// moves nothing. Headers, the lengths Open MPI exchanges before a variable
+/// gather, and relaying inside MPI's algorithms are not counted: the
+/// interface counters of `scripts/netbench` show the real total.
+///
+/// One rank's decorator is used by that rank's thread only; read its totals
+/// on that thread or after the rank has finished.
+public final class TimedCommunicator: Communicator, @unchecked Sendable {
+    /// The communicator doing the work.
+    public let base: Communicator
+    /// Seconds spent inside collectives (minus the caller's gather bodies).
+    public private(set) var communicationSeconds = 0.0
+    /// Payload bytes this rank sent, by the direct-exchange model above.
+    public private(set) var bytesSent = 0
+    /// Payload bytes this rank received, by the same model.
+    public private(set) var bytesReceived = 0
+    /// Collectives called.
+    public private(set) var collectives = 0
+
+    public init(_ base: Communicator) { self.base = base }
+
+    public var rank: Int { base.rank }
+    public var size: Int { base.size }
+
+    /// Runs one collective, adding its duration to the communication time.
+    @inline(__always)
+    private func timed<T>(_ body: () throws -> T) rethrows -> T {
+        let t0 = Clock.now()
+        defer {
+            communicationSeconds += Clock.now() - t0
+            collectives += 1
+        }
+        return try body()
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try timed { try base.allReduceSum(buffer) }
+        let w = size
+        guard w > 1 else { return }
+        let n = buffer.count
+        let mine = n * (rank + 1) / w - n * rank / w
+        let floats = (n - mine) + mine * (w - 1)
+        bytesSent += 4 * floats
+        bytesReceived += 4 * floats
+    }
+
+    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        let all = try timed { try base.allGather(bytes) }
+        count(own: bytes.count, all: all.map(\.count))
+        return all
+    }
+
+    public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        // The caller's decoding runs inside the collective; its time is compute.
+        var inBody = 0.0
+        var lengths = [Int](repeating: 0, count: size)
+        let t0 = Clock.now()
+        defer {
+            communicationSeconds += Clock.now() - t0 - inBody
+            collectives += 1
+        }
+        try base.allGather(bytes) { r, view in
+            let b0 = Clock.now()
+            defer { inBody += Clock.now() - b0 }
+            if r >= 0 && r < lengths.count { lengths[r] = view.count }
+            try body(r, view)
+        }
+        count(own: bytes.count, all: lengths)
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+        try timed { try base.broadcast(buffer, root: root) }
+        let w = size
+        guard w > 1 else { return }
+        if rank == root { bytesSent += 4 * buffer.count * (w - 1) } else { bytesReceived += 4 * buffer.count }
+    }
+
+    public func barrier() throws { try timed { try base.barrier() } }
+
+    public func abort(reason: String) { base.abort(reason: reason) }
+
+    private func count(own: Int, all lengths: [Int]) {
+        let w = size
+        guard w > 1 else { return }
+        bytesSent += own * (w - 1)
+        for (r, b) in lengths.enumerated() where r != rank { bytesReceived += b }
+    }
+
+    /// `summary` with this rank's split: `communication_seconds`, the rest of
+    /// its wall time as `compute_seconds`, and the bytes as `wire_bytes_*`.
+    public func annotate(_ summary: RunSummary) -> RunSummary {
+        var s = summary
+        s.communicationSeconds = communicationSeconds
+        s.computeSeconds = summary.wallSeconds - communicationSeconds
+        s.wireBytesSent = bytesSent
+        s.wireBytesReceived = bytesReceived
+        return s
+    }
+
+    /// `record` with the communication time and bytes so far as extra keys
+    /// of its log line (`communication_seconds`, `wire_bytes_sent`).
+    public func annotate(_ record: StepRecord) -> StepRecord {
+        var r = record
+        r.metrics["communication_seconds"] = communicationSeconds
+        r.metrics["wire_bytes_sent"] = Double(bytesSent)
+        return r
+    }
+}

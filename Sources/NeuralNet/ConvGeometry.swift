@@ -1,0 +1,136 @@
+/// The geometry of a square k×k window sliding with stride s over an image
+/// zero-padded by p on every side, and the im2col/col2im maps between the
+/// image and the column matrix, both batch-innermost like every activation
+/// in csgd: the image is C×H×W×N, the column matrix has C·k·k rows and
+/// GH·GW·N columns (GH = ⌊(H + 2p − k)/s⌋ + 1 window positions down, GW
+/// across).
+///
+/// Conv2d reads its input through `im2col` and sends input gradients back
+/// through `col2im`; ConvTranspose2d is the adjoint, so its "image" is its
+/// output and its "grid" its input. Entry ((c, i, j), (y, x, n)) of the
+/// column matrix is pixel (c, y·s − p + i, x·s − p + j) of sample n, or 0
+/// where the window hangs over the padding; with the batch innermost, each
+/// (c, i, j, y, x) moves one contiguous run of N floats. When the window is
+/// 1×1 with stride 1 and no padding, or covers the whole unpadded image
+/// (k = H = W, p = 0), the column matrix is the image itself
+/// (`columnsAreImage`) and no copy is needed.
+public struct ConvGeometry: Hashable, Sendable {
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    public let imageHeight: Int
+    public let imageWidth: Int
+    public let gridHeight: Int
+    public let gridWidth: Int
+
+    /// Window positions along a side of `size` pixels (PyTorch's Conv2d output size).
+    public static func positions(size: Int, kernel: Int, stride: Int, padding: Int) -> Int {
+        (size + 2 * padding - kernel) / stride + 1
+    }
+
+    public init(kernel: Int, stride: Int, padding: Int, imageHeight: Int, imageWidth: Int) {
+        precondition(kernel >= 1 && stride >= 1 && padding >= 0)
+        precondition(imageHeight + 2 * padding >= kernel && imageWidth + 2 * padding >= kernel, "kernel larger than padded image")
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.imageHeight = imageHeight
+        self.imageWidth = imageWidth
+        gridHeight = Self.positions(size: imageHeight, kernel: kernel, stride: stride, padding: padding)
+        gridWidth = Self.positions(size: imageWidth, kernel: kernel, stride: stride, padding: padding)
+    }
+
+    /// k·k.
+    @inlinable public var taps: Int { kernel * kernel }
+    /// H·W.
+    @inlinable public var imageArea: Int { imageHeight * imageWidth }
+    /// GH·GW.
+    @inlinable public var gridArea: Int { gridHeight * gridWidth }
+    /// One window covers the whole image exactly.
+    public var isFullWindow: Bool { padding == 0 && kernel == imageHeight && kernel == imageWidth }
+    /// k = 1, s = 1, p = 0.
+    public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    /// The column matrix has the same memory layout as the image.
+    public var columnsAreImage: Bool { isPointwise || isFullWindow }
+
+    /// The grid positions `lo..<hi` whose tap `t` lands inside a side of `imageSize` pixels.
+    @inline(__always)
+    func validRange(tap t: Int, gridSize: Int, imageSize: Int) -> (Int, Int) {
+        // position g reads pixel g·s − p + t; need 0 ≤ g·s − p + t ≤ size − 1.
+        let a = padding - t
+        let lo = a <= 0 ? 0 : (a + stride - 1) / stride
+        let b = imageSize - 1 + padding - t
+        let hi = b < 0 ? 0 : min(gridSize, b / stride + 1)
+        return (min(lo, gridSize), max(min(lo, gridSize), hi))
+    }
+
+    /// Writes the column matrix of `x` (C×H×W×n) into `col` (C·k·k × GH·GW·n).
+    public func im2col(_ x: UnsafePointer<Float>, channels: Int, batch n: Int, into col: UnsafeMutablePointer<Float>) {
+        let H = imageHeight, W = imageWidth, GH = gridHeight, GW = gridWidth
+        let k = kernel, s = stride, p = padding
+        if columnsAreImage {
+            col.update(from: x, count: channels * H * W * n)
+            return
+        }
+        let rowLength = GH * GW * n
+        for c in 0..<channels {
+            let plane = x + c * H * W * n
+            for i in 0..<k {
+                let (yLo, yHi) = validRange(tap: i, gridSize: GH, imageSize: H)
+                for j in 0..<k {
+                    let (xLo, xHi) = validRange(tap: j, gridSize: GW, imageSize: W)
+                    let row = col + ((c * k + i) * k + j) * rowLength
+                    row.update(repeating: 0, count: yLo * GW * n)
+                    (row + yHi * GW * n).update(repeating: 0, count: (GH - yHi) * GW * n)
+                    for gy in yLo..<yHi {
+                        let dst = row + gy * GW * n
+                        let src = plane + ((gy * s - p + i) * W - p + j) * n
+                        if xLo > 0 { dst.update(repeating: 0, count: xLo * n) }
+                        if xHi < GW { (dst + xHi * n).update(repeating: 0, count: (GW - xHi) * n) }
+                        if s == 1 {
+                            (dst + xLo * n).update(from: src + xLo * n, count: (xHi - xLo) * n)
+                        } else {
+                            for gx in xLo..<xHi { (dst + gx * n).update(from: src + gx * s * n, count: n) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: `x` (C×H×W×n) ← the sum, over every column
+    /// entry, of its value at the pixel it was read from. Overwrites `x`.
+    public func col2im(_ col: UnsafePointer<Float>, channels: Int, batch n: Int, into x: UnsafeMutablePointer<Float>) {
+        let H = imageHeight, W = imageWidth, GH = gridHeight, GW = gridWidth
+        let k = kernel, s = stride, p = padding
+        if columnsAreImage {
+            x.update(from: col, count: channels * H * W * n)
+            return
+        }
+        x.update(repeating: 0, count: channels * H * W * n)
+        let rowLength = GH * GW * n
+        for c in 0..<channels {
+            let plane = x + c * H * W * n
+            for i in 0..<k {
+                let (yLo, yHi) = validRange(tap: i, gridSize: GH, imageSize: H)
+                for j in 0..<k {
+                    let (xLo, xHi) = validRange(tap: j, gridSize: GW, imageSize: W)
+                    let row = col + ((c * k + i) * k + j) * rowLength
+                    for gy in yLo..<yHi {
+                        let src = row + gy * GW * n
+                        let dst = plane + ((gy * s - p + i) * W - p + j) * n
+                        if s == 1 {
+                            let a = src + xLo * n, b = dst + xLo * n
+                            for t in 0..<((xHi - xLo) * n) { b[t] += a[t] }
+                        } else {
+                            for gx in xLo..<xHi {
+                                let a = src + gx * n, b = dst + gx * s * n
+                                for t in 0..<n { b[t] += a[t] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import CSGDCore
+import Datasets
+import Foundation
+
+/// A parsed `--model` argument: which network, before it is built for an
+/// input shape and a number of classes.
+///
+/// - `mnist-ae[:loss=mse|bce]`: the seed paper's convolutional autoencoder
+///   (SPEC §5): Conv(1→16, k3, s2, p1) ReLU, Conv(16→32, k3, s2, p1) ReLU,
+///   Conv(32→64, k7); ConvT(64→32, k7) ReLU, ConvT(32→16, k3, s2, p1, op1)
+///   ReLU, ConvT(16→1, k3, s2, p1, op1) Sigmoid; loss against the input
+///   (MSE by default). On 1×28×28 images d = 210,369.
+/// - `mlp:784-256-10[,act=relu|sigmoid|tanh][,dropout=P]`: fully connected
+///   layers of those widths (the first is the input size C·H·W, the last the
+///   number of classes), the activation between them (ReLU by default),
+///   dropout P after each hidden activation (0 by default); cross-entropy.
+/// - `resnet:N[,width=W]`: a ResNet of basic blocks with BatchNorm and a
+///   CIFAR stem (3×3 conv, stride 1, BatchNorm, ReLU; no max-pool), global
+///   average pooling and a linear classifier; cross-entropy. N = 10, 18, 34:
+///   four stages of [1,1,1,1], [2,2,2,2], [3,4,6,3] blocks, widths W·(1, 2,
+///   4, 8), W = 64 by default (torchvision's layout). N = 6k + 2 (8, 14, 20,
+///   32, …): He et al.'s CIFAR ResNet, three stages of k blocks, widths W·(1,
+///   2, 4), W = 16 by default, projection shortcuts. Stages after the first
+///   start with stride 2.
+/// - `vgg:B[,width=W][,dropout=P]`: B VGG blocks (conv3×3 ReLU conv3×3 ReLU,
+///   same padding, max-pool 2, dropout P + 0.1·i in block i), widths W·2^i
+///   (W = 32, P = 0.2 by default), then flatten, dense 128 ReLU, dropout 0.2,
+///   dense classes (SPEC §7.5's VGG-style CNN); cross-entropy.
+///
+/// Every failure is a `CSGDError` whose one line names the problem.
+/// `description` is the canonical spelling, which parses back to the same spec.
+public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
+    case mnistAutoencoder(loss: Loss)
+    case mlp(widths: [Int], activation: Activation.Kind, dropout: Double)
+    case resnet(depth: Int, width: Int)
+    case vgg(blocks: Int, width: Int, dropout: Double)
+
+    /// The model names `parse` accepts.
+    public static let names = ["mnist-ae", "mlp", "resnet", "vgg"]
+
+    public static func parse(_ text: String) throws -> ModelSpec {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let name: String, rest: String
+        if let c = trimmed.firstIndex(of: ":") {
+            name = String(trimmed[..<c]).lowercased()
+            rest = String(trimmed[trimmed.index(after: c)...])
+        } else {
+            name = trimmed.lowercased()
+            rest = ""
+        }
+        var items = rest.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if items == [""] { items = [] }
+        switch name {
+        case "mnist-ae":
+            let o = try Options(model: name, items: items, allowed: ["loss"])
+            let loss = try o.choice("loss", default: Loss.mse, among: [.mse, .binaryCrossEntropy])
+            return .mnistAutoencoder(loss: loss)
+        case "mlp":
+            guard let first = items.first, !first.contains("=") else {
+                throw CSGDError("model 'mlp' needs its layer widths, e.g. mlp:784-256-10")
+            }
+            let widths = try first.split(separator: "-", omittingEmptySubsequences: false).map { w -> Int in
+                guard let v = Int(w), v >= 1 else { throw CSGDError("model 'mlp': width '\(w)' is not a positive integer") }
+                return v
+            }
+            guard widths.count >= 2 else { throw CSGDError("model 'mlp' needs at least an input and an output width, e.g. mlp:784-10") }
+            let o = try Options(model: name, items: Array(items.dropFirst()), allowed: ["act", "dropout"])
+            let act = try o.choice("act", default: Activation.Kind.relu, among: Activation.Kind.allCases)
+            let p = try o.probability("dropout", default: 0)
+            return .mlp(widths: widths, activation: act, dropout: p)
+        case "resnet":
+            guard let first = items.first, !first.contains("=") else {
+                throw CSGDError("model 'resnet' needs a depth, e.g. resnet:18 or resnet:8")
+            }
+            guard let depth = Int(first), depth == 10 || depth == 18 || depth == 34 || (depth >= 8 && (depth - 2) % 6 == 0) else {
+                throw CSGDError("model 'resnet': depth '\(first)' is not 10, 18, 34 or 6k+2 (8, 14, 20, 32, …)")
+            }
+            let o = try Options(model: name, items: Array(items.dropFirst()), allowed: ["width"])
+            let width = try o.positive("width", default: [10, 18, 34].contains(depth) ? 64 : 16)
+            return .resnet(depth: depth, width: width)
+        case "vgg":
+            guard let first = items.first, !first.contains("=") else {
+                throw CSGDError("model 'vgg' needs a number of blocks, e.g. vgg:3")
+            }
+            guard let blocks = Int(first), blocks >= 1, blocks <= 6 else {
+                throw CSGDError("model 'vgg': blocks '\(first)' must be an integer in 1...6")
+            }
+            let o = try Options(model: name, items: Array(items.dropFirst()), allowed: ["width", "dropout"])
+            let width = try o.positive("width", default: 32)
+            let p = try o.probability("dropout", default: 0.2)
+            guard p + 0.1 * Double(blocks - 1) < 1 else {
+                throw CSGDError("model 'vgg': dropout \(p) + 0.1 per block reaches 1 by block \(blocks)")
+            }
+            return .vgg(blocks: blocks, width: width, dropout: p)
+        default:
+            throw CSGDError("unknown model '\(name)' (expected one of: mnist-ae, mlp:784-256-10, resnet:N, vgg:B)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .mnistAutoencoder(loss): return loss == .mse ? "mnist-ae" : "mnist-ae:loss=\(loss.rawValue)"
+        case let .mlp(w, a, p): return "mlp:\(w.map(String.init).joined(separator: "-")),act=\(a.rawValue),dropout=\(Self.number(p))"
+        case let .resnet(d, w): return "resnet:\(d),width=\(w)"
+        case let .vgg(b, w, p): return "vgg:\(b),width=\(w),dropout=\(Self.number(p))"
+        }
+    }
+
+    /// Whether the built model is a classifier (else an autoencoder).
+    public var isClassifier: Bool {
+        if case .mnistAutoencoder = self { return false }
+        return true
+    }
+
+    static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)" }
+
+    /// Builds the network for `data`'s sample shape and number of classes.
+    public func build(for data: Dataset) throws -> Model {
+        try build(input: TensorShape(data.channels, data.height, data.width), classes: data.classes)
+    }
+
+    /// Builds the network for samples of shape `input` and, for classifiers,
+    /// `classes` labels.
+    public func build(input: TensorShape, classes: Int) throws -> Model {
+        var b = Builder(input)
+        switch self {
+        case let .mnistAutoencoder(loss):
+            try b.conv(16, kernel: 3, stride: 2, padding: 1); b.act(.relu)
+            try b.conv(32, kernel: 3, stride: 2, padding: 1); b.act(.relu)
+            try b.conv(64, kernel: 7)
+            try b.convT(32, kernel: 7); b.act(.relu)
+            try b.convT(16, kernel: 3, stride: 2, padding: 1, outputPadding: 1); b.act(.relu)
+            try b.convT(input.channels, kernel: 3, stride: 2, padding: 1, outputPadding: 1); b.act(.sigmoid)
+            guard b.shape == input else {
+                throw CSGDError("model 'mnist-ae' maps \(input) to \(b.shape); it needs 28x28-like inputs (e.g. 1x28x28)")
+            }
+            return try Model(name: description, body: Sequential(b.layers), loss: loss, task: .autoencoder)
+        case let .mlp(widths, act, p):
+            guard widths[0] == input.count else {
+                throw CSGDError("model '\(description)': first width \(widths[0]) must equal the input size \(input.count) (\(input))")
+            }
+            guard widths.last! == classes else {
+                throw CSGDError("model '\(description)': last width \(widths.last!) must equal the number of classes \(classes)")
+            }
+            if input.height != 1 || input.width != 1 { b.flatten() }
+            for (i, w) in widths.dropFirst().enumerated() {
+                try b.linear(w)
+                if i < widths.count - 2 {
+                    b.act(act)
+                    if p > 0 { try b.dropout(p) }
+                }
+            }
+        case let .resnet(depth, width):
+            try b.conv(width, kernel: 3, stride: 1, padding: 1, bias: false)
+            try b.batchNorm(); b.act(.relu)
+            let stages: [Int]
+            switch depth {
+            case 10: stages = [1, 1, 1, 1]
+            case 18: stages = [2, 2, 2, 2]
+            case 34: stages = [3, 4, 6, 3]
+            default: stages = Array(repeating: (depth - 2) / 6, count: 3)
+            }
+            for (i, count) in stages.enumerated() {
+                for j in 0..<count { try b.basicBlock(width << i, stride: i > 0 && j == 0 ? 2 : 1) }
+            }
+            b.globalAveragePool()
+            try b.linear(classes)
+        case let .vgg(blocks, width, p):
+            for i in 0..<blocks {
+                try b.conv(width << i, kernel: 3, padding: 1); b.act(.relu)
+                try b.conv(width << i, kernel: 3, padding: 1); b.act(.relu)
+                try b.maxPool(2)
+                try b.dropout(p + 0.1 * Double(i))
+            }
+            b.flatten()
+            try b.linear(128); b.act(.relu)
+            try b.dropout(0.2)
+            try b.linear(classes)
+        }
+        guard classes >= 2 else { throw CSGDError("model '\(description)': a classifier needs at least 2 classes, got \(classes)") }
+        return try Model(name: description, body: Sequential(b.layers), loss: .crossEntropy, task: .classifier(classes: classes))
+    }
+}
+
+/// Appends layers to a stack, tracking the current shape.
+struct Builder {
+    var shape: TensorShape
+    var layers: [any Layer] = []
+    var salt: UInt64 = 0
+    init(_ input: TensorShape) { shape = input }
+
+    mutating func add(_ l: any Layer) { layers.append(l); shape = l.outputShape }
+    mutating func conv(_ out: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) throws {
+        add(try Conv2d(shape.channels, out, kernel: kernel, stride: stride, padding: padding, bias: bias, input: shape))
+    }
+    mutating func convT(_ out: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0) throws {
+        add(try ConvTranspose2d(shape.channels, out, kernel: kernel, stride: stride, padding: padding, outputPadding: outputPadding, input: shape))
+    }
+    mutating func act(_ k: Activation.Kind) { add(Activation(k, input: shape)) }
+    mutating func batchNorm() throws { add(try BatchNorm2d(shape.channels, input: shape)) }
+    mutating func linear(_ out: Int) throws { add(try Linear(shape.count, out, input: shape)) }
+    mutating func flatten() { add(Flatten(input: shape)) }
+    mutating func globalAveragePool() { add(GlobalAveragePool(input: shape)) }
+    mutating func maxPool(_ k: Int) throws { add(try Pool2d(.max, kernel: k, input: shape)) }
+    mutating func dropout(_ p: Double) throws { salt += 1; add(try Dropout(p, salt: salt, input: shape)) }
+    mutating func basicBlock(_ out: Int, stride: Int) throws { add(try ResidualBlock.basic(shape.channels, out, stride: stride, input: shape)) }
+}
+
+/// The `key=value` options after a model name.
+private struct Options {
+    let model: String
+    var values: [String: String] = [:]
+
+    init(model: String, items: [String], allowed: [String]) throws {
+        self.model = model
+        for item in items {
+            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
+                throw CSGDError("model '\(model)': malformed option '\(item)' (expected key=value)")
+            }
+            let key = kv[0].lowercased()
+            guard allowed.contains(key) else {
+                throw CSGDError("model '\(model)': unknown option '\(kv[0])' (allowed: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))")
+            }
+            guard values[key] == nil else { throw CSGDError("model '\(model)': option '\(key)' given twice") }
+            values[key] = kv[1]
+        }
+    }
+
+    func positive(_ key: String, default v: Int) throws -> Int {
+        guard let s = values[key] else { return v }
+        guard let x = Int(s), x >= 1 else { throw CSGDError("model '\(model)': \(key) = '\(s)' is not a positive integer") }
+        return x
+    }
+
+    func probability(_ key: String, default v: Double) throws -> Double {
+        guard let s = values[key] else { return v }
+        guard let x = Double(s), x >= 0, x < 1 else { throw CSGDError("model '\(model)': \(key) = '\(s)' is not in [0, 1)") }
+        return x
+    }
+
+    func choice<E: RawRepresentable>(_ key: String, default v: E, among all: [E]) throws -> E where E.RawValue == String {
+        guard let s = values[key] else { return v }
+        guard let x = all.first(where: { $0.rawValue == s.lowercased() }) else {
+            throw CSGDError("model '\(model)': \(key) = '\(s)' is not one of: \(all.map(\.rawValue).joined(separator: ", "))")
+        }
+        return x
+    }
+}

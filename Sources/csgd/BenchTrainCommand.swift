@@ -1,0 +1,161 @@
+import ArgumentParser
+import CSGDCore
+import Datasets
+import Foundation
+import NeuralNet
+
+/// `csgd bench-train`: training throughput of a model (forward, backward,
+/// SGD step) on random data, beside a large SGEMM measured in the same run
+/// and, with --torch, PyTorch's reference script run right after.
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-train",
+        abstract: "Time forward + backward + SGD steps of a model on random data.",
+        discussion: """
+        MODEL: mnist-ae[:loss=bce], mlp:784-256-10[,act=…][,dropout=P], resnet:N[,width=W], vgg:B[,width=W].
+        --threads T with --split batch runs T parts of each batch on T threads (single-threaded BLAS);
+        --split blas keeps one part and gives OpenBLAS T threads.
+        """)
+
+    @Option(help: "Model spec.")
+    var model: String = "mnist-ae"
+
+    @Option(help: "Mini-batch size B.")
+    var batch: Int = 64
+
+    @Option(help: "Timed steps.")
+    var steps: Int = 300
+
+    @Option(help: "Untimed warm-up steps.")
+    var warmup: Int = 30
+
+    @Option(help: "Threads T.")
+    var threads: Int = 2
+
+    @Option(help: "How threads are used: batch or blas.")
+    var split: String = "batch"
+
+    @Option(help: "Sample shape CxHxW.")
+    var input: String = "1x28x28"
+
+    @Option(help: "Classes (classifiers).")
+    var classes: Int = 10
+
+    @Option(help: "Train on this data set's training split (e.g. fashion-mnist) instead of random data; sets the input shape and classes.")
+    var data: String?
+
+    @Option(help: "Also run this PyTorch reference script (torch_ae_bench.py) with the same batch, steps and threads.")
+    var torch: String?
+
+    @Flag(help: "Also time each layer alone (forward, backward, im2col/col2im).")
+    var profile = false
+
+    @Flag(help: "Keep OpenBLAS's own kernel choice even when it is a generic one.")
+    var keepBlasCore = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    struct Report: Encodable {
+        var result: TrainingBenchmark.Result
+        var blas_core_detected: String
+        var torch: TorchFigures?
+        var speedup_vs_torch: Double?
+        var layers: [LayerProfiler.Row]?
+        var sgemm_gflops_one_thread: Double?
+    }
+
+    struct TorchFigures: Codable {
+        var samples_per_sec: Double
+        var ms_per_step: Double
+        var params: Int?
+        var threads: Int?
+        var torch: String?
+    }
+
+    func run() throws {
+        let (built, splitMode, dataset) = try CLI.orExit { () throws -> (Model, TrainingBenchmark.Split, Dataset?) in
+            guard batch >= 1 else { throw CSGDError("--batch \(batch) must be positive") }
+            guard steps >= 1 else { throw CSGDError("--steps \(steps) must be positive") }
+            guard warmup >= 0 else { throw CSGDError("--warmup \(warmup) must be non-negative") }
+            guard threads >= 1 else { throw CSGDError("--threads \(threads) must be positive") }
+            guard let s = TrainingBenchmark.Split(rawValue: split.lowercased()) else {
+                throw CSGDError("--split '\(split)' is not one of: batch, blas")
+            }
+            let spec = try ModelSpec.parse(model)
+            if let text = data {
+                let d = try DatasetSpec.parse(text).load(split: .train)
+                return (try spec.build(input: TensorShape(d.channels, d.height, d.width), classes: d.classes), s, d)
+            }
+            let dims = input.lowercased().split(separator: "x").map { Int($0) }
+            guard dims.count == 3, let c = dims[0], let h = dims[1], let w = dims[2], c >= 1, h >= 1, w >= 1 else {
+                throw CSGDError("--input '\(input)' is not CxHxW with positive sizes")
+            }
+            return (try spec.build(input: TensorShape(c, h, w), classes: classes), s, nil)
+        }
+        let detected = OpenBLASCore.current ?? "unknown"
+        if !keepBlasCore { OpenBLASCore.upgradeIfGeneric() }
+        let result = TrainingBenchmark.run(model: built, batch: batch, steps: steps, warmup: warmup, threads: threads,
+                                           split: splitMode, data: dataset)
+        var report = Report(result: result, blas_core_detected: detected)
+        if profile {
+            let previous = BLAS.threads
+            BLAS.threads = 1
+            report.layers = LayerProfiler.profile(model: built, batch: batch)
+            report.sgemm_gflops_one_thread = TrainingBenchmark.sgemmGflops(size: 2048, threads: 1)
+            BLAS.threads = previous
+        }
+        if let script = torch {
+            let t = try CLI.orExit { try runTorch(script) }
+            report.torch = t
+            report.speedup_vs_torch = result.samples_per_sec / t.samples_per_sec
+        }
+        if json {
+            print(try CLI.jsonLine(report))
+            return
+        }
+        print(String(format: "samples_per_sec %.1f, ms_per_step %.3f, params %d", result.samples_per_sec, result.ms_per_step, result.params))
+        print(String(format: "model %@ on %@, batch %d, threads %d (split %@), BLAS %@ (detected %@), model %.1f GFLOP/s, sgemm 2048³ %.1f GFLOP/s",
+                     result.model, result.data, result.batch, result.threads, result.split.rawValue, result.blas_core, detected,
+                     result.model_gflops, result.sgemm_gflops))
+        if let t = report.torch, let r = report.speedup_vs_torch {
+            print(String(format: "torch: samples_per_sec %.1f, ms_per_step %.3f; speedup %.2fx", t.samples_per_sec, t.ms_per_step, r))
+        }
+        if let rows = report.layers {
+            var table = TextTable(header: ["layer", "forward ms", "backward ms", "im2col/col2im ms", "GEMM+bias GFLOP/s"])
+            for r in rows {
+                let gemmTime = r.forward_ms + r.backward_ms - r.reshape_ms
+                table.add([r.layer, String(format: "%.3f", r.forward_ms), String(format: "%.3f", r.backward_ms),
+                           String(format: "%.3f", r.reshape_ms), r.gemm_flops > 0 ? String(format: "%.1f", r.gemm_flops / gemmTime / 1e6) : "-"])
+            }
+            let total = rows.reduce(0) { $0 + $1.forward_ms + $1.backward_ms }
+            let reshape = rows.reduce(0) { $0 + $1.reshape_ms }
+            let gemmLayers = rows.filter { $0.gemm_flops > 0 }.reduce(0) { $0 + $1.forward_ms + $1.backward_ms - $1.reshape_ms }
+            print("single-thread layer profile at batch \(batch) (sgemm 2048³ on 1 thread: "
+                  + String(format: "%.1f GFLOP/s):", report.sgemm_gflops_one_thread ?? 0))
+            print(table.render())
+            print(String(format: "sum %.3f ms: GEMM layers %.3f ms (%.0f%%), im2col/col2im %.3f ms (%.0f%%), elementwise and the rest %.3f ms (%.0f%%)",
+                         total, gemmLayers, 100 * gemmLayers / total, reshape, 100 * reshape / total,
+                         total - gemmLayers - reshape, 100 * (total - gemmLayers - reshape) / total))
+        }
+    }
+
+    /// Runs `python3 script --batch B --steps N --threads T` and reads its JSON line.
+    func runTorch(_ script: String) throws -> TorchFigures {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, "--batch", String(batch), "--steps", String(steps), "--threads", String(threads)]
+        let out = Pipe()
+        p.standardOutput = out
+        do { try p.run() } catch { throw CSGDError("cannot run python3 \(script): \(error)") }
+        let bytes = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CSGDError("\(script) exited with status \(p.terminationStatus)") }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let t = try? JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8)) else {
+            throw CSGDError("\(script) printed no JSON line with samples_per_sec")
+        }
+        return t
+    }
+}

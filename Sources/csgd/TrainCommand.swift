@@ -1,0 +1,305 @@
+import ArgumentParser
+import CSGDCore
+import Compression
+import Datasets
+import Distributed
+import Foundation
+import NeuralNet
+import Optimization
+
+/// `csgd train`: trains a network on an image data set with W data-parallel
+/// workers (each with its own shard and error memory), a method and a
+/// compressor, and reports the run summary. A thin layer over `Datasets`,
+/// `NeuralNet` (the model as an `Objective`) and `Distributed`.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a network over data-parallel workers with compressed updates.",
+        discussion: """
+        --model: mnist-ae, mlp:784-256-10, resnet:N[,…] (see docs/train.md).
+        --dataset: fashion-mnist (Debian's dataset-fashion-mnist), mnist, cifar10, synthetic[:n=…].
+        --method: alg1, sgd, ef-sgd, psgd, qsgd-sgd, … as in `csgd optimize`; --batch sets its mini-batch.
+        One epoch is ⌈n / (W·B)⌉ steps: every worker passes once over its shard (n/W samples).
+        """)
+
+    @Option(help: "Model spec, e.g. mnist-ae, mlp:784-256-10, resnet:8.")
+    var model: String
+
+    @Option(help: "Data set: fashion-mnist, mnist, cifar10, synthetic[:n=N,classes=K,shape=CxHxW].")
+    var dataset: String = "fashion-mnist"
+
+    @Option(help: "Directory with the data set's files (default: the data set's Debian location).")
+    var dataDir: String?
+
+    @Option(help: "Method spec, e.g. sgd, alg1:sigma=0.01, ef-sgd.")
+    var method: String = "sgd"
+
+    @Option(help: "Compressor spec, e.g. randomk:0.01, topk:0.001 (default none).")
+    var compressor: String?
+
+    @Option(help: "Data-parallel workers W (default 1; under --backend mpi, mpirun's -np).")
+    var workers: Int?
+
+    @Option(help: "How the training set is split across workers: iid, by-class, dirichlet:α.")
+    var partition: String = "iid"
+
+    @Option(help: "Epochs (passes over each worker's shard); default 1 unless --steps is given.")
+    var epochs: Double?
+
+    @Option(help: "Iterations T (instead of --epochs).")
+    var steps: Int?
+
+    @Option(help: "Mini-batch size per worker.")
+    var batch: Int = 64
+
+    @Option(parsing: .unconditional, help: "Step size η.")
+    var lr: Double = 0.1
+
+    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (alg1, psgd).")
+    var noise: Double?
+
+    @Option(help: "Random seed (initialisation, shuffles, noise, compression).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Use only the first N training samples (e.g. 2000 for a quick run).")
+    var trainSize: Int?
+
+    @Option(help: "Evaluate on the first N test samples (default: all).")
+    var testSize: Int?
+
+    @Option(help: "Evaluate test loss/accuracy every N steps (0: only at the end).")
+    var evalEvery: Int = 0
+
+    @Option(help: "Log interval in steps.")
+    var logEvery: Int = 100
+
+    @Flag(help: "Estimate λ_min(∇²f) at the end by Lanczos on finite-difference HVPs, and test ε-SOSP.")
+    var certify = false
+
+    @Option(parsing: .unconditional, help: "ε of the ε-SOSP test (with --certify).")
+    var eps: Double = 0.01
+
+    @Option(parsing: .unconditional, help: "ρ of the ε-SOSP test (networks do not know it).")
+    var rho: Double = 1
+
+    @Option(help: "Threads a worker uses for its mini-batch (default: cores / W, at least 1).")
+    var threads: Int?
+
+    @Option(help: "Write one JSON line per log interval to this file.")
+    var log: String?
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
+    var backend: Backend = .inproc
+
+    @Option(help: "Write checkpoints into this directory (atomically; see docs/checkpoints.md).")
+    var checkpoint: String?
+
+    @Option(help: "Checkpoint every N steps (needs --checkpoint; default \(CheckpointPolicy.defaultEvery)).")
+    var checkpointEvery: Int?
+
+    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint DIR (same model, data, method, W, seed).")
+    var resume = false
+
+    func run() throws {
+        // OpenBLAS may pick generic SSE kernels on CPUs newer than itself;
+        // switch to the best the CPU supports before any BLAS work. Workers
+        // and batch parts are the threads: each GEMM runs on one.
+        OpenBLASCore.upgradeIfGeneric()
+        BLAS.threads = 1
+        let setup = try CLI.orExit { try TrainSetup(self) }
+        let checkpointPolicy = try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
+        let objective = setup.objective
+        let test = setup.test
+        let evaluator: Evaluator = { _, x in
+            let e = objective.evaluate(at: x, on: test)
+            var m = ["test_loss": e.loss]
+            if let a = e.accuracy { m["test_accuracy"] = a }
+            return m
+        }
+        let config = TrainerConfiguration(
+            steps: setup.steps, seed: seed, learningRate: lr, logEvery: logEvery,
+            epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: 0, evalEvery: evalEvery,
+            checkpoint: checkpointPolicy)
+        let driver = RunDriver(backend: backend, logPath: log, resume: resume, checkpoint: checkpointPolicy)
+        guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
+                                           workers: setup.workers, config: config, evaluator: evaluator) else { return }
+        let out = TrainSummary(summary, setup: setup, certify: certify)
+        if json {
+            print(try CLI.jsonLine(out))
+        } else {
+            print(out.table(setup: setup))
+        }
+        Backend.finish()
+    }
+}
+
+/// Everything `csgd train` builds before the first step: data, shards,
+/// model, objective, method, and the run's length. Errors are one line.
+struct TrainSetup {
+    let model: Model
+    /// Samples in the whole training set (all shards).
+    let trainCount: Int
+    let test: Dataset
+    let objective: NetworkObjective
+    let method: MethodSpec
+    let compressor: CompressorSpec
+    let workers: Int
+    let steps: Int
+    let batch: Int
+    let datasetName: String
+
+    init(_ c: TrainCommand) throws {
+        guard c.batch >= 1 else { throw CSGDError("--batch \(c.batch) must be at least 1") }
+        guard c.lr > 0, c.lr.isFinite else { throw CSGDError("--lr \(c.lr) must be a positive step size") }
+        if let w = c.workers { guard w >= 1 else { throw CSGDError("--workers \(w) must be at least 1") } }
+        if let s = c.steps { guard s >= 1 else { throw CSGDError("--steps \(s) must be at least 1") } }
+        if let e = c.epochs { guard e > 0, e.isFinite else { throw CSGDError("--epochs \(e) must be positive") } }
+        if c.steps != nil && c.epochs != nil { throw CSGDError("give either --epochs or --steps, not both") }
+        if let n = c.trainSize { guard n >= 1 else { throw CSGDError("--train-size \(n) must be at least 1") } }
+        if let n = c.testSize { guard n >= 1 else { throw CSGDError("--test-size \(n) must be at least 1") } }
+        if let t = c.threads { guard t >= 1 else { throw CSGDError("--threads \(t) must be at least 1") } }
+        if let s = c.noise { guard s >= 0, s.isFinite else { throw CSGDError("--noise \(s) must be a non-negative σ") } }
+        guard c.evalEvery >= 0 else { throw CSGDError("--eval-every \(c.evalEvery) must be 0 or more") }
+        guard c.logEvery >= 1 else { throw CSGDError("--log-every \(c.logEvery) must be at least 1") }
+        if c.certify { guard c.eps > 0, c.rho > 0 else { throw CSGDError("--eps and --rho must be positive") } }
+
+        let modelSpec = try ModelSpec.parse(c.model)
+        var m = try MethodSpec.parse(c.method)
+        let partition = try PartitionSpec.parse(c.partition)
+        let dataSpec = try DatasetSpec.parse(c.dataset)
+        compressor = try m.compressor(given: c.compressor.map(CompressorSpec.parse))
+        workers = c.backend == .mpi ? (Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? c.workers ?? 1) : (c.workers ?? 1)
+
+        // The method's mini-batch is --batch unless the spec sets its own.
+        if m.text.contains("batch=") {
+            if m.batch != c.batch && CommandLine.arguments.contains("--batch") {
+                throw CSGDError("--batch \(c.batch) disagrees with the method's batch=\(m.batch)")
+            }
+        } else {
+            m.batch = c.batch
+        }
+        batch = m.batch > 0 ? m.batch : c.batch
+        if let s = c.noise {
+            guard m.kind == .alg1 || m.kind == .psgd else { throw CSGDError("--noise: method '\(m.kind.rawValue)' adds no noise (use alg1 or psgd)") }
+            if case .none = m.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
+            m.noise = .sigma(s)
+        }
+        method = m
+
+        var train = try dataSpec.load(split: .train, directory: c.dataDir)
+        if let n = c.trainSize { train = train.prefix(min(n, train.count)) }
+        var test = try dataSpec.load(split: .test, directory: c.dataDir)
+        if let n = c.testSize { test = test.prefix(min(n, test.count)) }
+        trainCount = train.count
+        self.test = test
+        datasetName = dataSpec.description
+        guard workers <= train.count else { throw CSGDError("--workers \(workers) exceeds the \(train.count) training samples") }
+        let shards = try partition.partition(train, workers: workers, seed: c.seed)
+
+        model = try modelSpec.build(input: TensorShape(train.channels, train.height, train.width), classes: train.classes)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // Batch parts a worker computes at once (each on a thread). The parts'
+        // sums are added in a fixed order, but a different split associates
+        // the batch sum differently: the same --threads (default: cores / W,
+        // W ranks on either backend) replays bit for bit.
+        let parallelism = c.threads ?? max(1, cores / workers)
+        // The fixed evaluation batch (loss, full gradient, HVP) is the first
+        // 512 training samples on every backend, so f values agree bit for bit.
+        let evaluation = train.prefix(min(512, train.count))
+        if c.backend == .mpi {
+            // Under MPI this process keeps only its own shard. The shuffler
+            // depends on a shard's size and worker index only, so renumbering
+            // the shard 0..<m gives the same batches; other workers' shards
+            // are never read here and are one-sample placeholders.
+            let rank = c.backend.launchRank
+            guard rank < shards.count else { throw CSGDError("rank \(rank) has no shard among \(shards.count)") }
+            let mine = train.subset(shards[rank])
+            let local = shards.indices.map { $0 == rank ? (0..<Int32(mine.count)).map { $0 } : [Int32(0)] }
+            objective = try NetworkObjective(model: model, data: mine, shards: local, batchSize: batch, evaluation: evaluation,
+                                             parallelism: min(parallelism, batch))
+        } else {
+            objective = try NetworkObjective(model: model, data: train, shards: shards, batchSize: batch, evaluation: evaluation,
+                                             parallelism: min(parallelism, batch))
+        }
+        if let s = c.steps {
+            steps = s
+        } else {
+            let perEpoch = (train.count + workers * batch - 1) / (workers * batch)
+            steps = max(1, Int((c.epochs ?? 1) * Double(perEpoch)))
+        }
+    }
+
+    /// Steps in one epoch (every worker passes once over its shard).
+    var stepsPerEpoch: Double { Double(trainCount) / Double(workers * batch) }
+}
+
+/// The JSON summary of `csgd train` (issue keys; sorted when printed).
+struct TrainSummary: Encodable {
+    var steps: Int
+    var epochs: Double
+    var trainLoss: Double
+    var testLoss: Double?
+    var testAccuracy: Double?
+    var gradNorm: Double
+    var lambdaMin: Double?
+    var isSOSP: Bool?
+    var uploadBitsPerWorker: Int
+    var downloadBitsPerWorker: Int
+    var samplesPerSec: Double
+    var wallSeconds: Double
+    var params: Int
+    var paramsSHA256: String
+    var stoppedEarly: String?
+
+    enum CodingKeys: String, CodingKey {
+        case steps, epochs
+        case trainLoss = "train_loss", testLoss = "test_loss", testAccuracy = "test_accuracy"
+        case gradNorm = "grad_norm", lambdaMin = "lambda_min", isSOSP = "is_sosp"
+        case uploadBitsPerWorker = "upload_bits_per_worker", downloadBitsPerWorker = "download_bits_per_worker"
+        case samplesPerSec = "samples_per_sec", wallSeconds = "wall_seconds", params
+        case paramsSHA256 = "params_sha256", stoppedEarly = "stopped_early"
+    }
+
+    init(_ s: RunSummary, setup: TrainSetup, certify: Bool) {
+        steps = s.steps
+        epochs = Double(s.steps) / setup.stepsPerEpoch
+        trainLoss = s.finalLoss
+        testLoss = s.metrics["test_loss"]
+        testAccuracy = s.metrics["test_accuracy"]
+        gradNorm = s.gradNorm
+        lambdaMin = certify ? s.lambdaMin : nil
+        isSOSP = certify ? s.isSOSP : nil
+        uploadBitsPerWorker = s.uploadBitsPerWorker
+        downloadBitsPerWorker = s.downloadBitsPerWorker
+        samplesPerSec = s.wallSeconds > 0 ? Double(s.steps * setup.batch * setup.workers) / s.wallSeconds : 0
+        wallSeconds = s.wallSeconds
+        params = setup.model.parameterCount
+        paramsSHA256 = s.paramsSHA256
+        stoppedEarly = s.stoppedEarly
+    }
+
+    func table(setup: TrainSetup) -> String {
+        var t = TextTable(header: ["quantity", "value"])
+        t.add(["model", "\(setup.model.name) (d = \(params))"])
+        t.add(["data", "\(setup.datasetName): \(setup.trainCount) train / \(setup.test.count) test"])
+        t.add(["method", setup.method.text]); t.add(["compressor", setup.compressor.description])
+        t.add(["workers × batch", "\(setup.workers) × \(setup.batch)"])
+        t.add(["steps (epochs)", String(format: "%d (%.2f)", steps, epochs)])
+        t.add(["train loss", String(format: "%.6g", trainLoss)])
+        if let l = testLoss { t.add(["test loss", String(format: "%.6g", l)]) }
+        if let a = testAccuracy { t.add(["test accuracy", String(format: "%.2f%%", 100 * a)]) }
+        t.add(["‖∇f‖", String(format: "%.3g", gradNorm)])
+        if let l = lambdaMin { t.add(["λ_min", String(format: "%.4g", l)]) }
+        if let s = isSOSP { t.add(["ε-SOSP", s ? "yes" : "no"]) }
+        let dense = 32 * params * steps
+        t.add(["upload bits/worker", String(format: "%d (%.1f× less than fp32)", uploadBitsPerWorker, uploadBitsPerWorker > 0 ? Double(dense) / Double(uploadBitsPerWorker) : 0)])
+        t.add(["download bits/worker", String(downloadBitsPerWorker)])
+        t.add(["samples/s", String(format: "%.0f", samplesPerSec)])
+        t.add(["wall seconds", String(format: "%.2f", wallSeconds)]); t.add(["params sha256", paramsSHA256])
+        if let why = stoppedEarly { t.add(["stopped", why]) }
+        return t.render()
+    }
+}

@@ -1,0 +1,253 @@
+import Foundation
+import XCTest
+
+/// `csgd optimize --checkpoint DIR --checkpoint-every N [--resume]` end to
+/// end: a run SIGKILLed at a random step and resumed ends with the
+/// parameters, bit counts and log of a run never stopped (W = 1 and 3, alg1 +
+/// randomk and ef-sgd + topk; under mpirun -np 2 when the MPI trait is
+/// built); bad flags, another run's checkpoint, a corrupt file and an empty
+/// directory are one-line errors with exit status 2; a diverging run exits 3
+/// and keeps its last good checkpoint.
+final class CheckpointCLITests: XCTestCase {
+    var directories: [String] = []
+
+    override func tearDown() {
+        for d in directories { try? FileManager.default.removeItem(atPath: d) }
+        directories = []
+    }
+
+    func temporaryDirectory() throws -> String {
+        let p = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-ckpt-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        directories.append(p)
+        return p
+    }
+
+    static let every = 50
+    static let steps = 1500
+
+    func arguments(method: String, compressor: String, workers: Int?, steps: Int = CheckpointCLITests.steps, seed: Int = 11) -> [String] {
+        ["optimize", "--problem", "phase-retrieval:d=100,n=500", "--method", method, "--compressor", compressor,
+         "--steps", String(steps), "--lr", "0.005", "--seed", String(seed), "--log-every", "100", "--json"]
+            + (workers.map { ["--workers", String($0)] } ?? [])
+    }
+
+    func summary(_ r: CLIRunner.Result, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last, "no output; stderr: \(r.stderr)", file: file, line: line)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], file: file, line: line)
+    }
+
+    /// The steps of the complete checkpoints in `dir` (those with a MANIFEST).
+    static func completeSteps(_ dir: String) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("step-"), let t = Int(name.dropFirst(5)),
+                  FileManager.default.fileExists(atPath: "\(dir)/\(name)/MANIFEST") else { return nil }
+            return t
+        }.sorted()
+    }
+
+    /// The log's lines without the wall clock (and any timing key).
+    static func logLines(_ path: String) throws -> [String] {
+        let keys = ["step", "loss", "grad_norm", "stochastic_grad_norm", "update_norm", "error_norm", "resets", "upload_bits", "download_bits"]
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+            let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return keys.map { "\($0)=\(obj[$0] ?? "nil")" }.joined(separator: " ")
+        }
+    }
+
+    /// A kill step from the current time: a checkpoint step in [3, ⅔·T/N]·N.
+    static func randomTarget(steps: Int) -> (target: Int, seed: UInt64) {
+        let seed = UInt64(Date().timeIntervalSince1970 * 1e6)
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let last = max(4, 2 * steps / (3 * every))
+        return (every * (3 + Int(z % UInt64(last - 2))), seed)
+    }
+
+    /// Starts `executable args` with its output in files under `dir`.
+    static func start(_ executable: URL, _ args: [String], environment: [String: String]? = nil, outputIn dir: String) throws -> Process {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = args
+        if let environment { p.environment = environment }
+        _ = FileManager.default.createFile(atPath: dir + "/killed.out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/killed.err", contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: dir + "/killed.out")
+        p.standardError = FileHandle(forWritingAtPath: dir + "/killed.err")
+        try p.run()
+        return p
+    }
+
+    /// Waits until `dir` holds a complete checkpoint at `target` or later;
+    /// false when `process` ends first or a minute passes.
+    static func waitForCheckpoint(_ dir: String, atLeast target: Int, while process: Process) -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let t = completeSteps(dir).last, t >= target { return true }
+            if !process.isRunning { return false }
+            usleep(2000)
+        }
+        return false
+    }
+
+    /// Uninterrupted run, a run SIGKILLed after a random checkpoint, then
+    /// `--resume`: the same params_sha256, bit counts, resets and log.
+    func assertKillAndResume(method: String, compressor: String, workers: Int, steps: Int = CheckpointCLITests.steps, mpi: Bool = false,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = try temporaryDirectory()
+        let checkpoints = dir + "/ckpt"
+        let base = arguments(method: method, compressor: compressor, workers: mpi ? nil : workers, steps: steps) + (mpi ? ["--backend", "mpi"] : [])
+        let runToEnd: ([String]) throws -> CLIRunner.Result = { args in
+            mpi ? try MPIBackendTests.mpirun(workers, args) : try CLIRunner.run(args)
+        }
+        let reference = try summary(try runToEnd(base + ["--log", dir + "/reference.jsonl"]), file: file, line: line)
+
+        let (target, seed) = Self.randomTarget(steps: steps)
+        let what = "\(method) \(compressor) W=\(workers)\(mpi ? " (mpirun)" : "")"
+        print("CheckpointCLITests: \(what): SIGKILL after the checkpoint at step \(target) (time seed \(seed))")
+        let withCheckpoints = base + ["--checkpoint", checkpoints, "--checkpoint-every", String(Self.every), "--log", dir + "/run.jsonl"]
+        let process: Process
+        if mpi {
+            var env = ProcessInfo.processInfo.environment
+            env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+            env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+            process = try Self.start(URL(fileURLWithPath: try XCTUnwrap(MPIBackendTests.mpirunPath)),
+                                     ["-np", String(workers), "--oversubscribe", CLIRunner.executable.path] + withCheckpoints,
+                                     environment: env, outputIn: dir)
+        } else {
+            process = try Self.start(CLIRunner.executable, withCheckpoints, outputIn: dir)
+        }
+        let reached = Self.waitForCheckpoint(checkpoints, atLeast: target, while: process)
+        usleep(UInt32(seed % 20_000))   // a little further into the steps after it
+        if mpi {
+            // Kill every rank (rank 0 first); mpirun then ends.
+            let ranks = MPIBackendTests.rankProcesses()
+            XCTAssertFalse(ranks.isEmpty, "\(what): no rank process found to kill", file: file, line: line)
+            for r in ranks.keys.sorted() { kill(ranks[r]!, SIGKILL) }
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning, Date() < deadline { usleep(10_000) }
+            // mpirun itself gets SIGTERM (it then ends what is left of its job).
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        } else {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        let stderr = (try? String(contentsOfFile: dir + "/killed.err", encoding: .utf8)) ?? ""
+        XCTAssertTrue(reached, "\(what): no checkpoint at step \(target) (status \(process.terminationStatus)): \(stderr)", file: file, line: line)
+        if !mpi {
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "\(what): the run ended before it was killed", file: file, line: line)
+            XCTAssertEqual(process.terminationStatus, SIGKILL, file: file, line: line)
+        } else {
+            XCTAssertNotEqual(process.terminationStatus, 0, "\(what): mpirun finished before the kill", file: file, line: line)
+        }
+        let kept = try XCTUnwrap(Self.completeSteps(checkpoints).last, file: file, line: line)
+        print("CheckpointCLITests: \(what): killed; newest complete checkpoint at step \(kept)")
+        XCTAssertGreaterThanOrEqual(kept, target, file: file, line: line)
+        XCTAssertLessThan(kept, steps, file: file, line: line)
+
+        let resumed = try summary(try runToEnd(withCheckpoints + ["--resume"]), file: file, line: line)
+        for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "resets", "steps", "final_loss"] {
+            XCTAssertEqual("\(resumed[key] ?? "nil")", "\(reference[key] ?? "nil")", "\(key) for \(what)", file: file, line: line)
+        }
+        XCTAssertEqual(try Self.logLines(dir + "/run.jsonl"), try Self.logLines(dir + "/reference.jsonl"),
+                       "\(what): the resumed log continues the interrupted one", file: file, line: line)
+    }
+
+    func testKillAndResumeAlg1RandomKOneWorker() throws {
+        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "randomk:0.1", workers: 1)
+    }
+
+    func testKillAndResumeAlg1RandomKThreeWorkers() throws {
+        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "randomk:0.1", workers: 3)
+    }
+
+    func testKillAndResumeEFSGDTopKOneWorker() throws {
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 1)
+    }
+
+    func testKillAndResumeEFSGDTopKThreeWorkers() throws {
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3)
+    }
+
+    func testKillAndResumeUnderMPIRun() throws {
+        #if !MPI
+        throw XCTSkip("built without the MPI trait (run `swift test --traits MPI`)")
+        #else
+        if MPIBackendTests.mpirunPath == nil { throw XCTSkip("mpirun is not installed (Debian: openmpi-bin)") }
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 600, mpi: true)
+        #endif
+    }
+
+    // MARK: bad input
+
+    func assertOneLineError(_ r: CLIRunner.Result, contains text: String, status: Int32 = 2, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(text), "expected '\(text)' in: \(r.stderr)", file: file, line: line)
+    }
+
+    func testBadFlagsAreOneLineErrors() throws {
+        let dir = try temporaryDirectory()
+        let base = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 1, steps: 20)
+        assertOneLineError(try CLIRunner.run(base + ["--checkpoint-every", "10"]), contains: "--checkpoint-every 10 needs --checkpoint DIR")
+        assertOneLineError(try CLIRunner.run(base + ["--resume"]), contains: "--resume needs --checkpoint DIR")
+        assertOneLineError(try CLIRunner.run(base + ["--checkpoint", dir + "/a", "--checkpoint-every", "0"]), contains: "--checkpoint-every 0 must be at least 1")
+        assertOneLineError(try CLIRunner.run(base + ["--checkpoint", dir + "/a", "--checkpoint-every=-4"]), contains: "--checkpoint-every -4 must be at least 1")
+        assertOneLineError(try CLIRunner.run(base + ["--checkpoint", dir + "/empty", "--resume"]),
+                           contains: "--resume: no complete checkpoint in '\(dir)/empty'")
+    }
+
+    func testOtherRunsCorruptFilesAndOccupiedDirectoriesAreRefused() throws {
+        let dir = try temporaryDirectory() + "/ckpt"
+        let flags = ["--checkpoint", dir, "--checkpoint-every", "50"]
+        let base = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 120)
+        XCTAssertEqual(try CLIRunner.run(base + flags).status, 0)
+        XCTAssertEqual(Self.completeSteps(dir), [100])
+        let step = dir + "/step-0000000100"
+        // Another run: each differing setting is named.
+        for (args, text) in [
+            (arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 120, seed: 12), "written with seed 11, this run has 12"),
+            (arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, steps: 120), "written with workers W = 2, this run has W = 3"),
+            (arguments(method: "alg1:sigma=0.01,batch=8", compressor: "topk:0.1", workers: 2, steps: 120), "written with method 'ef-sgd:batch=8'"),
+            (arguments(method: "ef-sgd:batch=8", compressor: "randomk:0.1", workers: 2, steps: 120), "written with compressor 'topk:10'"),
+            (["optimize", "--problem", "phase-retrieval:d=50,n=500", "--method", "ef-sgd:batch=8", "--compressor", "topk:0.1",
+              "--steps", "120", "--lr", "0.005", "--seed", "11", "--workers", "2"], "written with objective 'phase-retrieval:d=100,"),
+        ] {
+            assertOneLineError(try CLIRunner.run(args + flags + ["--resume"]), contains: "cannot resume from '\(step)': it was \(text)")
+        }
+        // Without --resume, a directory that holds a checkpoint is refused (never mixed, never wiped).
+        assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 100)")
+        // A flipped bit, then a truncation: an error naming the file, never a fresh start.
+        let rank1 = step + "/rank-1.ckpt"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: rank1))
+        bytes[bytes.count / 3] ^= 0x04
+        try bytes.write(to: URL(fileURLWithPath: rank1))
+        assertOneLineError(try CLIRunner.run(base + flags + ["--resume"]), contains: "checkpoint '\(rank1)' is corrupt")
+        bytes[bytes.count / 3] ^= 0x04
+        try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: rank1))
+        assertOneLineError(try CLIRunner.run(base + flags + ["--resume"]), contains: "checkpoint '\(rank1)' is truncated")
+        // Repaired, it resumes and finishes.
+        try bytes.write(to: URL(fileURLWithPath: rank1))
+        XCTAssertEqual(try summary(try CLIRunner.run(base + flags + ["--resume"]))["steps"] as? Int, 120)
+    }
+
+    func testDivergingRunExitsThreeAndKeepsItsLastGoodCheckpoint() throws {
+        let dir = try temporaryDirectory() + "/ckpt"
+        let r = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=20,n=200", "--method", "sgd:batch=4", "--lr", "3",
+                                   "--steps", "500", "--checkpoint", dir, "--checkpoint-every", "2"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("non-finite iterate") && r.stderr.contains("last good checkpoint"), r.stderr)
+        let kept = try XCTUnwrap(Self.completeSteps(dir).last)
+        XCTAssertTrue(r.stderr.contains("(step \(kept))"), r.stderr)
+        // It is whole and finite: resuming it up to its own step reports a finite loss.
+        let back = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=20,n=200", "--method", "sgd:batch=4", "--lr", "3",
+                                      "--steps", String(kept), "--checkpoint", dir, "--resume", "--json"])
+        let s = try summary(back)
+        XCTAssertEqual(s["steps"] as? Int, kept)
+        XCTAssertTrue((s["final_loss"] as? Double)?.isFinite == true, back.stdout)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+
+/// `csgd train` through the real binary: a short run lowers the loss, the
+/// summary has the documented keys, runs replay, and bad input is one line
+/// with exit status 2.
+final class TrainCommandTests: XCTestCase {
+    static let fashion = "/usr/share/datasets/fashion-mnist"
+
+    func json(_ r: CLIRunner.Result, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last, "no output; stderr: \(r.stderr)", file: file, line: line)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], file: file, line: line)
+    }
+
+    /// 2,000 Fashion-MNIST images, one epoch of a small MLP over 2 workers
+    /// with error-feedback TopK: the training loss falls well below its start.
+    func testShortFashionMNISTRunLowersTheLoss() throws {
+        guard FileManager.default.fileExists(atPath: Self.fashion) else {
+            throw XCTSkip("Fashion-MNIST is not installed (Debian: dataset-fashion-mnist)")
+        }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-train-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let r = try CLIRunner.run(["train", "--model", "mlp:784-64-10", "--dataset", "fashion-mnist", "--train-size", "2000",
+                                   "--test-size", "500", "--workers", "2", "--batch", "25", "--epochs", "2", "--lr", "0.1",
+                                   "--method", "ef-sgd", "--compressor", "topk:0.1", "--log", log, "--log-every", "10", "--json"])
+        let s = try json(r)
+        for key in ["steps", "epochs", "train_loss", "test_loss", "test_accuracy", "grad_norm", "upload_bits_per_worker",
+                    "samples_per_sec", "wall_seconds", "params", "params_sha256"] {
+            XCTAssertNotNil(s[key], "summary lacks \(key)")
+        }
+        XCTAssertEqual(s["steps"] as? Int, 80)
+        XCTAssertEqual(s["params"] as? Int, 784 * 64 + 64 + 64 * 10 + 10)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let start = try XCTUnwrap(first["loss"] as? Double)
+        let end = try XCTUnwrap(s["train_loss"] as? Double)
+        XCTAssertLessThan(end, 0.6 * start, "loss \(start) → \(end)")
+        XCTAssertGreaterThan(try XCTUnwrap(s["test_accuracy"] as? Double), 0.5)
+    }
+
+    /// Same seed, same bits; another seed, other bits.
+    func testSyntheticRunReplaysBitForBit() throws {
+        let args = ["train", "--model", "mlp:64-16-4", "--dataset", "synthetic:n=400,classes=4,shape=1x8x8", "--workers", "3",
+                    "--batch", "8", "--steps", "30", "--method", "alg1:sigma=0.001", "--compressor", "randomk:0.1", "--json"]
+        let a = try json(try CLIRunner.run(args + ["--seed", "5"]))
+        let b = try json(try CLIRunner.run(args + ["--seed", "5"]))
+        let c = try json(try CLIRunner.run(args + ["--seed", "6"]))
+        XCTAssertEqual(a["params_sha256"] as? String, b["params_sha256"] as? String)
+        XCTAssertNotEqual(a["params_sha256"] as? String, c["params_sha256"] as? String)
+        // RandomK sends K = ⌈0.1·d⌉ values of 32 bits a step.
+        let d = 64 * 16 + 16 + 16 * 4 + 4
+        let k = Int((0.1 * Double(d)).rounded())
+        XCTAssertEqual(a["upload_bits_per_worker"] as? Int, 30 * 32 * k)
+    }
+
+    func testBadInputIsOneLineWithStatus2() throws {
+        let base = ["train", "--dataset", "synthetic:n=100,classes=4,shape=1x8x8", "--steps", "2"]
+        let cases: [([String], String)] = [
+            (base + ["--model", "transformer"], "transformer"),
+            (["train", "--model", "mlp:64-4", "--dataset", "imagenet"], "imagenet"),
+            (base + ["--model", "mlp:64-4", "--batch", "0"], "--batch"),
+            (base + ["--model", "mlp:64-4", "--lr", "-1"], "--lr"),
+            (base + ["--model", "mlp:64-4", "--workers", "0"], "--workers"),
+            (base + ["--model", "mlp:64-4", "--partition", "by-class", "--workers", "5"], "worker"),
+            (base + ["--model", "mlp:64-4", "--partition", "dirichlet:0"], "dirichlet"),
+            (base + ["--model", "mlp:64-4", "--method", "sgd", "--noise", "0.1"], "--noise"),
+            (["train", "--model", "mnist-ae", "--dataset", "fashion-mnist", "--data-dir", "/nonexistent/fmnist"], "/nonexistent/fmnist"),
+            (["train", "--model", "mnist-ae", "--dataset", "mnist"], "--data-dir"),
+        ]
+        for (args, needle) in cases {
+            let r = try CLIRunner.run(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): '\(r.stderr)' should name \(needle)")
+            XCTAssertTrue(r.stdout.isEmpty, "\(args): \(r.stdout)")
+        }
+    }
+
+    func testMissingDebianDataNamesThePackage() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-empty-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLIRunner.run(["train", "--model", "mnist-ae", "--dataset", "fashion-mnist", "--data-dir", dir.path])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains(dir.path), r.stderr)
+        XCTAssertTrue(r.stderr.contains("dataset-fashion-mnist"), r.stderr)
+    }
+}

@@ -1,0 +1,422 @@
+import CSGDCore
+import Compression
+import Foundation
+import Optimization
+import Problems
+import XCTest
+@testable import Distributed
+
+/// Checkpoints: every transform's state survives a save and a restore, a
+/// resumed run gives the bits of an uninterrupted one, bad files and other
+/// runs' checkpoints are refused with one line naming the file or the field,
+/// leftovers of an interrupted write never count, and a non-finite state is
+/// never saved over a good checkpoint.
+final class CheckpointTests: XCTestCase {
+    var directories: [String] = []
+
+    override func tearDown() {
+        for d in directories { try? FileManager.default.removeItem(atPath: d) }
+        directories = []
+    }
+
+    func temporaryDirectory() -> String {
+        let p = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-ckpt-\(UUID().uuidString)").path
+        directories.append(p)
+        return p
+    }
+
+    // MARK: transform states
+
+    /// Saves `state`, restores into a fresh state and saves that again:
+    /// the two byte strings must be equal and the reader used up.
+    func roundTrip<T: GradientTransform>(_ t: T, d: Int, _ fill: (inout T.State) -> Void,
+                                         file: StaticString = #filePath, line: UInt = #line) throws -> (T.State, [UInt8]) {
+        var a = t.initialState(dimension: d, workers: 2)
+        fill(&a)
+        var w = CheckpointWriter()
+        t.saveState(a, to: &w)
+        var b = t.initialState(dimension: d, workers: 2)
+        var r = CheckpointReader(w.bytes, file: "memory")
+        try t.restoreState(&b, from: &r)
+        try r.finish("the state")
+        var again = CheckpointWriter()
+        t.saveState(b, to: &again)
+        XCTAssertEqual(w.bytes, again.bytes, "\(T.self)", file: file, line: line)
+        return (b, w.bytes)
+    }
+
+    func randomFloats(_ b: FloatBuffer, _ seed: UInt64) {
+        RandomFill.gaussian(RandomKey(seed: seed, step: 0, purpose: .test), sigma: 1, into: b.buffer)
+    }
+
+    func bits(_ b: FloatBuffer) -> [UInt32] { b.array.map(\.bitPattern) }
+
+    func testEveryTransformStateRoundTrips() throws {
+        let d = 37
+        let topk = try CompressorSpec.parse("topk:5").make(dimension: d)
+        let feedback = ErrorFeedback(CompressMessage(topk))
+        let memory = FloatBuffer(count: d)
+        randomFloats(memory, 1)
+
+        let (ef, efBytes) = try roundTrip(feedback, d: d) { $0.memory.copy(from: memory) }
+        XCTAssertEqual(bits(ef.memory), bits(memory))
+        XCTAssertEqual(efBytes.count, 8 + 4 * d)
+
+        let reset = ErrorReset(rule: ResetRule(I: 5, R: 0.1, F: 0), eta: 0.1, feedback: feedback)
+        let anchor = FloatBuffer(count: d)
+        randomFloats(anchor, 2)
+        let (er, _) = try roundTrip(reset, d: d) { s in
+            s.anchor.copy(from: anchor); s.fAnchor = -0.123456789; s.tAnchor = 42; s.feedback.memory.copy(from: memory)
+        }
+        XCTAssertEqual(bits(er.anchor), bits(anchor))
+        XCTAssertEqual(er.fAnchor.bitPattern, (-0.123456789).bitPattern)
+        XCTAssertEqual(er.tAnchor, 42)
+        XCTAssertEqual(bits(er.feedback.memory), bits(memory))
+
+        let pgd = PerturbWhenSmall(PGDParameters.derive(d: d, ell: 1, rho: 1, eps: 0.01, c: 1, delta: 0.1, deltaF: 1))
+        let (fresh, _) = try roundTrip(pgd, d: d) { _ in }
+        XCTAssertEqual(fresh.tNoise, Int.min / 2, "a never-perturbed state stays so")
+        let (p, _) = try roundTrip(pgd, d: d) { s in s.xTilde.copy(from: anchor); s.fTilde = 3.5; s.tNoise = 17 }
+        XCTAssertEqual(bits(p.xTilde), bits(anchor))
+        XCTAssertEqual(p.fTilde, 3.5)
+        XCTAssertEqual(p.tNoise, 17)
+
+        let cnc = CurvatureStep(gThres: 0.1, tThres: 5, stepSize: 0.2)
+        XCTAssertEqual(try roundTrip(cnc, d: d) { _ in }.0.tNoise, Int.min / 2)
+        XCTAssertEqual(try roundTrip(cnc, d: d) { $0.tNoise = 99 }.0.tNoise, 99)
+
+        // Transforms whose state is scratch rewritten every step save nothing.
+        XCTAssertEqual(try roundTrip(StochasticGradient(batch: 4), d: d) { _ in }.1, [])
+        XCTAssertEqual(try roundTrip(GaussianPerturbation(sigma: 0.1), d: d) { _ in }.1, [])
+        XCTAssertEqual(try roundTrip(CompressMessage(topk), d: d) { _ in }.1, [])
+        XCTAssertEqual(try roundTrip(AverageMessages(), d: d) { _ in }.1, [])
+        XCTAssertEqual(try roundTrip(SGDStep(), d: d) { _ in }.1, [])
+
+        // A memory of another dimension is refused, naming the file.
+        var w = CheckpointWriter()
+        feedback.saveState(ef, to: &w)
+        var wrong = feedback.initialState(dimension: d + 1, workers: 2)
+        var r = CheckpointReader(w.bytes, file: "/x/rank-0.ckpt")
+        XCTAssertThrowsError(try feedback.restoreState(&wrong, from: &r)) { e in
+            XCTAssertTrue("\(e)".contains("'/x/rank-0.ckpt'") && "\(e)".contains("\(d) floats"), "\(e)")
+        }
+    }
+
+    func testRecentMeanWindowRoundTrips() throws {
+        var a = RecentMean(capacity: 100)
+        for i in 0..<150 { a.append(Double(i) * 0.37) }
+        var w = CheckpointWriter()
+        a.save(to: &w)
+        var b = RecentMean(capacity: 100)
+        var r = CheckpointReader(w.bytes, file: "memory")
+        try b.restore(from: &r, "window")
+        try r.finish("window")
+        XCTAssertEqual(a.mean.bitPattern, b.mean.bitPattern)
+        a.append(1e9); b.append(1e9)
+        XCTAssertEqual(a.mean.bitPattern, b.mean.bitPattern)
+    }
+
+    func testChainStatesRoundTripAndRefuseAnotherMethod() throws {
+        let objective = try ProblemSpec.make("phase-retrieval:d=12,n=40")
+        func chain(_ method: String, _ c: String) throws -> TransformChain {
+            let m = try MethodSpec.parse(method)
+            let built = try MethodChain.build(method: m, compressor: try CompressorSpec.parse(c).make(dimension: 12), objective: objective,
+                                              config: TrainerConfiguration(steps: 1, learningRate: 0.01))
+            return TransformChain(built.transforms, dimension: 12, workers: 1)
+        }
+        let a = try chain("alg1:sigma=0.01,reset=on,I=5,R=0.1", "topk:3")
+        var w = CheckpointWriter()
+        a.saveStates(to: &w)
+        let b = try chain("alg1:sigma=0.01,reset=on,I=5,R=0.1", "topk:3")
+        var r = CheckpointReader(w.bytes, file: "f")
+        try b.restoreStates(from: &r)
+        try r.finish("chain")
+        let other = try chain("ef-sgd", "topk:3")
+        var r2 = CheckpointReader(w.bytes, file: "/d/rank-0.ckpt")
+        XCTAssertThrowsError(try other.restoreStates(from: &r2)) { e in XCTAssertTrue("\(e)".contains("/d/rank-0.ckpt"), "\(e)") }
+    }
+
+    // MARK: resuming
+
+    final class Records: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [StepRecord] = []
+        func add(_ r: StepRecord) { lock.lock(); all.append(r); lock.unlock() }
+        /// Everything but the wall clock.
+        var comparable: [String] {
+            all.map { r in
+                "\(r.step) \(r.loss.bitPattern) \(r.gradNorm.bitPattern) \(r.stochasticGradNorm.bitPattern) \(r.updateNorm.bitPattern) "
+                    + "\(r.errorNorm.bitPattern) \(String(describing: r.lambdaMin)) \(String(describing: r.isSOSP)) \(r.resets) \(r.uploadBits) \(r.downloadBits)"
+            }
+        }
+    }
+
+    struct Setup {
+        var problem = "phase-retrieval:d=20,n=200"
+        var method = "alg1:sigma=0.01,batch=4"
+        var compressor: String? = "randomk:0.25"
+        var workers = 1
+        var lr: Double? = 0.02
+        var seed: UInt64 = 5
+        var eps: Double?
+    }
+
+    func run(_ s: Setup, steps: Int, checkpoint: CheckpointPolicy? = nil, records: Records? = nil) throws -> RunSummary {
+        let objective = try ProblemSpec.make(s.problem)
+        let config = TrainerConfiguration(steps: steps, seed: s.seed, learningRate: s.lr, logEvery: 10, epsilon: s.eps,
+                                          certifyEvery: s.eps != nil ? 50 : 0, checkpoint: checkpoint)
+        var onRecord: (@Sendable (StepRecord) -> Void)?
+        if let records { onRecord = { records.add($0) } }
+        return try InProcessRun.run(objective: objective, method: try MethodSpec.parse(s.method),
+                                    compressor: try s.compressor.map(CompressorSpec.parse), workers: s.workers, config: config,
+                                    onRecord: onRecord)
+    }
+
+    /// Runs `steps` uninterrupted, then `stopAt` steps with checkpoints
+    /// every `every`, then resumes to `steps`: same bits, same records.
+    func assertResumeIsExact(_ s: Setup, steps: Int, stopAt: Int, every: Int, file: StaticString = #filePath, line: UInt = #line) throws -> RunSummary {
+        let whole = Records(), first = Records(), second = Records()
+        let reference = try run(s, steps: steps, records: whole)
+        let dir = temporaryDirectory()
+        _ = try run(s, steps: stopAt, checkpoint: try CheckpointPolicy(directory: dir, every: every), records: first)
+        let resumeStep = try XCTUnwrap(CheckpointDirectory(dir).newestComplete(), file: file, line: line)
+        XCTAssertEqual(resumeStep, (stopAt - 1) / every * every, file: file, line: line)
+        let resumed = try run(s, steps: steps, checkpoint: try CheckpointPolicy(directory: dir, every: every, resume: true), records: second)
+        let what = "\(s.method) \(s.compressor ?? "-") W=\(s.workers)"
+        XCTAssertEqual(resumed.paramsSHA256, reference.paramsSHA256, what, file: file, line: line)
+        XCTAssertEqual(resumed.uploadBitsPerWorker, reference.uploadBitsPerWorker, what, file: file, line: line)
+        XCTAssertEqual(resumed.downloadBitsPerWorker, reference.downloadBitsPerWorker, what, file: file, line: line)
+        XCTAssertEqual(resumed.resets, reference.resets, what, file: file, line: line)
+        XCTAssertEqual(resumed.steps, reference.steps, what, file: file, line: line)
+        XCTAssertEqual(resumed.firstSOSPStep, reference.firstSOSPStep, what, file: file, line: line)
+        XCTAssertEqual(resumed.finalLoss.bitPattern, reference.finalLoss.bitPattern, what, file: file, line: line)
+        // The log of the interrupted run up to the checkpoint, then the resumed one: the uninterrupted log.
+        let stitched = Records()
+        stitched.all = first.all.filter { $0.step < resumeStep } + second.all
+        XCTAssertEqual(stitched.comparable, whole.comparable, what, file: file, line: line)
+        XCTAssertLessThan(resumed.wallSeconds, 600)
+        return reference
+    }
+
+    func testResumedRunsGiveTheBitsOfUninterruptedOnes() throws {
+        var s = Setup()
+        _ = try assertResumeIsExact(s, steps: 120, stopAt: 67, every: 20)
+        s.method = "ef-sgd:batch=4"; s.compressor = "topk:0.25"; s.workers = 3
+        _ = try assertResumeIsExact(s, steps: 120, stopAt: 67, every: 20)
+        s.compressor = "qsgd:7"; s.workers = 2
+        _ = try assertResumeIsExact(s, steps: 80, stopAt: 45, every: 10)
+        s.method = "sgd:batch=4"; s.compressor = "sketch-topk:4"
+        _ = try assertResumeIsExact(s, steps: 80, stopAt: 45, every: 10)
+    }
+
+    func testResumeKeepsResetAnchorsAndCertificates() throws {
+        var s = Setup()
+        s.method = "alg1:sigma=0.01,batch=4,reset=on,I=7,R=0.05"; s.compressor = "topk:0.25"; s.workers = 2
+        let r = try assertResumeIsExact(s, steps: 100, stopAt: 52, every: 5)
+        XCTAssertGreaterThan(r.resets, 3, "the reset rule must act in this run")
+        // alg1 escapes the saddle; the first certified step is before the checkpoint.
+        let saddle = Setup(problem: "saddle:d=10", method: "alg1:sigma=0.01", compressor: "randomk:0.1", workers: 1, lr: 0.1, seed: 0, eps: 0.05)
+        let c = try assertResumeIsExact(saddle, steps: 600, stopAt: 560, every: 50)
+        XCTAssertNotNil(c.firstSOSPStep)
+    }
+
+    func testResumeKeepsPGDAndCNCState() throws {
+        let pgd = Setup(problem: "saddle:d=10", method: "pgd:eps=0.01", compressor: nil, workers: 1, lr: nil, seed: 0, eps: nil)
+        let p = try assertResumeIsExact(pgd, steps: 700, stopAt: 330, every: 30)
+        XCTAssertLessThan(p.finalLoss, -0.1, "PGD must have perturbed and left the saddle")
+        let cnc = Setup(problem: "saddle:d=10,noise=0.1", method: "cnc:batch=1", compressor: nil, workers: 2, lr: 0.1, seed: 0, eps: nil)
+        _ = try assertResumeIsExact(cnc, steps: 200, stopAt: 113, every: 10)
+    }
+
+    // MARK: bad input
+
+    /// A complete checkpoint at step 20 of a W = 2 run.
+    func writtenCheckpoint() throws -> (dir: String, setup: Setup) {
+        var s = Setup()
+        s.workers = 2
+        let dir = temporaryDirectory()
+        _ = try run(s, steps: 25, checkpoint: try CheckpointPolicy(directory: dir, every: 10))
+        XCTAssertEqual(CheckpointDirectory(dir).completeSteps(), [20], "older checkpoints are removed")
+        return (dir, s)
+    }
+
+    func resumeError(_ s: Setup, dir: String, steps: Int = 40, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            _ = try run(s, steps: steps, checkpoint: try CheckpointPolicy(directory: dir, every: 10, resume: true))
+            XCTFail("resumed from a bad checkpoint", file: file, line: line)
+            return ""
+        } catch let e as CSGDError {
+            XCTAssertFalse(e.message.contains("\n"), "one line: \(e.message)", file: file, line: line)
+            return e.message
+        } catch {
+            XCTFail("not a CSGDError: \(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    func copy(_ dir: String) throws -> String {
+        let to = temporaryDirectory()
+        try FileManager.default.copyItem(atPath: dir, toPath: to)
+        return to
+    }
+
+    func testCorruptTruncatedAndForeignFilesAreRejectedNamingTheFile() throws {
+        let (dir, s) = try writtenCheckpoint()
+        typealias Damage = (name: String, file: String, expect: String, damage: (inout [UInt8]) -> Void)
+        let cases: [Damage] = [
+            ("truncated", "rank-1.ckpt", "truncated", { $0.removeLast($0.count / 2) }),
+            ("truncated to a magic prefix", "rank-1.ckpt", "truncated", { $0.removeLast($0.count - 5) }),
+            ("empty", "rank-0.ckpt", "truncated", { $0 = [] }),
+            ("bit flip", "rank-0.ckpt", "checksum", { $0[$0.count / 2] ^= 0x10 }),
+            ("bit flip in the checksum", "rank-1.ckpt", "checksum", { $0[$0.count - 1] ^= 0x01 }),
+            ("wrong magic", "rank-0.ckpt", "bad magic", { $0[0] = UInt8(ascii: "X") }),
+            ("another version", "rank-1.ckpt", "version", { $0[8] = 9 }),
+            ("trailing bytes", "rank-1.ckpt", "corrupt", { $0.append(0) }),
+            ("manifest truncated", "MANIFEST", "truncated", { $0.removeLast(7) }),
+            ("manifest bit flip", "MANIFEST", "checksum", { $0[30] ^= 0x80 }),
+            ("manifest wrong magic", "MANIFEST", "bad magic", { $0[3] = 0 }),
+        ]
+        for c in cases {
+            let d = try copy(dir)
+            let path = CheckpointDirectory(d).stepPath(20) + "/" + c.file
+            var bytes = try CheckpointFile.read(path)
+            c.damage(&bytes)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let message = resumeError(s, dir: d)
+            XCTAssertTrue(message.contains("'\(path)'"), "\(c.name): \(message)")
+            XCTAssertTrue(message.contains(c.expect), "\(c.name): \(message)")
+        }
+        // Another rank's file (valid on its own) in rank 1's place: its digest is not the manifest's.
+        let d = try copy(dir)
+        let step = CheckpointDirectory(d).stepPath(20)
+        try FileManager.default.removeItem(atPath: step + "/rank-1.ckpt")
+        try FileManager.default.copyItem(atPath: step + "/rank-0.ckpt", toPath: step + "/rank-1.ckpt")
+        let foreign = resumeError(s, dir: d)
+        XCTAssertTrue(foreign.contains("'\(step)/rank-1.ckpt'") && foreign.contains("MANIFEST"), foreign)
+        // A missing rank file.
+        try FileManager.default.removeItem(atPath: step + "/rank-1.ckpt")
+        XCTAssertTrue(resumeError(s, dir: d).contains("cannot read checkpoint '\(step)/rank-1.ckpt'"))
+        // The untouched original still resumes.
+        XCTAssertNoThrow(try run(s, steps: 40, checkpoint: try CheckpointPolicy(directory: dir, every: 10, resume: true)))
+    }
+
+    func testAnotherRunsCheckpointNamesTheMismatch() throws {
+        let (dir, s) = try writtenCheckpoint()
+        let cases: [(String, (inout Setup) -> Void)] = [
+            ("objective 'phase-retrieval:d=20,n=200,", { $0.problem = "phase-retrieval:d=21,n=200" }),
+            ("method 'alg1:sigma=0.01,batch=4', this run has 'ef-sgd:batch=4'", { $0.method = "ef-sgd:batch=4" }),
+            ("compressor 'randomk:5', this run has 'randomk:4'", { $0.compressor = "randomk:4" }),
+            ("workers W = 2, this run has W = 3", { $0.workers = 3 }),
+            ("seed 5, this run has 6", { $0.seed = 6 }),
+            ("step size η = 0.02, this run has η = 0.03", { $0.lr = 0.03 }),
+        ]
+        for (expect, change) in cases {
+            var other = s
+            change(&other)
+            let m = resumeError(other, dir: dir)
+            XCTAssertTrue(m.contains("cannot resume from '\(CheckpointDirectory(dir).stepPath(20))'") && m.contains(expect), m)
+        }
+        // The dimension alone (a header from an objective of the same name).
+        let h = CheckpointHeader(objective: "o", dimension: 10, method: "m", compressor: "c", workers: 1, seed: 0, stepSize: 0.1, step: 5)
+        var other = h
+        other.dimension = 11
+        other.step = 9
+        XCTAssertEqual(h.mismatch(with: other, source: "S"), "cannot resume from 'S': it was written with dimension d = 10, this run has d = 11")
+        other.dimension = 10
+        XCTAssertNil(h.mismatch(with: other, source: "S"), "the step is not part of a run's identity")
+        // A checkpoint past the run's end.
+        XCTAssertTrue(resumeError(s, dir: dir, steps: 15).contains("past --steps 15"))
+    }
+
+    func testMissingCheckpointAndOccupiedDirectoryAreErrors() throws {
+        let empty = temporaryDirectory()
+        XCTAssertEqual(resumeError(Setup(), dir: empty), "--resume: no complete checkpoint in '\(empty)'")
+        let (dir, s) = try writtenCheckpoint()
+        XCTAssertThrowsError(try run(s, steps: 25, checkpoint: try CheckpointPolicy(directory: dir, every: 10))) { e in
+            XCTAssertTrue("\(e)".contains("already holds a checkpoint (step 20)"), "\(e)")
+        }
+    }
+
+    func testPolicyFlags() throws {
+        XCTAssertNil(try CheckpointPolicy.fromFlags(directory: nil, every: nil, resume: false))
+        XCTAssertEqual(try CheckpointPolicy.fromFlags(directory: "d", every: nil, resume: true)?.every, CheckpointPolicy.defaultEvery)
+        for (dir, every, resume, message) in [(nil, 5, false, "--checkpoint-every 5 needs --checkpoint DIR"),
+                                              (nil, nil, true, "--resume needs --checkpoint DIR"),
+                                              ("d", 0, false, "--checkpoint-every 0 must be at least 1"),
+                                              ("d", -3, true, "--checkpoint-every -3 must be at least 1")] as [(String?, Int?, Bool, String)] {
+            XCTAssertThrowsError(try CheckpointPolicy.fromFlags(directory: dir, every: every, resume: resume)) { e in
+                XCTAssertEqual("\(e)", message)
+            }
+        }
+    }
+
+    // MARK: atomic writes and leftovers
+
+    func testAtomicWriteLeavesNoTemporaryAndLeftoversNeverCount() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/f.ckpt"
+        try CheckpointFile.writeAtomically([1, 2, 3], to: path)
+        try CheckpointFile.writeAtomically([4, 5], to: path)
+        XCTAssertEqual(try CheckpointFile.read(path), [4, 5])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["f.ckpt"])
+        XCTAssertEqual(CheckpointFile.temporaryPath(for: path), dir + "/.f.ckpt.tmp")
+
+        // A run killed mid-checkpoint: a newer step with rank files and a
+        // temporary (even complete) manifest but no MANIFEST; stray
+        // temporaries in the complete one. The complete step counts.
+        let (ck, s) = try writtenCheckpoint()
+        let layout = CheckpointDirectory(ck)
+        try layout.createStep(30)
+        for name in ["rank-0.ckpt", "rank-1.ckpt"] {
+            try FileManager.default.copyItem(atPath: layout.stepPath(20) + "/" + name, toPath: layout.stepPath(30) + "/" + name)
+        }
+        try FileManager.default.copyItem(atPath: layout.manifestPath(step: 20), toPath: CheckpointFile.temporaryPath(for: layout.manifestPath(step: 30)))
+        try Data([9, 9, 9]).write(to: URL(fileURLWithPath: CheckpointFile.temporaryPath(for: layout.rankPath(step: 20, rank: 0))))
+        XCTAssertEqual(layout.steps(), [20, 30])
+        XCTAssertEqual(layout.newestComplete(), 20)
+        let reference = try run(s, steps: 40)
+        let resumed = try run(s, steps: 40, checkpoint: try CheckpointPolicy(directory: ck, every: 10, resume: true))
+        XCTAssertEqual(resumed.paramsSHA256, reference.paramsSHA256)
+        // The resumed run rewrote step 30 completely and pruned the older ones.
+        XCTAssertEqual(layout.completeSteps(), [30])
+        XCTAssertNoThrow(try CheckpointManifest.load(layout.manifestPath(step: 30)))
+    }
+
+    // MARK: non-finite states
+
+    func testANonFiniteStateNeverReplacesTheLastGoodCheckpoint() throws {
+        let dir = temporaryDirectory()
+        let objective = try ProblemSpec.make("phase-retrieval:d=10,n=40")
+        let policy = try CheckpointPolicy(directory: dir, every: 3)
+        let trainer = try Trainer(objective: objective, method: try MethodSpec.parse("ef-sgd"),
+                                  compressor: try CompressorSpec.parse("topk:2").make(dimension: 10),
+                                  communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
+                                  config: TrainerConfiguration(steps: 10, learningRate: 0.01, checkpoint: policy))
+        for t in 0..<3 { _ = try trainer.step(t) }
+        try CheckpointDirectory(dir).create()
+        try trainer.saveCheckpoint(step: 3, elapsed: 0, policy: policy)
+        let good = try CheckpointFile.read(CheckpointDirectory(dir).rankPath(step: 3, rank: 0))
+        for t in 3..<6 { _ = try trainer.step(t) }
+        trainer.parameters[4] = .infinity
+        XCTAssertThrowsError(try trainer.saveCheckpoint(step: 6, elapsed: 0, policy: policy)) { e in
+            XCTAssertEqual((e as? NonFiniteIterate)?.step, 6, "\(e)")
+        }
+        XCTAssertEqual(CheckpointDirectory(dir).steps(), [3], "nothing of step 6 was written")
+        XCTAssertEqual(try CheckpointFile.read(CheckpointDirectory(dir).rankPath(step: 3, rank: 0)), good)
+
+        // A run that diverges: it stops with NonFiniteIterate, its newest
+        // checkpoint is complete, finite and resumable.
+        let diverging = temporaryDirectory()
+        var s = Setup()
+        s.method = "sgd:batch=4"; s.compressor = nil; s.lr = 3
+        XCTAssertThrowsError(try run(s, steps: 200, checkpoint: try CheckpointPolicy(directory: diverging, every: 2))) { e in
+            XCTAssertTrue(e is NonFiniteIterate, "\(e)")
+        }
+        let last = try XCTUnwrap(CheckpointDirectory(diverging).newestComplete())
+        XCTAssertGreaterThan(last, 0)
+        let back = try run(s, steps: last, checkpoint: try CheckpointPolicy(directory: diverging, every: 2, resume: true))
+        XCTAssertTrue(back.finalLoss.isFinite)
+        XCTAssertEqual(back.steps, last)
+    }
+}
