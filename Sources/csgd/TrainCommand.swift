@@ -253,6 +253,10 @@ struct TrainSummary: Encodable {
     var params: Int
     var paramsSHA256: String
     var stoppedEarly: String?
+    var communicationSeconds: Double?
+    var computeSeconds: Double?
+    var wireBytesSent: Int?
+    var wireBytesReceived: Int?
 
     enum CodingKeys: String, CodingKey {
         case steps, epochs
@@ -261,6 +265,8 @@ struct TrainSummary: Encodable {
         case uploadBitsPerWorker = "upload_bits_per_worker", downloadBitsPerWorker = "download_bits_per_worker"
         case samplesPerSec = "samples_per_sec", wallSeconds = "wall_seconds", params
         case paramsSHA256 = "params_sha256", stoppedEarly = "stopped_early"
+        case communicationSeconds = "communication_seconds", computeSeconds = "compute_seconds"
+        case wireBytesSent = "wire_bytes_sent", wireBytesReceived = "wire_bytes_received"
     }
 
     init(_ s: RunSummary, setup: TrainSetup, certify: Bool) {
@@ -279,6 +285,10 @@ struct TrainSummary: Encodable {
         params = setup.model.parameterCount
         paramsSHA256 = s.paramsSHA256
         stoppedEarly = s.stoppedEarly
+        communicationSeconds = s.communicationSeconds
+        computeSeconds = s.computeSeconds
+        wireBytesSent = s.wireBytesSent
+        wireBytesReceived = s.wireBytesReceived
     }
 
     func table(setup: TrainSetup) -> String {
@@ -298,7 +308,9 @@ struct TrainSummary: Encodable {
         t.add(["upload bits/worker", String(format: "%d (%.1f× less than fp32)", uploadBitsPerWorker, uploadBitsPerWorker > 0 ? Double(dense) / Double(uploadBitsPerWorker) : 0)])
         t.add(["download bits/worker", String(downloadBitsPerWorker)])
         t.add(["samples/s", String(format: "%.0f", samplesPerSec)])
-        t.add(["wall seconds", String(format: "%.2f", wallSeconds)]); t.add(["params sha256", paramsSHA256])
+        t.add(["wall seconds", String(format: "%.2f", wallSeconds)])
+        if let c = communicationSeconds { t.add(["communication seconds", String(format: "%.2f", c)]) }
+        t.add(["params sha256", paramsSHA256])
         if let why = stoppedEarly { t.add(["stopped", why]) }
         return t.render()
     }
