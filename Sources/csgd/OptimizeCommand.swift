@@ -50,26 +50,10 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Log interval in steps.")
     var logEvery: Int = 100
 
-    @Option(help: "Write one JSON line per log interval to this file.")
-    var log: String?
-
-    @Flag(help: "Print the summary as one JSON object.")
-    var json = false
-
-    @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
-    var backend: Backend = .inproc
-
-    @Option(help: "Write checkpoints into this directory (atomically; see docs/checkpoints.md).")
-    var checkpoint: String?
-
-    @Option(help: "Checkpoint every N steps (needs --checkpoint; default \(CheckpointPolicy.defaultEvery)).")
-    var checkpointEvery: Int?
-
-    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint DIR (same problem, method, compressor, W, seed).")
-    var resume = false
+    @OptionGroup var output: RunOptions
 
     func run() throws {
-        let checkpointPolicy = try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
+        let checkpointPolicy = try output.checkpointPolicy()
         let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, MethodSpec, CompressorSpec, TheoryParameters?) in
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             if let workers { guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") } }
@@ -90,10 +74,10 @@ struct OptimizeCommand: ParsableCommand {
         let config = TrainerConfiguration(
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
-        let driver = RunDriver(backend: backend, logPath: log, resume: resume, checkpoint: checkpointPolicy)
+        let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
                                            config: config, theory: theory) else { return }
-        if json {
+        if output.json {
             print(try CLI.jsonLine(summary))
         } else {
             print(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers ?? 1))

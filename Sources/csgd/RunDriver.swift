@@ -1,3 +1,4 @@
+import ArgumentParser
 import CSGDCore
 import Compression
 import Distributed
@@ -44,5 +45,32 @@ struct RunDriver {
         progress.finish()
         logWriter?.close()
         return summary
+    }
+}
+
+/// The options `optimize` and `train` share: where the ranks run, the log,
+/// JSON output and checkpoints.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Write one JSON line per log interval to this file.")
+    var log: String?
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
+    var backend: Backend = .inproc
+
+    @Option(help: "Write checkpoints into this directory (atomically; see docs/checkpoints.md).")
+    var checkpoint: String?
+
+    @Option(help: "Checkpoint every N steps (needs --checkpoint; default \(CheckpointPolicy.defaultEvery)).")
+    var checkpointEvery: Int?
+
+    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint DIR (same objective, method, compressor, W and seed).")
+    var resume = false
+
+    /// The checkpoint policy the flags ask for; misuse exits 2 with one line.
+    func checkpointPolicy() throws -> CheckpointPolicy? {
+        try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
     }
 }

@@ -85,23 +85,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads a worker uses for its mini-batch (default: cores / W, at least 1).")
     var threads: Int?
 
-    @Option(help: "Write one JSON line per log interval to this file.")
-    var log: String?
-
-    @Flag(help: "Print the summary as one JSON object.")
-    var json = false
-
-    @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
-    var backend: Backend = .inproc
-
-    @Option(help: "Write checkpoints into this directory (atomically; see docs/checkpoints.md).")
-    var checkpoint: String?
-
-    @Option(help: "Checkpoint every N steps (needs --checkpoint; default \(CheckpointPolicy.defaultEvery)).")
-    var checkpointEvery: Int?
-
-    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint DIR (same model, data, method, W, seed).")
-    var resume = false
+    @OptionGroup var output: RunOptions
 
     func run() throws {
         // OpenBLAS may pick generic SSE kernels on CPUs newer than itself;
@@ -110,7 +94,7 @@ struct TrainCommand: ParsableCommand {
         OpenBLASCore.upgradeIfGeneric()
         BLAS.threads = 1
         let setup = try CLI.orExit { try TrainSetup(self) }
-        let checkpointPolicy = try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
+        let checkpointPolicy = try output.checkpointPolicy()
         let objective = setup.objective
         let test = setup.test
         let evaluator: Evaluator = { _, x in
@@ -123,11 +107,11 @@ struct TrainCommand: ParsableCommand {
             steps: setup.steps, seed: seed, learningRate: lr, logEvery: logEvery,
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: 0, evalEvery: evalEvery,
             checkpoint: checkpointPolicy)
-        let driver = RunDriver(backend: backend, logPath: log, resume: resume, checkpoint: checkpointPolicy)
+        let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
                                            workers: setup.workers, config: config, evaluator: evaluator) else { return }
         let out = TrainSummary(summary, setup: setup, certify: certify)
-        if json {
+        if output.json {
             print(try CLI.jsonLine(out))
         } else {
             print(out.table(setup: setup))
@@ -171,7 +155,7 @@ struct TrainSetup {
         let partition = try PartitionSpec.parse(c.partition)
         let dataSpec = try DatasetSpec.parse(c.dataset)
         compressor = try m.compressor(given: c.compressor.map(CompressorSpec.parse))
-        workers = c.backend == .mpi ? (Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? c.workers ?? 1) : (c.workers ?? 1)
+        workers = c.output.backend == .mpi ? (Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? c.workers ?? 1) : (c.workers ?? 1)
 
         // The method's mini-batch is --batch unless the spec sets its own.
         if m.text.contains("batch=") {
@@ -209,12 +193,12 @@ struct TrainSetup {
         // The fixed evaluation batch (loss, full gradient, HVP) is the first
         // 512 training samples on every backend, so f values agree bit for bit.
         let evaluation = train.prefix(min(512, train.count))
-        if c.backend == .mpi {
+        if c.output.backend == .mpi {
             // Under MPI this process keeps only its own shard. The shuffler
             // depends on a shard's size and worker index only, so renumbering
             // the shard 0..<m gives the same batches; other workers' shards
             // are never read here and are one-sample placeholders.
-            let rank = c.backend.launchRank
+            let rank = c.output.backend.launchRank
             guard rank < shards.count else { throw CSGDError("rank \(rank) has no shard among \(shards.count)") }
             let mine = train.subset(shards[rank])
             let local = shards.indices.map { $0 == rank ? (0..<Int32(mine.count)).map { $0 } : [Int32(0)] }
