@@ -56,6 +56,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    /// One flat JSON object: the benchmark's keys (samples_per_sec,
+    /// ms_per_step, params, …) at the top level, then the extras.
     struct Report: Encodable {
         var result: TrainingBenchmark.Result
         var blas_core_detected: String
@@ -63,6 +65,18 @@ struct BenchTrainCommand: ParsableCommand {
         var speedup_vs_torch: Double?
         var layers: [LayerProfiler.Row]?
         var sgemm_gflops_one_thread: Double?
+
+        enum Extra: String, CodingKey { case blas_core_detected, torch, speedup_vs_torch, layers, sgemm_gflops_one_thread }
+
+        func encode(to encoder: Encoder) throws {
+            try result.encode(to: encoder)
+            var c = encoder.container(keyedBy: Extra.self)
+            try c.encode(blas_core_detected, forKey: .blas_core_detected)
+            try c.encodeIfPresent(torch, forKey: .torch)
+            try c.encodeIfPresent(speedup_vs_torch, forKey: .speedup_vs_torch)
+            try c.encodeIfPresent(layers, forKey: .layers)
+            try c.encodeIfPresent(sgemm_gflops_one_thread, forKey: .sgemm_gflops_one_thread)
+        }
     }
 
     struct TorchFigures: Codable {

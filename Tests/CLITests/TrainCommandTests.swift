@@ -54,6 +54,15 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(a["upload_bits_per_worker"] as? Int, 30 * 32 * k)
     }
 
+    /// `bench-train --json` prints the documented keys at the top level.
+    func testBenchTrainJSONKeys() throws {
+        let s = try json(try CLIRunner.run(["bench-train", "--model", "mlp:784-16-10", "--batch", "8", "--steps", "3",
+                                            "--warmup", "1", "--threads", "1", "--json"]))
+        XCTAssertEqual(s["params"] as? Int, 784 * 16 + 16 + 16 * 10 + 10)
+        XCTAssertGreaterThan(try XCTUnwrap(s["samples_per_sec"] as? Double), 0)
+        XCTAssertGreaterThan(try XCTUnwrap(s["ms_per_step"] as? Double), 0)
+    }
+
     func testBadInputIsOneLineWithStatus2() throws {
         let base = ["train", "--dataset", "synthetic:n=100,classes=4,shape=1x8x8", "--steps", "2"]
         let cases: [([String], String)] = [
