@@ -166,7 +166,10 @@ final class Progress: @unchecked Sendable {
         let frac = Double(r.step) / Double(max(1, total))
         let elapsed = Clock.now() - start
         let eta = frac > 0 ? elapsed * (1 - frac) / frac : 0
-        let line = String(format: "\r step %d/%d (%3.0f%%)  loss %.5g  ‖∇f‖ %.3g  ETA %.0fs ", r.step, total, 100 * frac, r.loss, r.gradNorm, eta)
+        let filled = max(0, min(20, Int((20 * frac).rounded(.down))))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
+        let line = String(format: "\r [%@] step %d/%d (%3.0f%%)  loss %.5g  ‖g‖ %.3g  ETA %.0fs ", bar, r.step, total, 100 * frac,
+                          r.loss, r.stochasticGradNorm > 0 ? r.stochasticGradNorm : r.gradNorm, eta)
         FileHandle.standardError.write(Data(line.utf8))
     }
     func finish() {
