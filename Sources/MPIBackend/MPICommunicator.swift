@@ -74,31 +74,46 @@ public final class MPICommunicator: Communicator {
     /// Slice boundaries of the reduce-scatter, as the in-process fabric's.
     func slice(_ r: Int, of n: Int) -> (lo: Int, hi: Int) { (n * r / size, n * (r + 1) / size) }
 
+    /// The all-reduce's per-rank counts and offsets for n floats, kept
+    /// between calls (a run all-reduces the same n every step).
+    struct SliceTable {
+        var n = -1
+        var sendCounts: [Int32] = [], sendDispls: [Int32] = [], recvCounts: [Int32] = [], recvDispls: [Int32] = []
+    }
+    var table = SliceTable()
+
+    func sliceTable(for n: Int) -> SliceTable {
+        if table.n == n { return table }
+        let (lo, hi) = slice(rank, of: n)
+        var t = SliceTable(n: n)
+        for j in 0..<size {
+            let (a, b) = slice(j, of: n)
+            t.sendCounts.append(Int32(b - a)); t.sendDispls.append(Int32(a))
+            t.recvCounts.append(Int32(hi - lo)); t.recvDispls.append(Int32(j * (hi - lo)))
+        }
+        table = t
+        if scratch.count < (hi - lo) * size { scratch = FloatBuffer(count: (hi - lo) * size + size) }
+        return t
+    }
+
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
         if size == 1 { return }
         let n = buffer.count
         guard n < Int(Int32.max) else { throw CommunicatorError.mismatch("all-reduce of \(n) floats exceeds MPI's 32-bit counts") }
         let (lo, hi) = slice(rank, of: n)
         let mine = hi - lo
-        if scratch.count < mine * size { scratch = FloatBuffer(count: mine * size + size) }
         // Rank j receives everyone's slice j, in rank order.
-        var sendCounts = [Int32](repeating: 0, count: size), sendDispls = sendCounts
-        var recvCounts = sendCounts, recvDispls = sendCounts
-        for j in 0..<size {
-            let (a, b) = slice(j, of: n)
-            sendCounts[j] = Int32(b - a); sendDispls[j] = Int32(a)
-            recvCounts[j] = Int32(mine); recvDispls[j] = Int32(j * mine)
-        }
+        let t = sliceTable(for: n)
         let s = scratch.buffer.baseAddress!
-        try check(MPI_Alltoallv(buffer.baseAddress, sendCounts, sendDispls, csgd_mpi_float(),
-                                s, recvCounts, recvDispls, csgd_mpi_float(), world), "MPI_Alltoallv")
+        try check(MPI_Alltoallv(buffer.baseAddress, t.sendCounts, t.sendDispls, csgd_mpi_float(),
+                                s, t.recvCounts, t.recvDispls, csgd_mpi_float(), world), "MPI_Alltoallv")
         let out = buffer.baseAddress! + lo
         for i in 0..<mine { out[i] = s[i] }
         for r in 1..<size {
             let p = s + r * mine
             for i in 0..<mine { out[i] += p[i] }
         }
-        try check(MPI_Allgatherv(csgd_mpi_in_place(), 0, csgd_mpi_float(), buffer.baseAddress, sendCounts, sendDispls,
+        try check(MPI_Allgatherv(csgd_mpi_in_place(), 0, csgd_mpi_float(), buffer.baseAddress, t.sendCounts, t.sendDispls,
                                  csgd_mpi_float(), world), "MPI_Allgatherv")
     }
 

@@ -76,6 +76,8 @@ public struct MethodSpec: Equatable, Sendable, CustomStringConvertible {
     public var text: String
     /// Mini-batch size per worker; 0 = full gradient.
     public var batch: Int = 1
+    /// True when the spec text set `batch=` itself (a CLI's --batch then must agree).
+    public var batchGiven = false
     public var noise: NoiseSpec = .none
     public var memory = false
     public var reset: ResetRule?
@@ -162,7 +164,7 @@ public struct MethodSpec: Equatable, Sendable, CustomStringConvertible {
             return v
         }
         spec.eta = try number("eta", strict: true)
-        if let b = try integer("batch", min: 1) { spec.batch = b }
+        if let b = try integer("batch", min: 1) { spec.batch = b; spec.batchGiven = true }
         if let r = try number("r") { spec.noise = .radius(r) }
         if let s = try number("sigma") {
             if opts["r"] != nil { throw CSGDError("method '\(name)': give either r (E‖ξ‖² = r²) or sigma (per coordinate), not both") }

@@ -56,6 +56,11 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
         return ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"].flatMap { Int($0) } ?? 0
     }
 
+    /// The number of ranks mpirun started (nil outside mpirun).
+    static var launchSize: Int? {
+        ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap { Int($0) }
+    }
+
     /// Ends MPI in this process, if it was started.
     static func finish() {
         #if MPI

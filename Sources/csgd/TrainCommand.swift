@@ -49,8 +49,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Iterations T (instead of --epochs).")
     var steps: Int?
 
-    @Option(help: "Mini-batch size per worker.")
-    var batch: Int = 64
+    @Option(help: "Mini-batch size per worker (default 64, or the method's batch=).")
+    var batch: Int?
 
     @Option(parsing: .unconditional, help: "Step size η.")
     var lr: Double = 0.1
@@ -136,7 +136,7 @@ struct TrainSetup {
     let datasetName: String
 
     init(_ c: TrainCommand) throws {
-        guard c.batch >= 1 else { throw CSGDError("--batch \(c.batch) must be at least 1") }
+        if let b = c.batch { guard b >= 1 else { throw CSGDError("--batch \(b) must be at least 1") } }
         guard c.lr > 0, c.lr.isFinite else { throw CSGDError("--lr \(c.lr) must be a positive step size") }
         if let w = c.workers { guard w >= 1 else { throw CSGDError("--workers \(w) must be at least 1") } }
         if let s = c.steps { guard s >= 1 else { throw CSGDError("--steps \(s) must be at least 1") } }
@@ -155,17 +155,20 @@ struct TrainSetup {
         let partition = try PartitionSpec.parse(c.partition)
         let dataSpec = try DatasetSpec.parse(c.dataset)
         compressor = try m.compressor(given: c.compressor.map(CompressorSpec.parse))
-        workers = c.output.backend == .mpi ? (Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? c.workers ?? 1) : (c.workers ?? 1)
+        if c.output.backend == .mpi, let size = Backend.launchSize {
+            if let w = c.workers, w != size { throw CSGDError("--workers \(w) differs from mpirun's -np \(size); drop --workers under --backend mpi") }
+            workers = size
+        } else {
+            workers = c.workers ?? 1
+        }
 
         // The method's mini-batch is --batch unless the spec sets its own.
-        if m.text.contains("batch=") {
-            if m.batch != c.batch && CommandLine.arguments.contains("--batch") {
-                throw CSGDError("--batch \(c.batch) disagrees with the method's batch=\(m.batch)")
-            }
+        if m.batchGiven {
+            if let b = c.batch, b != m.batch { throw CSGDError("--batch \(b) disagrees with the method's batch=\(m.batch)") }
         } else {
-            m.batch = c.batch
+            m.batch = c.batch ?? 64
         }
-        batch = m.batch > 0 ? m.batch : c.batch
+        batch = m.batch
         if let s = c.noise {
             guard m.kind == .alg1 || m.kind == .psgd else { throw CSGDError("--noise: method '\(m.kind.rawValue)' adds no noise (use alg1 or psgd)") }
             if case .none = m.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
