@@ -1,6 +1,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
+import CKernels
 
 /// Vectorised standard normals from Philox4x32-10, position-indexed.
 ///
@@ -18,11 +19,55 @@ import _Builtin_intrinsics.intel
 /// Cephes single-precision polynomials (all about 1e-7 relative), sqrt is IEEE. Every operation is exact integer work or
 /// one IEEE Float operation with no fused multiply–add, so the bits do not
 /// depend on the CPU, the SIMD width or how a fill is split: element j
-/// depends only on the key and j. On x86-64 Philox runs on SSE2 (two blocks
-/// a register, 32×32→64 multiplies by `pmuludq`); elsewhere on plain SIMD.
+/// depends only on the key and j. Bulk generation (`groups`) runs the same
+/// operations in C on AVX-512F (sixteen lanes) or AVX2 (eight) when the CPU
+/// has them (`CKernels`, chosen at run time); otherwise, and for single
+/// groups, Swift: Philox on SSE2 (two blocks a register, 32×32→64
+/// multiplies by `pmuludq`) on x86-64, plain SIMD elsewhere.
 public enum GaussianSIMD {
     /// Elements a group: 16 Philox blocks.
     public static let groupSize = 64
+
+    /// An implementation of the stream; all give the same bits.
+    public enum Path: Int, Sendable, CaseIterable, CustomStringConvertible {
+        /// Swift SIMD (SSE2 on x86-64), one group at a time.
+        case swift = 0
+        /// C with AVX2, eight lanes.
+        case avx2 = 1
+        /// C with AVX-512F, sixteen lanes, two groups at a time.
+        case avx512 = 2
+
+        public var description: String { ["swift", "avx2", "avx512"][rawValue] }
+
+        /// The fastest path this CPU runs.
+        public static let best: Path = Path(rawValue: Int(csgd_gaussian_vector_level())) ?? .swift
+
+        /// Whether this CPU can run the path.
+        public var isAvailable: Bool { rawValue <= Path.best.rawValue }
+    }
+
+    /// Writes the normals of groups `first ..< first + count` of `key`'s
+    /// stream (64 a group, wrapping modulo 2³² groups as block indices do)
+    /// into `out[0 ..< 64·count]`, on `path` (default: the fastest here).
+    /// - Precondition: `path.isAvailable`.
+    @inlinable
+    public static func groups(_ key: RandomKey, first: UInt32, count: Int, into out: UnsafeMutablePointer<Float>,
+                              path: Path = .best) {
+        guard count > 0 else { return }
+        switch path {
+        case .avx512:
+            precondition(path.isAvailable, "this CPU has no AVX-512F")
+            csgd_gaussian_groups_avx512(key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
+        case .avx2:
+            precondition(path.isAvailable, "this CPU has no AVX2")
+            csgd_gaussian_groups_avx2(key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
+        case .swift:
+            for j in 0..<count { group(key, first &+ UInt32(truncatingIfNeeded: j), into: out + groupSize * j) }
+        }
+    }
+
+    /// Groups a tile of `forEachRun` (1024 normals, 4 KB: stays in L1).
+    public static let tileGroups = 16
 
     /// Writes the 64 standard normals of group `g` of `key`'s stream into
     /// `out[0 ..< 64]`.
@@ -51,22 +96,24 @@ public enum GaussianSIMD {
     /// Calls `body(start, tile, count)` for consecutive runs of the elements
     /// `offset ..< offset + count` of `key`'s stream: `tile[0 ..< count]` are
     /// the normals of elements `offset + start ..< offset + start + count`.
-    /// Runs are whole aligned groups except possibly the first and the last.
+    /// Runs span up to `tileGroups` whole groups; the first may start and
+    /// the last end inside a group.
     @inlinable
     public static func forEachRun(
-        _ key: RandomKey, count n: Int, offset: Int = 0,
+        _ key: RandomKey, count n: Int, offset: Int = 0, path: Path = .best,
         _ body: (_ start: Int, _ tile: UnsafePointer<Float>, _ count: Int) -> Void
     ) {
         guard n > 0 else { return }
         precondition(offset >= 0, "negative offset")
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 4) { t in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 4 * tileGroups) { t in
             let tile = UnsafeMutableRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
             var j = 0
             while j < n {
                 let e = offset + j
                 let g = e / groupSize, skip = e - g * groupSize
-                let m = min(groupSize - skip, n - j)
-                group(key, UInt32(truncatingIfNeeded: g), into: tile)
+                let groupsNeeded = min(tileGroups, (skip + (n - j) + groupSize - 1) / groupSize)
+                let m = min(groupsNeeded * groupSize - skip, n - j)
+                groups(key, first: UInt32(truncatingIfNeeded: g), count: groupsNeeded, into: tile, path: path)
                 body(j, tile + skip, m)
                 j += m
             }

@@ -50,6 +50,49 @@ final class GaussianSIMDTests: XCTestCase {
         XCTAssertLessThan(worst, 1)
     }
 
+    /// Every vector path this CPU runs (AVX-512F, AVX2 in C) gives the bits
+    /// of the Swift path, for many keys (all-ones words included), group
+    /// counts that use both the two-group and the one-group code, and first
+    /// groups near 0, far out and at the 2³² wrap of the block index.
+    func testVectorPathsEqualTheSwiftPathBitForBit() {
+        let available = GaussianSIMD.Path.allCases.filter { $0.isAvailable && $0 != .swift }
+        if available.isEmpty { print("no AVX2 on this CPU: only the Swift path runs") }
+        var keys = [key]
+        for s in 0..<6 as Range<UInt64> {
+            keys.append(RandomKey(seed: s &* 0x9E37_79B9_7F4A_7C15, step: s &* 977, worker: UInt32(s * 3), purpose: .perturbation))
+        }
+        keys.append(RandomKey(seed: .max, step: .max, worker: RandomKey.shared, purpose: .ballPerturbation))
+        let max = 17 * GaussianSIMD.groupSize
+        let want = FloatBuffer(count: max), got = FloatBuffer(count: max)
+        for k in keys {
+            for first in [UInt32(0), 1, 1_000_003, 0x0FFF_FFF9, 0xFFFF_FFFE] {
+                for count in [1, 2, 3, 16, 17] {
+                    GaussianSIMD.groups(k, first: first, count: count, into: want.buffer.baseAddress!, path: .swift)
+                    for path in available {
+                        Kernels.zero(got.buffer)
+                        GaussianSIMD.groups(k, first: first, count: count, into: got.buffer.baseAddress!, path: path)
+                        for j in 0..<(count * GaussianSIMD.groupSize) where want.buffer[j].bitPattern != got.buffer[j].bitPattern {
+                            XCTFail("\(path): key \(k), group \(first) + \(j / 64), element \(j % 64): \(got.buffer[j]) != \(want.buffer[j])")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        // A fill through forEachRun (which takes the best path) equals
+        // the Swift path at unaligned offsets.
+        for (offset, n) in [(0, 1), (5, 63), (63, 2), (100, 3000), (64 * 1000 + 7, 1100)] {
+            let fill = FloatBuffer(count: n)
+            RandomFill.gaussian(key, sigma: 1, into: fill.buffer, offset: offset)
+            let g0 = offset / 64, groups = (offset + n + 63) / 64 - g0
+            let ref = FloatBuffer(count: groups * 64)
+            GaussianSIMD.groups(key, first: UInt32(g0), count: groups, into: ref.buffer.baseAddress!, path: .swift)
+            for j in 0..<n {
+                XCTAssertEqual(fill.buffer[j].bitPattern, ref.buffer[offset - 64 * g0 + j].bitPattern, "offset \(offset), j \(j)")
+            }
+        }
+    }
+
     func testFillsDoNotDependOnSplitOffsetOrThread() {
         let n = 5000, base = 1 << 33
         let whole = FloatBuffer(count: n)

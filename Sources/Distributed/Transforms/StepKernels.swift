@@ -62,20 +62,25 @@ enum StepKernels {
     static func compensateBlocks(_ pv: UnsafePointer<Float>, _ noise: PendingNoise?, _ pe: UnsafeMutablePointer<Float>,
                                  _ range: Range<Int>, sums: UnsafeMutablePointer<Double>?) -> Double {
         var total = 0.0
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 4) { t in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: block / 16) { t in
             let tile = UnsafeMutableRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
             for b in range {
                 let start = b * block
                 var acc = SIMD16<Float>()
                 var i = start
+                if let noise {
+                    // The block's normals, 16 groups in one call (the vector path).
+                    GaussianSIMD.groups(noise.key, first: UInt32(truncatingIfNeeded: start / GaussianSIMD.groupSize),
+                                        count: block / GaussianSIMD.groupSize, into: tile)
+                }
                 while i < start + block {
                     if let noise {
-                        GaussianSIMD.group(noise.key, UInt32(truncatingIfNeeded: i / GaussianSIMD.groupSize), into: tile)
                         let s = noise.sigma
+                        let z = tile + (i - start)
                         for c in 0..<4 {
                             let a = load16(pv, i + 16 * c)
                             acc += a * a
-                            store16((a + s * load16(tile, 16 * c)) + load16(pe, i + 16 * c), pe, i + 16 * c)
+                            store16((a + s * load16(z, 16 * c)) + load16(pe, i + 16 * c), pe, i + 16 * c)
                         }
                     } else {
                         for c in 0..<4 {
