@@ -45,6 +45,37 @@ public struct BitReader {
         return n == 64 ? v : v & ((1 << UInt64(n)) - 1)
     }
 
+    /// Reads `out.count` fields of `n` bits each (`0 <= n <= 32`), as
+    /// `read(bits:)` would one after another: one bounds check for the whole
+    /// run, then a single unaligned 64-bit load a field (a field starts at
+    /// most 7 bits into a byte, so 7 + 32 bits fit), with the last few
+    /// fields near the end of the bytes read one by one.
+    public mutating func read(bits n: Int, into out: UnsafeMutableBufferPointer<UInt32>) throws {
+        precondition(n >= 0 && n <= 32, "field width \(n) not in 0...32")
+        let count = out.count
+        guard count > 0 else { return }
+        if n == 0 { out.update(repeating: 0); return }
+        try require(n * count)
+        let mask = (UInt64(1) << UInt64(n)) - 1
+        let dst = out.baseAddress!
+        var j = 0
+        if let base = bytes.baseAddress, bytes.count >= 8 {
+            let lastSafeByte = bytes.count - 8
+            var pos = position
+            while j < count && pos >> 3 <= lastSafeByte {
+                let w = UInt64(littleEndian: (base + (pos >> 3)).loadUnaligned(as: UInt64.self))
+                dst[j] = UInt32(truncatingIfNeeded: (w >> UInt64(pos & 7)) & mask)
+                pos += n
+                j += 1
+            }
+            position = pos
+        }
+        while j < count {
+            dst[j] = UInt32(truncatingIfNeeded: try read(bits: n))
+            j += 1
+        }
+    }
+
     /// Reads one bit.
     @inlinable @inline(__always)
     public mutating func readBit() throws -> Bool { try read(bits: 1) == 1 }

@@ -52,16 +52,19 @@ public struct TopK: Compressor {
         try r.require(k * (32 + indexBits))
         if m.pairs.values.count != k { m.pairs = SparseMessage(capacity: k) }
         try m.pairs.values.withUnsafeMutableBufferPointer { try r.read(floats: $0) }
-        var previous = -1
-        for j in 0..<k {
-            let i = Int(try r.read(bits: indexBits))
-            guard i > previous, i < dimension else {
-                throw WireFormatError.invalid(i >= dimension
-                    ? "topk index \(i) is not below d = \(dimension)"
-                    : "topk indices not strictly ascending at entry \(j)")
+        try m.pairs.indices.withUnsafeMutableBufferPointer { idx in
+            try r.read(bits: indexBits, into: idx)
+            // Strictly ascending and below d (d ≤ 2^indexBits may leave room above).
+            var previous = -1
+            for j in 0..<k {
+                let i = Int(idx[j])
+                guard i > previous, i < dimension else {
+                    throw WireFormatError.invalid(i >= dimension
+                        ? "topk index \(i) is not below d = \(dimension)"
+                        : "topk indices not strictly ascending at entry \(j)")
+                }
+                previous = i
             }
-            m.pairs.indices[j] = UInt32(i)
-            previous = i
         }
     }
 

@@ -25,6 +25,45 @@ final class BitIOTests: XCTestCase {
         }
     }
 
+    /// The bulk field reader equals field-by-field reads for every width
+    /// 0…32, any starting bit offset and runs that end in the last bytes
+    /// (where it falls back to checked reads), and throws, consuming nothing,
+    /// when the run does not fit.
+    func testBulkFieldsEqualSingleReads() throws {
+        var s = RandomStream(key: RandomKey(seed: 2, purpose: .test))
+        for n in 0...32 {
+            for lead in [0, 1, 5, 7, 13] {
+                for count in [1, 2, 3, 9, 40] {
+                    var w = BitWriter()
+                    w.write(0, bits: lead)
+                    var want: [UInt32] = []
+                    for _ in 0..<count {
+                        let v = n == 0 ? 0 : UInt32(truncatingIfNeeded: s.nextUInt64() & ((1 << UInt64(n)) - 1))
+                        want.append(v)
+                        w.write(UInt64(v), bits: n)
+                    }
+                    let bytes = w.finished()
+                    try bytes.withUnsafeBytes { raw in
+                        var r = BitReader(raw)
+                        _ = try r.read(bits: lead)
+                        var got = [UInt32](repeating: 0xDEAD, count: count)
+                        try got.withUnsafeMutableBufferPointer { try r.read(bits: n, into: $0) }
+                        XCTAssertEqual(got, want, "n \(n), lead \(lead), count \(count)")
+                        XCTAssertEqual(r.position, lead + n * count)
+                        XCTAssertNoThrow(try r.finish())
+                        if n > 0 {
+                            var r2 = BitReader(raw)
+                            _ = try r2.read(bits: lead)
+                            var more = [UInt32](repeating: 0, count: count + 8 / n + 1)
+                            XCTAssertThrowsError(try more.withUnsafeMutableBufferPointer { try r2.read(bits: n, into: $0) })
+                            XCTAssertEqual(r2.position, lead)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testFloatsAndBytes() throws {
         var w = BitWriter()
         w.write(1, bits: 3)
