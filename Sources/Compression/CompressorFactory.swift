@@ -9,6 +9,8 @@ extension CompressorSpec {
         switch self {
         case .none:
             return Identity(dimension: d)
+        case .fp64:
+            return Float64Wire(dimension: d)
         case let .randomK(k):
             return RandomK(dimension: d, k: try k.resolve(dimension: d, what: "compressor 'randomk'"))
         case let .topK(k):

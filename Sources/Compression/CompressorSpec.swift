@@ -50,11 +50,13 @@ public enum QSGDCoding: String, Equatable, Sendable, CaseIterable {
 /// A parsed `--compressor` argument: which compressor and its parameters,
 /// before the dimension is known.
 ///
-/// Grammar: `none`, `randomk:K`, `topk:K`, `sketch-topk:K[,rows=R][,cols=C]`,
+/// Grammar: `none`, `fp64`, `randomk:K`, `topk:K`, `sketch-topk:K[,rows=R][,cols=C]`,
 /// `sign`, `qsgd:S[,coding=elias|fixed]` (also `qsgd:S,fixed`), where K is a
 /// count or a fraction of d.
 public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
     case none
+    /// The identity sent as float64 (64·d bits): the seed's uncompressed wire.
+    case fp64
     case randomK(CoordinateCount)
     case topK(CoordinateCount)
     case sketchTopK(CoordinateCount, rows: Int?, cols: Int?)
@@ -62,11 +64,11 @@ public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
     case qsgd(levels: Int, coding: QSGDCoding)
 
     /// The names `parse` accepts.
-    public static let names = ["none", "randomk", "topk", "sketch-topk", "sign", "qsgd"]
+    public static let names = ["none", "fp64", "randomk", "topk", "sketch-topk", "sign", "qsgd"]
 
     /// The specs `all` stands for in tools (one representative of each kind).
     public static let representatives: [String] = [
-        "none", "randomk:0.01", "topk:0.01", "sketch-topk:0.01", "sign", "qsgd:15,coding=fixed", "qsgd:15",
+        "none", "fp64", "randomk:0.01", "topk:0.01", "sketch-topk:0.01", "sign", "qsgd:15,coding=fixed", "qsgd:15",
     ]
 
     public static func parse(_ text: String) throws -> CompressorSpec {
@@ -109,6 +111,8 @@ public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
         switch name {
         case "none", "identity":
             try noArgs(); return .none
+        case "fp64":
+            try noArgs(); return .fp64
         case "sign":
             try noArgs(); return .sign
         case "randomk", "topk":
@@ -141,6 +145,7 @@ public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .none: return "none"
+        case .fp64: return "fp64"
         case let .randomK(k): return "randomk:\(k)"
         case let .topK(k): return "topk:\(k)"
         case let .sketchTopK(k, r, c):

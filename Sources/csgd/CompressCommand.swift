@@ -12,7 +12,7 @@ struct CompressCommand: ParsableCommand {
         discussion: """
         Every timed run, memcpy included, starts from a cold cache (a read of 2× the last-level cache first); \
         the figure is the best of --reps after one warm-up.
-        SPEC is one of: none, randomk:K, topk:K, sketch-topk:K[,rows=R][,cols=C], sign,
+        SPEC is one of: none, fp64, randomk:K, topk:K, sketch-topk:K[,rows=R][,cols=C], sign,
         qsgd:S[,coding=elias|fixed]. K is a count (210) or a fraction of d (0.001).
         Repeat --compressor to compare several, or pass 'all'.
         """)

@@ -6,7 +6,7 @@ final class CompressCommandTests: XCTestCase {
         let r = try CLIRunner.run(["compress", "--compressor", "all", "--dim", "4096", "--trials", "2", "--reps", "1", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n")
-        XCTAssertEqual(lines.count, 7, r.stdout)
+        XCTAssertEqual(lines.count, 8, r.stdout)
         let keys: Set<String> = ["compressor", "dim", "bits", "bits_per_coordinate", "mu_empirical", "linear", "unbiased",
                                  "compress_gbps", "decode_gbps", "memcpy_gbps"]
         for line in lines {
@@ -23,6 +23,8 @@ final class CompressCommandTests: XCTestCase {
             return (obj["compressor"] as! String, obj)
         })
         XCTAssertEqual(byName["none"]?["bits"] as? Int, 32 * 4096)
+        XCTAssertEqual(byName["fp64"]?["bits"] as? Int, 64 * 4096)
+        XCTAssertEqual(byName["fp64"]?["linear"] as? Bool, false)
         XCTAssertEqual(byName["randomk:0.01"]?["bits"] as? Int, 32 * 41)
         XCTAssertEqual(byName["topk:0.01"]?["bits"] as? Int, 41 * (32 + 12))
         XCTAssertEqual(byName["sign"]?["bits"] as? Int, 4096 + 32)

@@ -6,7 +6,7 @@ import CSGDCore
 /// every spec: exact bit counts, bit-exact round trips, the μ-compressor
 /// inequality where a μ is claimed, and decoders that throw on bad bytes.
 final class CompressorConformanceTests: XCTestCase {
-    static let specs = ["none", "randomk:0.1", "randomk:1.0", "randomk:1", "topk:0.05", "topk:1.0", "sign",
+    static let specs = ["none", "fp64", "randomk:0.1", "randomk:1.0", "randomk:1", "topk:0.05", "topk:1.0", "sign",
                         "qsgd:1", "qsgd:15", "qsgd:15,coding=fixed", "qsgd:1,coding=fixed",
                         "sketch-topk:0.05,rows=5,cols=64"]
     static let dims = [1, 7, 64, 1000, 4099]
@@ -82,11 +82,11 @@ final class CompressorConformanceTests: XCTestCase {
     }
 
     /// μ claimed for the deterministic-μ compressors (K/d for RandomK and
-    /// TopK, 1 for none, 1/d for sign).
+    /// TopK, 1 for none and fp64, 1/d for sign).
     func claimedMu(_ text: String, d: Int) -> Double? {
         let spec = try! CompressorSpec.parse(text)
         switch spec {
-        case .none: return 1
+        case .none, .fp64: return 1
         case let .randomK(k), let .topK(k): return Double(try! k.resolve(dimension: d, what: "")) / Double(d)
         case .sign: return 1 / Double(d)
         default: return nil
