@@ -86,11 +86,15 @@ final class TransformTests: XCTestCase {
     }
 
     /// Each rank compresses its own vector; the dense and the sparse average
-    /// must agree at every coordinate, bit for bit, with W = 1 and W = 3.
+    /// must agree at every coordinate, bit for bit, with W = 1, 3 and 4, for
+    /// d within one slice of the sparse merge and across several (2¹⁵ a
+    /// slice), with rank vectors nearly independent and sharing a common part
+    /// (so that top-K sets overlap and sums have several terms).
     func testSparseAverageEqualsDenseAverage() throws {
-        let d = 500
-        for spec in ["randomk:40", "topk:40"] {
-            for w in [1, 3] {
+      for (d, specs) in [(500, ["randomk:40", "topk:40"]), (70_001, ["topk:2000", "randomk:300"])] {
+       for common: Float in [0, 3] {
+        for spec in specs {
+            for w in [1, 3, 4] {
                 let c = try CompressorSpec.parse(spec).make(dimension: d)
                 let fabric = InProcessFabric(size: w)
                 let results = UnsafeSendable(UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * w * d))
@@ -105,6 +109,7 @@ final class TransformTests: XCTestCase {
                         let comm = InProcessCommunicator(fabric: fabric, rank: r)
                         let v = FloatBuffer(count: d)
                         RandomFill.gaussian(RandomKey(seed: 5, step: UInt64(r), purpose: .test), sigma: 1, into: v.buffer)
+                        RandomFill.gaussian(RandomKey(seed: 6, purpose: .test), sigma: common, into: v.buffer, accumulate: true)
                         let key = RandomKey(seed: 8, step: 2, worker: UInt32(r), purpose: .quantization)
                         let denseStage = denseStageOf(c), sparseStage = makeCompressionStage(c)
                         _ = denseStage.compress(v.readOnly, key: key)
@@ -130,10 +135,12 @@ final class TransformTests: XCTestCase {
                 for r in 0..<w {
                     let dense = Array(results.value[(2 * r * d)..<((2 * r + 1) * d)])
                     let sparse = Array(results.value[((2 * r + 1) * d)..<((2 * r + 2) * d)])
-                    XCTAssertEqual(dense.map(\.bitPattern), sparse.map(\.bitPattern), "\(spec) W=\(w) rank \(r)")
+                    XCTAssertEqual(dense.map(\.bitPattern), sparse.map(\.bitPattern), "\(spec) d=\(d) common \(common) W=\(w) rank \(r)")
                 }
             }
         }
+       }
+      }
     }
 
     func testLogNormsAndEvaluationHook() throws {
