@@ -4,13 +4,24 @@ import Compression
 /// One rank's compressor with its message, writer and decode scratch behind
 /// a non-generic face, so the training loop can hold any compressor chosen at
 /// run time. It also knows how its messages travel: linear compressors with
-/// shared randomness by an all-reduce of their payload, the others by an
-/// all-gather of their encoded bytes; either way the bits counted are those
-/// of the encoded messages.
+/// shared randomness by an all-reduce of their payload, sketch-topk by its
+/// two all-reduces (table, then the K values at the indices chosen from the
+/// summed table; `SketchCompressionStage`), the others by an all-gather of
+/// their encoded bytes; either way the bits counted are those of the
+/// messages sent.
 public protocol CompressionStage: AnyObject {
     var compressor: any Compressor { get }
-    /// m ← C(v) with the step's key; returns the message's bits.
+    /// m ← C(v) from this rank's v alone, with the step's key; returns the
+    /// message's bits. For every compressor but sketch-topk this is the
+    /// step's C(v); sketch-topk's C(v) depends on the other ranks' vectors
+    /// and this gives its single-rank (W = 1) message.
     func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey) -> Int
+    /// m ← C(v) for the step, called by every rank together before error
+    /// feedback reads the message; returns the message's bits. A stage whose
+    /// C(v) depends on every rank's vector exchanges what it needs here, so
+    /// that `subtractMessage` and `average` see the final C(v); the default
+    /// is `compress(_:key:)`, with no communication.
+    func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int
     /// v ← v − C(v) for the last message (what error feedback keeps).
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>)
     /// avg ← (1/W) Σ_ranks C(v_rank); returns (upload, download) bits.
@@ -25,10 +36,17 @@ public protocol CompressionStage: AnyObject {
     func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
 }
 
+extension CompressionStage {
+    public func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
+        compress(v, key: key)
+    }
+}
+
 /// Builds the stage for `compressor`.
 public func makeCompressionStage(_ compressor: any Compressor) -> any CompressionStage {
     func openSparse<C: SparseCompressor>(_ c: C) -> any CompressionStage { SparseCompressionStage(c) }
     func open<C: Compressor>(_ c: C) -> any CompressionStage { TypedCompressionStage(c) }
+    if let s = compressor as? SketchTopK { return SketchCompressionStage(s) }
     if let s = compressor as? any SparseCompressor { return openSparse(s) }
     return open(compressor)
 }

@@ -62,6 +62,18 @@ final class MPIBackendTests: XCTestCase {
         }
     }
 
+    /// sketch-topk's two all-reduces (tables, then the K values at the
+    /// indices chosen from the summed table) give the in-process bits.
+    func testSketchTopKUnderMPIMatchesInProcess() throws {
+        try requireMPI()
+        let c = "sketch-topk:0.1"
+        let inproc = try summary(try CLIRunner.run(run + ["--compressor", c, "--backend", "inproc", "--workers", "2"]))
+        let mpi = try summary(try Self.mpirun(2, run + ["--compressor", c, "--backend", "mpi"]))
+        for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "steps"] {
+            XCTAssertEqual("\(inproc[key] ?? "nil")", "\(mpi[key] ?? "nil")", "\(key) for \(c)")
+        }
+    }
+
     /// `csgd train` under mpirun, each rank holding only its shard, gives the
     /// in-process run's final parameters and bit counts.
     func testTrainUnderMPIMatchesInProcess() throws {

@@ -5,8 +5,9 @@ import Compression
 /// decoded, and the mean (1/W) Σ C(v⁽ⁱ⁾) becomes the step's update on every
 /// rank (identical bits everywhere). Linear compressors with shared θ̃ reduce
 /// their payloads by one all-reduce, the others all-gather their bytes
-/// (see `CompressionStage`). Sparse messages (RandomK, TopK) give a sparse
-/// update, so the step touches only those coordinates. Counts the bits.
+/// (see `CompressionStage`; sketch-topk has exchanged already, in
+/// `CompressMessage`). Sparse messages (RandomK, TopK, sketch-topk) give a
+/// sparse update, so the step touches only those coordinates. Counts the bits.
 public struct AverageMessages: GradientTransform {
     public init() {}
 

@@ -3,8 +3,10 @@ import Compression
 
 /// m ← C(v) for this rank's vector v with the step's keys: shared randomness
 /// θ̃_t for the compressor's shared parts, this rank's key for its private
-/// ones (QSGD's rounding). The state is the rank's `CompressionStage`
-/// (message, writer, decode scratch), made once.
+/// ones (QSGD's rounding). A compressor whose C(v) depends on every rank's
+/// vector (sketch-topk: indices from the summed sketches) communicates here,
+/// so error feedback after it keeps v − C(v) of the final C(v). The state is
+/// the rank's `CompressionStage` (message, writer, decode scratch), made once.
 public struct CompressMessage: GradientTransform {
     public let compressor: any Compressor
     public init(_ compressor: any Compressor) { self.compressor = compressor }
@@ -19,7 +21,8 @@ public struct CompressMessage: GradientTransform {
             g.pendingNoise = nil
         }
         g.materializeNoise()
-        _ = state.compress(UnsafeBufferPointer(g.local), key: context.workerKey(.quantization))
+        _ = try state.compress(UnsafeBufferPointer(g.local), key: context.workerKey(.quantization),
+                               communicator: context.communicator)
         g.message = state
         return .proceed
     }
