@@ -67,7 +67,7 @@ public enum Sampling {
         while cap < 2 * k { cap <<= 1 }
         let shift = UInt64(64 - cap.trailingZeroBitCount)
         if ws.table.count < cap { ws.table = [UInt32](repeating: 0, count: cap) }
-        if ws.scratch.count < k { ws.scratch = [UInt32](repeating: 0, count: k) }
+        if ws.scratch.count < k + radixCountSlots { ws.scratch = [UInt32](repeating: 0, count: k + radixCountSlots) }
         ws.table.withUnsafeMutableBufferPointer { tab in
             for i in 0..<cap { tab[i] = 0 }
             let mask = cap - 1
@@ -97,39 +97,56 @@ public enum Sampling {
             precondition(m == k && n == k)
         }
         ws.scratch.withUnsafeMutableBufferPointer { tmp in
-            radixSort(out, scratch: UnsafeMutableBufferPointer(rebasing: tmp[0..<k]), maxValue: UInt32(d - 1))
+            radixSort(out, scratch: UnsafeMutableBufferPointer(rebasing: tmp[0..<(k + radixCountSlots)]), maxValue: UInt32(d - 1))
         }
     }
 
+    /// Extra scratch (beyond `a.count`) with which `radixSort` needs no
+    /// allocation: its 2048 digit counts.
+    public static let radixCountSlots = 2048
+
     /// LSD radix sort of `a` in place (11-bit digits, only as many passes as
-    /// `maxValue` needs). `scratch` must be at least as long as `a`.
+    /// `maxValue` needs). `scratch` must be at least as long as `a`; when it
+    /// has `radixCountSlots` more, the digit counts live there too and the
+    /// sort allocates nothing (otherwise they take a temporary allocation).
     public static func radixSort(
         _ a: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>, maxValue: UInt32
     ) {
         let n = a.count
         guard n > 1 else { return }
         precondition(scratch.count >= n)
-        let bitsNeeded = 32 - maxValue.leadingZeroBitCount
-        var src = a.baseAddress!, dst = scratch.baseAddress!
-        var shift: UInt32 = 0
-        var passes = 0
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2048) { c in
-            while Int(shift) < bitsNeeded {
-                for i in 0..<2048 { c[i] = 0 }
-                for i in 0..<n { c[Int((src[i] >> shift) & 2047)] += 1 }
-                var sum = 0
-                for i in 0..<2048 { let t = c[i]; c[i] = sum; sum += t }
-                for i in 0..<n {
-                    let v = src[i]
-                    let b = Int((v >> shift) & 2047)
-                    dst[c[b]] = v
-                    c[b] += 1
-                }
-                swap(&src, &dst)
-                shift += 11
-                passes += 1
+        precondition(n < 1 << 32, "radixSort counts in UInt32")
+        if scratch.count >= n + radixCountSlots {
+            radixPasses(a, scratch: scratch.baseAddress!, counts: scratch.baseAddress! + n, maxValue: maxValue)
+        } else {
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: radixCountSlots) { c in
+                radixPasses(a, scratch: scratch.baseAddress!, counts: c.baseAddress!, maxValue: maxValue)
             }
         }
-        if passes % 2 == 1 { a.baseAddress!.update(from: scratch.baseAddress!, count: n) }
+    }
+
+    private static func radixPasses(_ a: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutablePointer<UInt32>,
+                                    counts c: UnsafeMutablePointer<UInt32>, maxValue: UInt32) {
+        let n = a.count
+        let bitsNeeded = 32 - maxValue.leadingZeroBitCount
+        var src = a.baseAddress!, dst = scratch
+        var shift: UInt32 = 0
+        var passes = 0
+        while Int(shift) < bitsNeeded {
+            for i in 0..<radixCountSlots { c[i] = 0 }
+            for i in 0..<n { c[Int((src[i] >> shift) & 2047)] &+= 1 }
+            var sum: UInt32 = 0
+            for i in 0..<radixCountSlots { let t = c[i]; c[i] = sum; sum &+= t }
+            for i in 0..<n {
+                let v = src[i]
+                let b = Int((v >> shift) & 2047)
+                dst[Int(c[b])] = v
+                c[b] &+= 1
+            }
+            swap(&src, &dst)
+            shift += 11
+            passes += 1
+        }
+        if passes % 2 == 1 { a.baseAddress!.update(from: scratch, count: n) }
     }
 }

@@ -198,7 +198,8 @@ public struct TopKSelector: Sendable {
             }
         }
         precondition(nSel == k)
-        if scratch.count < k { scratch = [UInt32](repeating: 0, count: k) }
+        // k for the sort's buffer plus its digit counts: no allocation per call.
+        if scratch.count < k + Sampling.radixCountSlots { scratch = [UInt32](repeating: 0, count: k + Sampling.radixCountSlots) }
         selected.withUnsafeMutableBufferPointer { sel in
             scratch.withUnsafeMutableBufferPointer { tmp in
                 let s = UnsafeMutableBufferPointer(rebasing: sel[0..<k])

@@ -58,14 +58,20 @@ final class SamplingTests: XCTestCase {
 
     func testRadixSort() {
         var s = RandomStream(key: RandomKey(seed: 5, purpose: .test))
+        // Scratch of n (counts in a temporary) and of n + radixCountSlots
+        // (counts in the scratch's tail); 1, 2 and 3 digit passes.
         for n in [0, 1, 2, 100, 5000] {
-            var a = (0..<n).map { _ in s.nextUInt32() }
-            var tmp = [UInt32](repeating: 0, count: n)
-            let want = a.sorted()
-            a.withUnsafeMutableBufferPointer { ab in
-                tmp.withUnsafeMutableBufferPointer { Sampling.radixSort(ab, scratch: $0, maxValue: UInt32.max) }
+            for extra in [0, Sampling.radixCountSlots] {
+                for maxValue in [UInt32(2000), 1 << 22 - 1, .max] {
+                    var a = (0..<n).map { _ in s.nextUInt32() % (maxValue == .max ? .max : maxValue + 1) }
+                    var tmp = [UInt32](repeating: 0xFFFF_FFFF, count: n + extra)
+                    let want = a.sorted()
+                    a.withUnsafeMutableBufferPointer { ab in
+                        tmp.withUnsafeMutableBufferPointer { Sampling.radixSort(ab, scratch: $0, maxValue: maxValue) }
+                    }
+                    XCTAssertEqual(a, want, "n \(n), scratch n + \(extra), max \(maxValue)")
+                }
             }
-            XCTAssertEqual(a, want)
         }
     }
 }
