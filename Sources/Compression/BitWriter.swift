@@ -72,6 +72,18 @@ public struct BitWriter: Sendable {
         }
     }
 
+    /// Pads the stream to whole bytes in place (zero bits), so that `bytes`
+    /// is the finished stream without the copy `finished()` makes. Writes
+    /// after it continue after the padding.
+    public mutating func padToByte() {
+        flushWholeBytes()
+        if accBits > 0 {
+            bytes.append(UInt8(truncatingIfNeeded: acc))
+            acc = 0
+            accBits = 0
+        }
+    }
+
     /// The stream padded to whole bytes.
     public func finished() -> [UInt8] {
         var out = bytes

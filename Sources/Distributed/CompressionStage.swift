@@ -94,7 +94,8 @@ class TypedCompressionStage<C: Compressor>: CompressionStage {
         Kernels.zero(avg)
         var download = 0
         let scale = 1 / Float(w)
-        try writer.finished().withUnsafeBytes { mine in
+        writer.padToByte()
+        try writer.bytes.withUnsafeBytes { mine in
             try comm.allGather(mine) { r, bytes in
                 if r == comm.rank {
                     typed.add(message, scaledBy: scale, into: avg)

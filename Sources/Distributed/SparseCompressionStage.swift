@@ -43,7 +43,8 @@ final class SparseCompressionStage<C: SparseCompressor>: TypedCompressionStage<C
         typed.encode(message, into: &writer)
         if peers.count != w { peers = (0..<w).map { _ in typed.makeMessage() } }
         var download = 0
-        try writer.finished().withUnsafeBytes { mine in
+        writer.padToByte()
+        try writer.bytes.withUnsafeBytes { mine in
             try comm.allGather(mine) { r, bytes in
                 guard r != comm.rank else { return }
                 var reader = BitReader(bytes)

@@ -64,6 +64,22 @@ final class BitIOTests: XCTestCase {
         }
     }
 
+    /// Padding in place gives the bytes `finished()` copies out.
+    func testPadToByteEqualsFinished() {
+        var s = RandomStream(key: RandomKey(seed: 3, purpose: .test))
+        for fields in [0, 1, 7, 100] {
+            var w = BitWriter()
+            for _ in 0..<fields {
+                let n = Int(s.nextInt(below: 65))
+                w.write(n == 0 ? 0 : (n == 64 ? s.nextUInt64() : s.nextUInt64() & ((1 << UInt64(n)) - 1)), bits: n)
+            }
+            let want = w.finished()
+            w.padToByte()
+            XCTAssertEqual(w.bytes, want)
+            XCTAssertEqual(w.bitCount, 8 * want.count)
+        }
+    }
+
     func testFloatsAndBytes() throws {
         var w = BitWriter()
         w.write(1, bits: 3)
