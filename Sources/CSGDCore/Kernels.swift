@@ -71,7 +71,12 @@ public enum Kernels {
     /// ‖x‖₂ in Double, deterministic.
     public static func norm2(_ x: UnsafeBufferPointer<Float>) -> Double { sumSquares(x).squareRoot() }
 
-    /// Σx_i·y_i in Double, deterministic.
+    /// Σx_i·y_i in Double, deterministic. Blocks of `blockSize` are summed
+    /// with Float products and, like `sumSquares`, a block whose sum is not
+    /// finite (a product or partial sum passed the Float range, or NaN/∞ in
+    /// the data) or is below 2⁻⁶⁰ in magnitude (products may have underflowed)
+    /// is summed again with Double products, so vectors of any scale give the
+    /// right value; ordinary data takes the Float path.
     public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
         precondition(x.count == y.count, "size mismatch")
         guard let px = x.baseAddress, let py = y.baseAddress else { return 0 }
@@ -85,10 +90,27 @@ public enum Kernels {
             while i + 16 <= end { acc += load16(px, i) * load16(py, i); i += 16 }
             var s = Double(acc.sum())
             while i < end { s += Double(px[i] * py[i]); i += 1 }
-            total += s
+            total += s.isFinite && abs(s) >= 0x1p-60 ? s : dotExact(px + start, py + start, count: end - start)
             start = end
         }
         return total
+    }
+
+    /// Σx_i·y_i with Double products (8 lanes), for the blocks Float cannot hold.
+    @inline(never)
+    static func dotExact(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, count n: Int) -> Double {
+        var acc = SIMD8<Double>()
+        var i = 0
+        let rp = UnsafeRawPointer(p), rq = UnsafeRawPointer(q)
+        while i + 8 <= n {
+            let a = SIMD8<Double>(rp.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            let b = SIMD8<Double>(rq.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            acc += a * b
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += Double(p[i]) * Double(q[i]); i += 1 }
+        return s
     }
 
     @inline(__always)

@@ -15,6 +15,23 @@ final class KernelsTests: XCTestCase {
         }
     }
 
+    /// dot is right at scales where Float products overflow (10²⁰·10²⁰) or
+    /// underflow (10⁻³⁰·10⁻³⁰), within Double rounding of the exact value.
+    func testDotAtExtremeScales() {
+        for n in [3, 16, 1024, 1500] {
+            for scale in [Float(1e20), 1e-30] {
+                let x = FloatBuffer(count: n), y = FloatBuffer(count: n)
+                RandomFill.gaussian(RandomKey(seed: 3, step: UInt64(n), purpose: .test), sigma: scale, into: x.buffer)
+                RandomFill.gaussian(RandomKey(seed: 4, step: UInt64(n), purpose: .test), sigma: scale, into: y.buffer)
+                let want = zip(x.array, y.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                let got = Kernels.dot(x.readOnly, y.readOnly)
+                XCTAssertTrue(got.isFinite && want.isFinite, "n \(n), scale \(scale)")
+                XCTAssertEqual(got, want, accuracy: 1e-12 * zip(x.array, y.array).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) },
+                               "n \(n), scale \(scale)")
+            }
+        }
+    }
+
     func testAxpyScaleZero() {
         let x = FloatBuffer([1, 2, 3]), y = FloatBuffer([10, 20, 30])
         Kernels.axpy(2, x.readOnly, y.buffer)
