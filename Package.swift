@@ -27,13 +27,13 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        // The Gaussian stream on AVX-512/AVX2, chosen at run time (C: Swift
-        // cannot compile one function for a wider ISA than its module's).
+        // What Swift cannot express: the Gaussian stream on AVX-512/AVX2 chosen
+        // at run time, and a software prefetch (for the Count Sketch).
         .target(name: "CKernels"),
         // Buffers, BLAS bridge, counter-based randomness, shared kernels.
         .target(name: "CSGDCore", dependencies: ["COpenBLAS", "CKernels"]),
         // Compressors with their wire formats.
-        .target(name: "Compression", dependencies: ["CSGDCore"]),
+        .target(name: "Compression", dependencies: ["CSGDCore", "CKernels"]),
         // LAPACKE for exact eigenvalues in tests (Debian: liblapacke-dev).
         .systemLibrary(
             name: "CLAPACKE",

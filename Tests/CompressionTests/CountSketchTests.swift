@@ -188,4 +188,84 @@ final class CountSketchTests: XCTestCase {
             }
         }
     }
+
+    // MARK: bit-for-bit agreement with a straight scalar loop
+
+    /// table[r·C + h_r(i)] += s_r(i)·x_i, row after row and i after i: the
+    /// order every bucket must see its terms in. The sign flips the sign bit
+    /// (as the sketch does), so NaN and ±0 inputs are covered too.
+    func referenceSketch(_ x: [Float], _ cs: CountSketch, into table: inout [Float]) {
+        for r in 0..<cs.rows {
+            for i in 0..<cs.dimension {
+                let flip: UInt32 = cs.sign(row: r, index: i) < 0 ? 0x8000_0000 : 0
+                table[r * cs.cols + cs.bucket(row: r, index: i)] += Float(bitPattern: x[i].bitPattern ^ flip)
+            }
+        }
+    }
+
+    /// Gaussian entries, a few of them exact zeros, negative zeros, huge,
+    /// tiny (subnormal) or ±∞ (`special` of them; NaN in one case).
+    func mixed(_ n: Int, seed: UInt64, special: Int, nan: Bool) -> [Float] {
+        var x = gaussian(n, seed: seed, sigma: 3)
+        var s = RandomStream(key: RandomKey(seed: seed, purpose: .test))
+        let values: [Float] = [0, -0.0, 3e38, -3e38, .leastNonzeroMagnitude * 7, -.leastNormalMagnitude / 3,
+                               .infinity, -.infinity] + (nan ? [.nan] : [])
+        for k in 0..<min(special, n) {
+            x[Int(s.nextInt(below: UInt64(n)))] = values[k % values.count]
+        }
+        return x
+    }
+
+    func testSketchAndEstimateMatchScalarReferenceBitForBit() {
+        // d around the estimate's chunks (4096, or C when C is larger) and on
+        // both sides of the threading threshold (2^16); C from one bucket to
+        // more buckets than coordinates; every R (each median network) on
+        // small d, and on the threaded sizes one row, even counts, 5 and 7.
+        let all = Array(1...7)
+        let cases: [(d: Int, cols: Int, rows: [Int])] = [
+            (1, 1, all), (1, 5, all), (4095, 7, all), (4095, 5000, all), (4097, 3, all), (4097, 4096, all),
+            (8193, 300, all), (8193, 4097, all), (70_000, 11, [1, 2, 5, 7]), (70_000, 35_001, [4, 5]),
+            (300_000, 997, [2]), (300_000, 150_001, [5]),
+        ]
+        var checked = 0
+        for (d, cols, rowCounts) in cases {
+            for rows in rowCounts {
+                let seed = UInt64(d &* 31 &+ cols &* 7 &+ rows)
+                let cs = CountSketch(dimension: d, rows: rows, cols: cols, key: key.at(step: seed))
+                // Sketch: a non-zero starting table (accumulate adds) and inputs with specials.
+                let x = mixed(d, seed: seed, special: d >= 4095 ? 40 : 0, nan: cols == 5000)
+                let start = gaussian(rows * cols, seed: seed + 1)
+                var want = start
+                referenceSketch(x, cs, into: &want)
+                var got = start
+                x.withUnsafeBufferPointer { xb in got.withUnsafeMutableBufferPointer { cs.accumulate(xb, into: $0) } }
+                let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "table entries that differ: d = \(d), C = \(cols), R = \(rows)")
+                // Estimate: a Gaussian table has distinct entries, so the median
+                // of the sorted signed entries is exactly the one to expect.
+                let table = gaussian(rows * cols, seed: seed + 2)
+                let est = estimates(table, cs)
+                var signed = [Float](repeating: 0, count: rows)
+                var bad = 0
+                for i in 0..<d {
+                    for r in 0..<rows {
+                        let flip: UInt32 = cs.sign(row: r, index: i) < 0 ? 0x8000_0000 : 0
+                        signed[r] = Float(bitPattern: table[r * cols + cs.bucket(row: r, index: i)].bitPattern ^ flip)
+                    }
+                    signed.sort()
+                    let median = rows % 2 == 1 ? signed[rows / 2] : 0.5 * signed[rows / 2 - 1] + 0.5 * signed[rows / 2]
+                    if est[i].bitPattern != median.bitPattern { bad += 1 }
+                }
+                XCTAssertEqual(bad, 0, "estimate d = \(d), C = \(cols), R = \(rows)")
+                // The table the sketch made (empty buckets give ±0 ties): the
+                // bulk path agrees with the single-index one bit for bit.
+                let e2 = estimates(got, cs)
+                for i in stride(from: 0, to: d, by: max(1, d / 500)) {
+                    got.withUnsafeBufferPointer { XCTAssertEqual(cs.estimate($0, index: i).bitPattern, e2[i].bitPattern) }
+                }
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, cases.map(\.rows.count).reduce(0, +))
+    }
 }

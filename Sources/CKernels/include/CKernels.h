@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prefetch.h"
+
 /// The widest vector path of the Gaussian kernels this CPU runs: 2 for
 /// AVX-512F, 1 for AVX2, 0 for none (then the Swift path is used).
 int csgd_gaussian_vector_level(void);
