@@ -72,12 +72,12 @@ enum Harness {
     static let maxCols = 2048
 
     /// Decoder names, one a compressor kind and wire format.
-    static let decoders = ["none", "randomk", "topk", "sketch-topk", "sign", "qsgd-elias", "qsgd-fixed"]
+    static let decoders = ["none", "fp64", "randomk", "topk", "sketch-topk", "sign", "qsgd-elias", "qsgd-fixed"]
 
     static func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 
     /// Header layout per decoder (all fields little-endian):
-    ///   none, sign:    d:2
+    ///   none, fp64, sign: d:2
     ///   randomk:       d:2 K:2 seed:1 step:1
     ///   topk:          d:2 K:2
     ///   sketch-topk:   d:2 K:2 R:1 C:2 seed:1 step:1   (R's bit 7 / bit 6: default R / default C)
@@ -92,6 +92,8 @@ enum Harness {
         switch decoder {
         case "none":
             spec = .none
+        case "fp64":
+            spec = .fp64
         case "sign":
             spec = .sign
         case "randomk":
@@ -126,7 +128,7 @@ enum Harness {
             let dv = le(d - 1, 2)
             let ks = Set([1, max(1, d / 100), max(1, d / 10), d]).sorted()
             switch decoder {
-            case "none", "sign":
+            case "none", "fp64", "sign":
                 out.append(dv)
             case "randomk":
                 for k in ks { out.append(dv + le(k - 1, 2) + [UInt8(d % 251), 3]) }
