@@ -46,26 +46,10 @@ public enum Kernels {
             while i + 16 <= end { let v = load16(p, i); acc += v * v; i += 16 }
             var f = acc.sum()
             while i < end { f += p[i] * p[i]; i += 1 }
-            total += f.isFinite && f >= 0x1p-60 ? Double(f) : sumSquaresExact(p + start, count: end - start)
+            total += f.isFinite && f >= 0x1p-60 ? Double(f) : dotExact(p + start, p + start, count: end - start)
             start = end
         }
         return total
-    }
-
-    /// Σx_i² with Double squares (8 lanes), for the blocks Float cannot hold.
-    @inline(never)
-    static func sumSquaresExact(_ p: UnsafePointer<Float>, count n: Int) -> Double {
-        var acc = SIMD8<Double>()
-        var i = 0
-        let raw = UnsafeRawPointer(p)
-        while i + 8 <= n {
-            let v = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-            acc += v * v
-            i += 8
-        }
-        var s = acc.sum()
-        while i < n { let v = Double(p[i]); s += v * v; i += 1 }
-        return s
     }
 
     /// ‖x‖₂ in Double, deterministic.
@@ -96,7 +80,8 @@ public enum Kernels {
         return total
     }
 
-    /// Σx_i·y_i with Double products (8 lanes), for the blocks Float cannot hold.
+    /// Σx_i·y_i with Double products (8 lanes), for the blocks Float cannot
+    /// hold (`sumSquares` passes x twice).
     @inline(never)
     static func dotExact(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, count n: Int) -> Double {
         var acc = SIMD8<Double>()

@@ -113,8 +113,13 @@ class TypedCompressionStage<C: Compressor>: CompressionStage {
 
     /// received ← the message in `bytes` (the whole buffer, nothing after it).
     func decodeReceived(_ bytes: UnsafeRawBufferPointer, key: RandomKey) throws {
+        try decodeWhole(bytes, key: key, into: &received)
+    }
+
+    /// m ← the message in `bytes` (the whole buffer, nothing after it).
+    func decodeWhole(_ bytes: UnsafeRawBufferPointer, key: RandomKey, into m: inout C.Message) throws {
         var r = BitReader(bytes)
-        try typed.decode(from: &r, key: key, into: &received)
+        try typed.decode(from: &r, key: key, into: &m)
         try r.finish()
     }
 

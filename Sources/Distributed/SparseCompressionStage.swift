@@ -47,9 +47,7 @@ final class SparseCompressionStage<C: SparseCompressor>: TypedCompressionStage<C
         try writer.bytes.withUnsafeBytes { mine in
             try comm.allGather(mine) { r, bytes in
                 guard r != comm.rank else { return }
-                var reader = BitReader(bytes)
-                try typed.decode(from: &reader, key: key, into: &peers[r])
-                try reader.finish()
+                try decodeWhole(bytes, key: key, into: &peers[r])
                 download += typed.bits(of: peers[r])
             }
         }
