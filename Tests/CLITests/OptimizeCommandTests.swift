@@ -4,7 +4,7 @@ import XCTest
 final class OptimizeCommandTests: XCTestCase {
     func testSummaryJSONKeysAndSaddleEscape() throws {
         let r = try CLIRunner.run(["optimize", "--problem", "saddle", "--method", "alg1:sigma=0.01", "--compressor", "randomk:0.1",
-                                   "--workers", "2", "--steps", "400", "--lr", "0.1", "--eps", "0.05", "--json"])
+                                   "--workers", "2", "--steps", "600", "--lr", "0.05", "--eps", "0.05", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         for key in ["steps", "final_loss", "grad_norm", "lambda_min", "is_sosp", "first_sosp_step", "resets",
@@ -13,7 +13,7 @@ final class OptimizeCommandTests: XCTestCase {
         }
         XCTAssertNotNil(obj["first_sosp_step"] as? Int, "alg1 must reach an ε-SOSP: \(r.stdout)")
         XCTAssertLessThan(try XCTUnwrap(obj["final_loss"] as? Double), -0.2)   // left the saddle (f = 0) for a minimum (f* = −0.25)
-        XCTAssertEqual(obj["upload_bits_per_worker"] as? Int, 400 * 32 * 1)   // randomk:0.1 of d = 10 is K = 1
+        XCTAssertEqual(obj["upload_bits_per_worker"] as? Int, 600 * 32 * 1)   // randomk:0.1 of d = 10 is K = 1
         XCTAssertEqual((obj["params_sha256"] as? String)?.count, 64)
     }
 

@@ -2,73 +2,120 @@ import Foundation
 import XCTest
 @testable import CSGDCore
 
-/// The vectorised Gaussian stream: its Philox words, its values against a
-/// Double reference of the documented construction, its distribution
-/// (moments, Kolmogorov–Smirnov, tails) and its independence from how a
-/// fill is split.
+/// The Gaussian stream: ARS-7 against Random123's known answers, the
+/// ziggurat's tables against a Double recomputation, values against the
+/// documented construction, every path against the software-AES reference
+/// bit for bit, the distribution (moments, Kolmogorov–Smirnov, tails, the
+/// tail beyond r) and independence from how a fill is split.
 final class GaussianSIMDTests: XCTestCase {
     let key = RandomKey(seed: 0xC0FFEE, step: 11, worker: RandomKey.shared, purpose: .perturbation)
 
-    func testSIMDPhiloxEqualsScalarPhilox() {
-        for first in [UInt32(0), 8, 123_456, 0xFFFF_FFFC] {
-            var paths = [GaussianSIMD.philox8Generic(key, firstBlock: first)]
-            #if arch(x86_64)
-            paths.append(GaussianSIMD.philox8SSE2(key, firstBlock: first))
-            #endif
-            for (w0, w1, w2, w3) in paths {
-                for i in 0..<8 {
-                    let b = key.block(first &+ UInt32(i))
-                    XCTAssertEqual([w0[i], w1[i], w2[i], w3[i]], [b.0, b.1, b.2, b.3], "block \(first &+ UInt32(i))")
-                }
+    /// Random123's kat_vectors for ars4x32 with 10 rounds, by software AES
+    /// and by AES-NI; and the two agree on ARS-7 for many keys and counters.
+    func testARSMatchesRandom123KnownAnswers() {
+        let cases: [(SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>)] = [
+            (SIMD4(0, 0, 0, 0), SIMD4(0, 0, 0, 0), SIMD4(0x8d73_ee19, 0x5064_01ef, 0x13c2_dbe4, 0x0cbe_9c0d)),
+            (SIMD4(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), SIMD4(0xa409_3822, 0x299f_31d0, 0x082e_fa98, 0xec4e_6c89),
+             SIMD4(0xa516_e7d6, 0x8357_ad74, 0x5b59_b3ec, 0x8763_fff3)),
+        ]
+        for (ctr, k, want) in cases {
+            XCTAssertEqual(ARS4x32.block(key: k, counter: ctr, rounds: 10, aesni: false), want, "software AES")
+            if ARS4x32.hasAESNI { XCTAssertEqual(ARS4x32.block(key: k, counter: ctr, rounds: 10, aesni: true), want, "AES-NI") }
+        }
+        guard ARS4x32.hasAESNI else { print("no AES-NI: only software AES checked"); return }
+        var s: UInt32 = 12345
+        func next() -> UInt32 { s ^= s << 13; s ^= s >> 17; s ^= s << 5; return s }
+        for _ in 0..<2000 {
+            let k = SIMD4(next(), next(), next(), next()), c = SIMD4(next(), next(), next(), next())
+            XCTAssertEqual(ARS4x32.block(key: k, counter: c, aesni: false), ARS4x32.block(key: k, counter: c, aesni: true))
+        }
+    }
+
+    /// The 256 layers recomputed in Double: equal areas v, widths and
+    /// thresholds exactly as packed, f at each layer's edges to the Float.
+    func testZigguratTablesMatchARecomputation() {
+        let n = GaussianSIMD.layers
+        let f = { (x: Double) in exp(-0.5 * x * x) }
+        let tail = { (r: Double) in (Double.pi / 2).squareRoot() * erfc(r / 2.0.squareRoot()) }
+        // r solves: n − 1 layers of area v = r·f(r) + tail(r) stacked from
+        // the base close exactly at the top (bisection, as the generator).
+        func residual(_ r: Double) -> Double {
+            let v = r * f(r) + tail(r)
+            var d = r
+            for _ in 0..<(n - 2) {
+                let a = v / d + f(d)
+                if a >= 1 { return 1 }
+                d = (-2 * log(a)).squareRoot()
+            }
+            return v - d * (1 - f(d))
+        }
+        var lo = 2.0, hi = 5.0
+        for _ in 0..<200 {
+            let m = (lo + hi) / 2
+            if residual(m) > 0 { lo = m } else { hi = m }
+        }
+        let r = lo
+        XCTAssertEqual(Float(r), GaussianSIMD.tailStart)
+        XCTAssertEqual(r, 3.6541528853610088, accuracy: 1e-12)   // Marsaglia–Tsang's 256-layer r
+        let v = r * f(r) + tail(r)
+        var x = [v / f(r), r]
+        for _ in 0..<(n - 2) { x.append((-2 * log(v / x.last! + f(x.last!))).squareRoot()) }
+        XCTAssertEqual(x[n - 1] * (1 - f(x[n - 1])), v, accuracy: 1e-12, "the top layer closes at f = 1")
+        let inner = [r] + x[2...] + [0.0]
+        let p = GaussianSIMD.table(0), k = GaussianSIMD.table(1), fb = GaussianSIMD.table(2), ft = GaussianSIMD.table(3)
+        for i in 0..<n {
+            let width = Double(p[i] & 0x7F_FFFF) * 0x1p-21
+            XCTAssertEqual(width, x[i], accuracy: 0x1p-21 + 1e-6 * x[i], "width of layer \(i)")
+            let exactK = Double(k[i])
+            XCTAssertEqual(exactK, (0x1p23 * inner[i] / x[i]).rounded(.down), accuracy: 1 + 1e-5 * exactK, "threshold of layer \(i)")
+            XCTAssertEqual(p[i] >> 23, k[i] >> 14, "packed threshold of layer \(i)")
+            XCTAssertEqual(Double(Float(bitPattern: fb[i])), f(x[i]), accuracy: 1e-6 * f(x[i]) + 1e-9, "bottom of layer \(i)")
+            if i > 0 { XCTAssertEqual(Double(Float(bitPattern: ft[i])), f(inner[i]), accuracy: 1e-6, "top of layer \(i)") }
+        }
+    }
+
+    /// Elements whose word falls inside its layer's rectangle are
+    /// ±(u·2⁹·W[i])·2⁻⁵³ from word e of the documented ARS-7 blocks.
+    func testValuesFollowTheDocumentedConstruction() {
+        let groups = 40, first: UInt32 = 0x1234_5678
+        let z = FloatBuffer(count: groups * GaussianSIMD.groupSize)
+        GaussianSIMD.groups(key, first: first, count: groups, into: z.buffer.baseAddress!)
+        let p = GaussianSIMD.table(0), k = GaussianSIMD.table(1)
+        var inside = 0
+        for j in 0..<(groups * 16) {
+            let b = UInt64(first) * 16 + UInt64(j)
+            let words = ARS4x32.block(key: SIMD4(key.k0, key.k1, key.c1, 0),
+                                      counter: SIMD4(UInt32(truncatingIfNeeded: b), key.c2, key.c3, UInt32(b >> 32)))
+            for t in 0..<4 {
+                let w = words[t], i = Int(w & 255), u = w >> 9
+                guard u < k[i] else { continue }
+                inside += 1
+                let magnitude = Float(Double(u) * Double(p[i] & 0x7F_FFFF) * 512) * 0x1p-53
+                let want = w & 256 != 0 ? -magnitude : magnitude
+                XCTAssertEqual(z.buffer[4 * j + t].bitPattern, want.bitPattern, "element \(4 * j + t)")
             }
         }
+        XCTAssertGreaterThan(inside, groups * 64 * 97 / 100)
     }
 
-    /// Element j from the construction in docs/randomness.md, in Double.
-    func reference(_ j: Int, key: RandomKey) -> Double {
-        let g = j / 64, r = j % 64
-        let block = key.block(UInt32(16 * g + r % 16))
-        let (a, b) = r < 32 ? (block.0, block.1) : (block.2, block.3)
-        let u = (Double(a) + 0.5) / 4_294_967_296
-        let radius = (-2 * log(u)).squareRoot()
-        let angle = 2 * Double.pi * (Double(b >> 8) + 0.5) / 16_777_216
-        return (r / 16) % 2 == 0 ? radius * cos(angle) : radius * sin(angle)
-    }
-
-    func testValuesFollowTheDocumentedConstruction() {
-        let n = 64 * 64
-        let z = FloatBuffer(count: n)
-        RandomFill.gaussian(key, sigma: 1, into: z.buffer)
-        var worst = 0.0
-        for j in 0..<n {
-            let ref = reference(j, key: key)
-            // The radius of u rounded to Float: absolute error ~ 1e-7/radius near u = 1.
-            let tol = 2e-6 * max(1, abs(ref)) + 1e-7 / max(abs(ref), 1e-4)
-            worst = max(worst, abs(Double(z[j]) - ref) / tol)
-            XCTAssertEqual(Double(z[j]), ref, accuracy: tol, "element \(j)")
-        }
-        XCTAssertLessThan(worst, 1)
-    }
-
-    /// Every vector path this CPU runs (AVX-512F, AVX2 in C) gives the bits
-    /// of the Swift path, for many keys (all-ones words included), group
-    /// counts that use both the two-group and the one-group code, and first
-    /// groups near 0, far out and at the 2³² wrap of the block index.
-    func testVectorPathsEqualTheSwiftPathBitForBit() {
-        let available = GaussianSIMD.Path.allCases.filter { $0.isAvailable && $0 != .swift }
-        if available.isEmpty { print("no AVX2 on this CPU: only the Swift path runs") }
+    /// Every path gives the software-AES path's bits: keys of every kind,
+    /// counts that leave partial batches of misses, first groups near 0, far
+    /// out and across the 2³² wrap.
+    func testPathsEqualTheSoftwareReferenceBitForBit() {
+        let paths = GaussianSIMD.Path.allCases.filter { $0.isAvailable && $0 != .softwareAES }
+        if !GaussianSIMD.Path.avx512.isAvailable { print("no AVX-512 with VAES on this CPU: only the portable path runs") }
         var keys = [key]
-        for s in 0..<6 as Range<UInt64> {
+        for s in 0..<4 as Range<UInt64> {
             keys.append(RandomKey(seed: s &* 0x9E37_79B9_7F4A_7C15, step: s &* 977, worker: UInt32(s * 3), purpose: .perturbation))
         }
         keys.append(RandomKey(seed: .max, step: .max, worker: RandomKey.shared, purpose: .ballPerturbation))
-        let max = 17 * GaussianSIMD.groupSize
+        let max = 70 * GaussianSIMD.groupSize
         let want = FloatBuffer(count: max), got = FloatBuffer(count: max)
         for k in keys {
             for first in [UInt32(0), 1, 1_000_003, 0x0FFF_FFF9, 0xFFFF_FFFE] {
-                for count in [1, 2, 3, 16, 17] {
-                    GaussianSIMD.groups(k, first: first, count: count, into: want.buffer.baseAddress!, path: .swift)
-                    for path in available {
+                for count in [1, 2, 3, 9, 70] {
+                    GaussianSIMD.groups(k, first: first, count: count, into: want.buffer.baseAddress!, path: .softwareAES)
+                    for path in paths {
                         Kernels.zero(got.buffer)
                         GaussianSIMD.groups(k, first: first, count: count, into: got.buffer.baseAddress!, path: path)
                         for j in 0..<(count * GaussianSIMD.groupSize) where want.buffer[j].bitPattern != got.buffer[j].bitPattern {
@@ -79,14 +126,22 @@ final class GaussianSIMDTests: XCTestCase {
                 }
             }
         }
+        // A long run (many batches of misses, requeued wedge rejects, tails).
+        let n = 1 << 14
+        let a = FloatBuffer(count: n * 64), b = FloatBuffer(count: n * 64)
+        GaussianSIMD.groups(key, first: 77, count: n, into: a.buffer.baseAddress!, path: .portable)
+        for path in paths where path != .portable {
+            GaussianSIMD.groups(key, first: 77, count: n, into: b.buffer.baseAddress!, path: path)
+            XCTAssertTrue(a.array.elementsEqual(b.array) { $0.bitPattern == $1.bitPattern }, "\(path) over 2²⁰ normals")
+        }
         // A fill through forEachRun (which takes the best path) equals
-        // the Swift path at unaligned offsets.
+        // the reference at unaligned offsets.
         for (offset, n) in [(0, 1), (5, 63), (63, 2), (100, 3000), (64 * 1000 + 7, 1100)] {
             let fill = FloatBuffer(count: n)
             RandomFill.gaussian(key, sigma: 1, into: fill.buffer, offset: offset)
             let g0 = offset / 64, groups = (offset + n + 63) / 64 - g0
             let ref = FloatBuffer(count: groups * 64)
-            GaussianSIMD.groups(key, first: UInt32(g0), count: groups, into: ref.buffer.baseAddress!, path: .swift)
+            GaussianSIMD.groups(key, first: UInt32(g0), count: groups, into: ref.buffer.baseAddress!, path: .softwareAES)
             for j in 0..<n {
                 XCTAssertEqual(fill.buffer[j].bitPattern, ref.buffer[offset - 64 * g0 + j].bitPattern, "offset \(offset), j \(j)")
             }
@@ -136,8 +191,8 @@ final class GaussianSIMDTests: XCTestCase {
         let e3 = 0.0026998 * Double(n), e4 = 6.334e-5 * Double(n)
         XCTAssertEqual(Double(beyond3), e3, accuracy: 5 * e3.squareRoot())
         XCTAssertEqual(Double(beyond4), e4, accuracy: 5 * e4.squareRoot())
-        // The construction cannot exceed √(2·33·ln 2) = 6.77.
-        XCTAssertLessThanOrEqual(largest, 6.77)
+        // The tail gives at most r + ln(2²³)/r < 8.21.
+        XCTAssertLessThanOrEqual(largest, 8.21)
         // Kolmogorov–Smirnov against N(0, 1): the 0.1% critical value is 1.949/√n.
         let keys = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: n)
         let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: n)
@@ -155,6 +210,30 @@ final class GaussianSIMDTests: XCTestCase {
             dMax = max(dMax, abs(cdf - Double(i) / Double(n)), abs(Double(i + 1) / Double(n) - cdf))
         }
         XCTAssertLessThan(dMax, 1.949 / Double(n).squareRoot(), "KS statistic")
+    }
+
+    /// The slow paths: beyond r (the tail, about 1 word in 3,900) and in 64
+    /// equiprobable bins of |z| (χ² with 63 degrees of freedom; the 0.1%
+    /// critical value is 103.4), on 2²² draws.
+    func testTailAndBinsOn4MDraws() {
+        let n = 1 << 22
+        let z = FloatBuffer(count: n)
+        RandomFill.gaussian(RandomKey(seed: 99, step: 1, worker: 2, purpose: .test), sigma: 1, into: z.buffer)
+        let r = Double(GaussianSIMD.tailStart)
+        let pTail = erfc(r / 2.0.squareRoot())
+        var tail = 0
+        var bins = [Int](repeating: 0, count: 64)
+        for i in 0..<n {
+            let a = Double(abs(z[i]))
+            if a > r { tail += 1 }
+            // P(|Z| ≤ a) = erf(a/√2): bin of equal probability 1/64
+            bins[min(63, Int(erf(a / 2.0.squareRoot()) * 64))] += 1
+        }
+        let e = pTail * Double(n)
+        XCTAssertEqual(Double(tail), e, accuracy: 5 * e.squareRoot(), "draws beyond r")
+        let expected = Double(n) / 64
+        let chi2 = bins.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        XCTAssertLessThan(chi2, 103.4, "χ² over 64 bins")
     }
 }
 

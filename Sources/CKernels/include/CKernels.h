@@ -6,18 +6,34 @@
 
 #include "prefetch.h"
 
-/// The widest vector path of the Gaussian kernels this CPU runs: 2 for
-/// AVX-512F, 1 for AVX2, 0 for none (then the Swift path is used).
-int csgd_gaussian_vector_level(void);
+/// 1 when this CPU runs the AVX-512 path of the Gaussian stream (AVX-512
+/// F/BW/DQ/VL and VAES), 0 otherwise (then the portable path is used).
+int csgd_normal_vector_level(void);
 
-/// Write the 64·`groups` standard normals of groups `first_group …` of the
-/// Gaussian stream of the Philox key (k0, k1) with counter words (c1, c2, c3)
-/// into `out`, bit for bit as `GaussianSIMD.group` computes them (see
-/// docs/randomness.md). Call the AVX-512 one only when the level is 2, the
-/// AVX2 one only when it is at least 1.
-void csgd_gaussian_groups_avx512(uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
-                                 uint32_t first_group, size_t groups, float *out);
-void csgd_gaussian_groups_avx2(uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
-                               uint32_t first_group, size_t groups, float *out);
+/// 1 when the CPU has AES-NI.
+int csgd_has_aesni(void);
+
+/// One block of ARS-`rounds` (Random123's ARS-4x32: the counter XOR the key,
+/// then rounds − 1 AES rounds and a last one, the 128-bit key bumped by the
+/// Weyl constants before each) on 32-bit words, word 0 lowest. With
+/// `use_aesni` and a CPU that has it, by AES-NI; otherwise in software. The
+/// two give the same words.
+void csgd_ars4x32(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds, int use_aesni, uint32_t out[4]);
+
+/// Write the 64·`groups` standard normals of groups `first_group …` (wrapping
+/// modulo 2³²) of the Gaussian stream of the key (k0, k1) with counter words
+/// (c1, c2, c3) into `out` (see docs/randomness.md). `path`: 0 portable
+/// (AES-NI when the CPU has it), 1 AVX-512 (only when the vector level is 1),
+/// 2 portable with software AES. Every path gives the same bits.
+void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                        uint32_t first_group, size_t groups, float *out);
+
+/// The ziggurat's tables (256 entries each), for tests: 0 the packed entries
+/// ((K[i] >> 14) << 23 | W[i]), 1 the exact fast thresholds K[i], 2 and 3
+/// the Float bits of f at each layer's bottom and top; NULL otherwise.
+const uint32_t *csgd_normal_table(int which);
+
+/// The Float bits of r, where the ziggurat's tail starts.
+uint32_t csgd_normal_tail_start_bits(void);
 
 #endif

@@ -10,6 +10,8 @@ import CSGDCore
 /// Double across blocks).
 enum StepKernels {
     static let block = 1024
+    /// Blocks whose normals one generator call makes (16 KB).
+    static let noiseBlocks = 4
 
     @inline(__always) static func load16(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
         UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
@@ -62,17 +64,22 @@ enum StepKernels {
     static func compensateBlocks(_ pv: UnsafePointer<Float>, _ noise: PendingNoise?, _ pe: UnsafeMutablePointer<Float>,
                                  _ range: Range<Int>, sums: UnsafeMutablePointer<Double>?) -> Double {
         var total = 0.0
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: block / 16) { t in
-            let tile = UnsafeMutableRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: noiseBlocks * block / 16) { t in
+            let tiles = UnsafeMutableRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
             for b in range {
                 let start = b * block
                 var acc = SIMD16<Float>()
                 var i = start
-                if let noise {
-                    // The block's normals, 16 groups in one call (the vector path).
+                // The normals of `noiseBlocks` blocks come from one call (the
+                // generator finishes its rare slow cases in batches: fewer,
+                // fuller batches with longer calls).
+                let slot = (b - range.lowerBound) % noiseBlocks
+                if let noise, slot == 0 {
+                    let blocks = min(noiseBlocks, range.upperBound - b)
                     GaussianSIMD.groups(noise.key, first: UInt32(truncatingIfNeeded: start / GaussianSIMD.groupSize),
-                                        count: block / GaussianSIMD.groupSize, into: tile)
+                                        count: blocks * block / GaussianSIMD.groupSize, into: tiles)
                 }
+                let tile = tiles + slot * block
                 while i < start + block {
                     if let noise {
                         let s = noise.sigma

@@ -1,0 +1,532 @@
+// The Gaussian stream (docs/randomness.md): ARS-7 words (Random123's
+// AES-round counter-based generator) turned into normals by a 256-layer
+// ziggurat.
+//
+// Element e of a key's stream starts from word e of the main ARS stream: 8
+// bits choose a layer, 1 the sign, 23 the position in the layer. Inside the
+// layer's inner rectangle (98.5% of words) that is the normal; otherwise the
+// element is finished by the wedge test or Marsaglia's tail from its own
+// retry blocks, keyed by (e, attempt), so every element depends only on the
+// key and e, never on which path, SIMD width or split computed it. The
+// portable path (software AES, or AES-NI when the CPU has it: same bits) is
+// the reference; the AVX-512 path (VAES) runs the fast test on sixteen lanes,
+// queues the misses and finishes them sixteen at a time, with the same integer
+// and IEEE single-precision operations in the same order (contraction to fused
+// multiply–add is off for the file). The Swift tests compare the paths bit for
+// bit. scripts/gen-normal-tables writes the tables (normal_tables.h).
+
+#pragma clang fp contract(off)
+
+#include "CKernels.h"
+#include "normal_tables.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define ARS_ROUNDS 7
+#define WEYL_LO 0x9E3779B97F4A7C15ull
+#define WEYL_HI 0xBB67AE8584CAA73Bull
+#define GROUP 64
+#define MAX_ATTEMPTS 1000
+#define CHUNK 8
+#define QUEUE (GROUP * CHUNK + 256)
+
+typedef union { float f; uint32_t u; } fbits;
+static inline float fl(uint32_t bits) { fbits b; b.u = bits; return b.f; }
+static inline uint32_t bitsOf(float f) { fbits b; b.f = f; return b.u; }
+
+// ------------------------------------------------------------------ AES, ARS
+
+static inline uint8_t xtime(uint8_t a) { return (uint8_t)((a << 1) ^ ((a & 0x80) ? 0x1B : 0)); }
+
+// One AES encryption round on the state `s` (FIPS-197 byte order, as AES-NI
+// loads it): SubBytes, ShiftRows, MixColumns unless `last`, AddRoundKey.
+static void aes_round_soft(uint8_t s[16], const uint8_t rk[16], int last) {
+    uint8_t t[16];
+    for (int c = 0; c < 4; c++)
+        for (int r = 0; r < 4; r++) t[r + 4 * c] = CSGD_AES_SBOX[s[r + 4 * ((c + r) & 3)]];
+    if (last) {
+        memcpy(s, t, 16);
+    } else {
+        for (int c = 0; c < 4; c++) {
+            uint8_t a0 = t[4 * c], a1 = t[4 * c + 1], a2 = t[4 * c + 2], a3 = t[4 * c + 3];
+            s[4 * c] = (uint8_t)(xtime(a0) ^ xtime(a1) ^ a1 ^ a2 ^ a3);
+            s[4 * c + 1] = (uint8_t)(a0 ^ xtime(a1) ^ xtime(a2) ^ a2 ^ a3);
+            s[4 * c + 2] = (uint8_t)(a0 ^ a1 ^ xtime(a2) ^ xtime(a3) ^ a3);
+            s[4 * c + 3] = (uint8_t)(xtime(a0) ^ a0 ^ a1 ^ a2 ^ xtime(a3));
+        }
+    }
+    for (int i = 0; i < 16; i++) s[i] ^= rk[i];
+}
+
+static void words_to_bytes(const uint32_t w[4], uint8_t b[16]) {
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 4; j++) b[4 * k + j] = (uint8_t)(w[k] >> (8 * j));
+}
+
+static void key_bytes(uint64_t lo, uint64_t hi, uint8_t b[16]) {
+    for (int j = 0; j < 8; j++) { b[j] = (uint8_t)(lo >> (8 * j)); b[8 + j] = (uint8_t)(hi >> (8 * j)); }
+}
+
+static void ars_soft(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds, uint32_t out[4]) {
+    uint64_t lo = key[0] | (uint64_t)key[1] << 32, hi = key[2] | (uint64_t)key[3] << 32;
+    uint8_t s[16], k[16];
+    words_to_bytes(ctr, s);
+    key_bytes(lo, hi, k);
+    for (int i = 0; i < 16; i++) s[i] ^= k[i];
+    for (unsigned r = 1; r <= rounds; r++) {
+        lo += WEYL_LO; hi += WEYL_HI;
+        key_bytes(lo, hi, k);
+        aes_round_soft(s, k, r == rounds);
+    }
+    for (int w = 0; w < 4; w++)
+        out[w] = (uint32_t)s[4 * w] | (uint32_t)s[4 * w + 1] << 8 | (uint32_t)s[4 * w + 2] << 16 |
+                 (uint32_t)s[4 * w + 3] << 24;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("aes,sse4.1")))
+static void ars_ni(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds, uint32_t out[4]) {
+    const __m128i weyl = _mm_set_epi64x((long long)WEYL_HI, (long long)WEYL_LO);
+    __m128i k = _mm_loadu_si128((const __m128i *)key);
+    __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)ctr), k);
+    for (unsigned r = 1; r < rounds; r++) {
+        k = _mm_add_epi64(k, weyl);
+        v = _mm_aesenc_si128(v, k);
+    }
+    k = _mm_add_epi64(k, weyl);
+    v = _mm_aesenclast_si128(v, k);
+    _mm_storeu_si128((__m128i *)out, v);
+}
+#endif
+
+int csgd_has_aesni(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("aes") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+void csgd_ars4x32(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds, int use_aesni, uint32_t out[4]) {
+#if defined(__x86_64__)
+    if (use_aesni && csgd_has_aesni()) { ars_ni(key, ctr, rounds, out); return; }
+#endif
+    (void)use_aesni;
+    ars_soft(key, ctr, rounds, out);
+}
+
+// ------------------------------------------------------- the key's streams
+
+typedef struct {
+    uint32_t k0, k1, c1, c2, c3;
+    int aesni;
+} stream_key;
+
+static inline void ars(const stream_key *k, const uint32_t key[4], const uint32_t ctr[4], uint32_t out[4]) {
+#if defined(__x86_64__)
+    if (k->aesni) { ars_ni(key, ctr, ARS_ROUNDS, out); return; }
+#endif
+    ars_soft(key, ctr, ARS_ROUNDS, out);
+}
+
+// Main block B (64-bit): key (k0, k1, c1, 0), counter (B mod 2³², c2, c3, B / 2³²).
+static inline void main_block(const stream_key *k, uint64_t b, uint32_t out[4]) {
+    const uint32_t key[4] = {k->k0, k->k1, k->c1, 0};
+    const uint32_t ctr[4] = {(uint32_t)b, k->c2, k->c3, (uint32_t)(b >> 32)};
+    ars(k, key, ctr, out);
+}
+
+// Retry block of element e at attempt a: key (k0, k1, c1, 1 + a), counter
+// (e mod 2³², c2, c3, e / 2³²).
+static inline void retry_block(const stream_key *k, uint64_t e, uint32_t a, uint32_t out[4]) {
+    const uint32_t key[4] = {k->k0, k->k1, k->c1, 1 + a};
+    const uint32_t ctr[4] = {(uint32_t)e, k->c2, k->c3, (uint32_t)(e >> 32)};
+    ars(k, key, ctr, out);
+}
+
+// ------------------------------------------------- scalar float functions
+
+// e^t for −88 < t ≤ 0: t = k·ln 2 + s (k by truncation of t·log₂e − ½, Cephes'
+// two-part ln 2), Cephes' expf polynomial in s, times 2^k from its bits.
+static inline float exp_neg(float t) {
+    int32_t k = (int32_t)(t * 1.44269504f - 0.5f);
+    float kf = (float)k;
+    float s = t - kf * 0.693359375f;
+    s = s - kf * -2.12194440e-4f;
+    float z = s * s;
+    float p = ((((1.9875691500e-4f * s + 1.3981999507e-3f) * s + 8.3334519073e-3f) * s + 4.1665795894e-2f) * s +
+               1.6666665459e-1f) * s + 5.0000001201e-1f;
+    float y = p * z + s + 1.0f;
+    return y * fl((uint32_t)(k + 127) << 23);
+}
+
+// ln u for u in (0, 1): u = 2^k·m, m in [√½, √2), ln m = 2 atanh((m−1)/(m+1)).
+static inline float log_pos(float u) {
+    uint32_t b = bitsOf(u);
+    uint32_t ix = b - 0x3F3504F3u;
+    int32_t k = (int32_t)ix >> 23;
+    float m = fl(b - (ix & 0xFF800000u));
+    float e = (float)k;
+    float s = (m - 1.0f) / (m + 1.0f);
+    float s2 = s * s;
+    float p = (s2 * 0.28571428571f + 0.4f) * s2 + 0.66666666667f;
+    float t = s * s2 * p + e * -2.12194440e-4f;
+    return (s + s + t) + e * 0.693359375f;
+}
+
+// A word: layer i = bits 0–7, sign = bit 8, position u = bits 9–31.
+#define LAYER(w) ((w) & 255u)
+#define POS(w) ((w) >> 9)
+// |x| = u·X[i]/2²³ as ((u·2⁹)·W[i])·2⁻⁵³ (W[i] = X[i]·2²¹, the packed
+// entry's low 23 bits): one rounding.
+static inline float width_times(uint32_t u, uint32_t i) {
+    return ((float)(u << 9) * (float)(CSGD_ZIG_P[i] & 0x7FFFFFu)) * 0x1p-53f;
+}
+static inline float with_sign(float x, uint32_t w) { return fl(bitsOf(x) ^ ((w & 256u) << 23)); }
+
+// Uniform in [0, 1) from a word's top 24 bits, and in (0, 1) from its top 23.
+static inline float unit_closed(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }
+static inline float unit_open(uint32_t w) { return ((float)(w >> 9) + 0.5f) * 0x1p-23f; }
+
+// The wedge test of layer i ≥ 1 at |x|, with uniform word v.
+static inline int wedge_accepts(uint32_t i, float x, uint32_t v) {
+    float fb = fl(CSGD_ZIG_FB[i]), ft = fl(CSGD_ZIG_FT[i]);
+    float y = fb + unit_closed(v) * (ft - fb);
+    return y < exp_neg(-0.5f * (x * x));
+}
+
+// Marsaglia's tail beyond r, from attempt a (whose block is `blk`) on.
+static float finish_tail(const stream_key *k, uint64_t e, uint32_t a, uint32_t blk[4], uint32_t signWord) {
+    const float r = fl(CSGD_ZIG_R_BITS);
+    for (;;) {
+        float x = -log_pos(unit_open(blk[1])) / r;
+        float y = -log_pos(unit_open(blk[2]));
+        if (y + y > x * x) return with_sign(r + x, signWord);
+        if (++a >= MAX_ATTEMPTS) return 0.0f;
+        retry_block(k, e, a, blk);
+    }
+}
+
+// The normal of element e whose fast test at attempt `a` failed on word w
+// (a = 0: w is the main word; a > 0: w is word 0 of retry block `blk`).
+static float finish_from(const stream_key *k, uint64_t e, uint32_t a, uint32_t w, uint32_t blk[4], int haveBlock) {
+    for (;;) {
+        uint32_t i = LAYER(w), u = POS(w);
+        float x = width_times(u, i);
+        if (u < CSGD_ZIG_K[i]) return with_sign(x, w);
+        if (!haveBlock) retry_block(k, e, a, blk);
+        if (i == 0) return finish_tail(k, e, a, blk, w);
+        if (wedge_accepts(i, x, blk[1])) return with_sign(x, w);
+        if (++a >= MAX_ATTEMPTS) return 0.0f;
+        retry_block(k, e, a, blk);
+        w = blk[0];
+        haveBlock = 1;
+    }
+}
+
+static inline float normal_of_word(const stream_key *k, uint64_t e, uint32_t w) {
+    uint32_t i = LAYER(w), u = POS(w);
+    if (u < CSGD_ZIG_K[i]) return with_sign(width_times(u, i), w);
+    uint32_t blk[4];
+    return finish_from(k, e, 0, w, blk, 0);
+}
+
+#if defined(__x86_64__)
+// The 64 main words of group g by AES-NI: sixteen independent blocks, so the
+// rounds of different blocks overlap.
+__attribute__((target("aes,sse4.1")))
+static void group_words_ni(const stream_key *k, uint32_t g, uint32_t w[GROUP]) {
+    const __m128i weyl = _mm_set_epi64x((long long)WEYL_HI, (long long)WEYL_LO);
+    __m128i rk[ARS_ROUNDS + 1];
+    rk[0] = _mm_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0);
+    for (int r = 1; r <= ARS_ROUNDS; r++) rk[r] = _mm_add_epi64(rk[r - 1], weyl);
+    uint64_t b0 = (uint64_t)g * 16;
+    __m128i v[16];
+    for (int b = 0; b < 16; b++) {
+        uint64_t blk = b0 + (uint64_t)b;
+        v[b] = _mm_xor_si128(_mm_setr_epi32((int)(uint32_t)blk, (int)k->c2, (int)k->c3, (int)(uint32_t)(blk >> 32)), rk[0]);
+    }
+    for (int r = 1; r < ARS_ROUNDS; r++)
+        for (int b = 0; b < 16; b++) v[b] = _mm_aesenc_si128(v[b], rk[r]);
+    for (int b = 0; b < 16; b++) _mm_storeu_si128((__m128i *)(w + 4 * b), _mm_aesenclast_si128(v[b], rk[ARS_ROUNDS]));
+}
+#endif
+
+static void group_words(const stream_key *k, uint32_t g, uint32_t w[GROUP]) {
+#if defined(__x86_64__)
+    if (k->aesni) { group_words_ni(k, g, w); return; }
+#endif
+    uint64_t b0 = (uint64_t)g * 16;
+    for (int b = 0; b < 16; b++) main_block(k, b0 + (uint64_t)b, w + 4 * b);
+}
+
+static void groups_portable(const stream_key *k, uint32_t first, size_t count, float *out) {
+    uint32_t w[GROUP];
+    for (size_t j = 0; j < count; j++) {
+        uint32_t g = first + (uint32_t)j;
+        uint64_t e0 = (uint64_t)g * GROUP;
+        group_words(k, g, w);
+        for (int t = 0; t < GROUP; t++) out[GROUP * j + (size_t)t] = normal_of_word(k, e0 + (uint64_t)t, w[t]);
+    }
+}
+
+// ---------------------------------------------------------------- AVX-512
+
+#if defined(__x86_64__)
+#define TARGET512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,vaes,aes")))
+#define T512 TARGET512 static inline
+
+T512 __m512i weyl512(void) {
+    return _mm512_set_epi64((long long)WEYL_HI, (long long)WEYL_LO, (long long)WEYL_HI, (long long)WEYL_LO,
+                            (long long)WEYL_HI, (long long)WEYL_LO, (long long)WEYL_HI, (long long)WEYL_LO);
+}
+
+// `n` registers of four blocks each through ARS; rk[c]: register c's key in
+// every 128-bit lane (per-lane keys allowed), bumped before each round. The
+// registers are independent chains: eight of them keep the AES unit busy.
+T512 void arsN(int n, __m512i *v, __m512i *rk) {
+    const __m512i weyl = weyl512();
+    for (int c = 0; c < n; c++) v[c] = _mm512_xor_si512(v[c], rk[c]);
+    for (int round = 1; round <= ARS_ROUNDS; round++)
+        for (int c = 0; c < n; c++) {
+            rk[c] = _mm512_add_epi64(rk[c], weyl);
+            v[c] = round < ARS_ROUNDS ? _mm512_aesenc_epi128(v[c], rk[c]) : _mm512_aesenclast_epi128(v[c], rk[c]);
+        }
+}
+
+T512 __m512i gather(const uint32_t *table, __m512i i) {
+    return _mm512_i32gather_epi32(i, table, 4);
+}
+
+// |x| lane by lane from the packed entries p (width_times).
+T512 __m512 width_times16(__m512i w, __m512i p) {
+    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), two23 = _mm512_set1_epi32(0x4B000000);
+    // W as a Float: the bits 2²³ + W, minus 2²³ (exact)
+    __m512 width = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_ternarylogic_epi32(p, mant, two23, 0xEA)),
+                                 _mm512_set1_ps(8388608.0f));
+    __m512 u9 = _mm512_cvtepu32_ps(_mm512_andnot_si512(_mm512_set1_epi32(511), w));
+    return _mm512_mul_ps(_mm512_mul_ps(u9, width), _mm512_set1_ps(0x1p-53f));
+}
+
+// ±|x| lane by lane, and the lanes surely inside their inner rectangle: the
+// packed entry's top 9 bits are K[i] >> 14, and w < (K[i] >> 14)·2²³ exactly
+// when (u >> 14) < K[i] >> 14. The misses are tested exactly later, so the
+// split changes no result. Few operations need port 0 (which AES occupies).
+T512 __m512 fast16(__m512i w, __mmask16 *inside) {
+    __m512i p = gather(CSGD_ZIG_P, _mm512_and_si512(w, _mm512_set1_epi32(255)));
+    __m512 x = width_times16(w, p);
+    *inside = _mm512_cmplt_epu32_mask(w, _mm512_and_si512(p, _mm512_set1_epi32((int)0xFF800000u)));
+    __mmask16 neg = _mm512_test_epi32_mask(w, _mm512_set1_epi32(256));
+    return _mm512_mask_xor_ps(x, neg, x, _mm512_set1_ps(-0.0f));
+}
+
+// Vector exp_neg: the same operations lane by lane.
+T512 __m512 exp_neg16(__m512 t) {
+    __m512i k = _mm512_cvttps_epi32(_mm512_sub_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504f)), _mm512_set1_ps(0.5f)));
+    __m512 kf = _mm512_cvtepi32_ps(k);
+    __m512 s = _mm512_sub_ps(t, _mm512_mul_ps(kf, _mm512_set1_ps(0.693359375f)));
+    s = _mm512_sub_ps(s, _mm512_mul_ps(kf, _mm512_set1_ps(-2.12194440e-4f)));
+    __m512 z = _mm512_mul_ps(s, s);
+    __m512 p = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(1.9875691500e-4f), s), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, s), _mm512_set1_ps(5.0000001201e-1f));
+    __m512 y = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, z), s), _mm512_set1_ps(1.0f));
+    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
+    return _mm512_mul_ps(y, scale);
+}
+
+// Word k of sixteen blocks held four a register in v[0..3], as one register.
+T512 __m512i word_of_blocks(const __m512i v[4], int k) {
+    const __m512i idx = _mm512_setr_epi32(k, 4 + k, 8 + k, 12 + k, 16 + k, 20 + k, 24 + k, 28 + k,
+                                          k, 4 + k, 8 + k, 12 + k, 16 + k, 20 + k, 24 + k, 28 + k);
+    return _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(v[0], idx, v[1]),
+                                   _mm512_permutex2var_epi32(v[2], idx, v[3]));
+}
+
+// The misses of a call, waiting to be finished: position in `out` (element
+// e0 + position), the word that missed (or 0) and the attempt.
+typedef struct {
+    uint32_t pos[QUEUE + 16], word[QUEUE + 16], att[QUEUE + 16];
+    size_t n;
+} miss_queue;
+
+// Finishes the first m ≤ 16 queued misses: the retry blocks at their attempt,
+// the fast test on word 0 for later attempts, then the wedge (or, rarely, the
+// tail, in scalar code). Returns the rejects' mask; their next attempts are
+// in `next`.
+T512 __mmask16 finish16(const stream_key *k, uint64_t e0, float *out, const miss_queue *q, size_t at, size_t m,
+                        __m512i *vposOut, __m512i *vwOut, __m512i *nextOut) {
+    const __m512i zero = _mm512_setzero_si512();
+    __mmask16 live = (__mmask16)((1u << m) - 1u);
+    __m512i vpos = _mm512_maskz_loadu_epi32(live, q->pos + at), vw = _mm512_maskz_loadu_epi32(live, q->word + at);
+    __m512i va = _mm512_maskz_loadu_epi32(live, q->att + at);
+    // e = e0 + pos as two 32-bit halves, counter (e_lo, c2, c3, e_hi), key (k0, k1, c1, 1 + a)
+    __m512i elo = _mm512_add_epi32(vpos, _mm512_set1_epi32((int)(uint32_t)e0));
+    __m512i ehi = _mm512_set1_epi32((int)(uint32_t)(e0 >> 32));
+    ehi = _mm512_mask_add_epi32(ehi, _mm512_cmplt_epu32_mask(elo, vpos), ehi, _mm512_set1_epi32(1));
+    __m512i key3 = _mm512_add_epi32(va, _mm512_set1_epi32(1));
+    const __m512i keyBase = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1,
+                                              (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
+                                              (int)k->k0, (int)k->k1, (int)k->c1, 0);
+    const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0,
+                                              0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0);
+    __m512i v[4], rk[4];
+    for (int c = 0; c < 4; c++) {
+        // block j of register c belongs to entry 4c + j
+        const __m512i spread = _mm512_setr_epi32(4 * c, 0, 0, 4 * c, 4 * c + 1, 0, 0, 4 * c + 1,
+                                                 4 * c + 2, 0, 0, 4 * c + 2, 4 * c + 3, 0, 0, 4 * c + 3);
+        v[c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, elo);
+        v[c] = _mm512_mask_permutexvar_epi32(v[c], 0x8888, spread, ehi);
+        rk[c] = _mm512_mask_permutexvar_epi32(keyBase, 0x8888, spread, key3);
+    }
+    arsN(4, v, rk);
+    __m512i r0 = word_of_blocks(v, 0), r1 = word_of_blocks(v, 1), r2 = word_of_blocks(v, 2);
+    vw = _mm512_mask_blend_epi32(_mm512_mask_cmpneq_epi32_mask(live, va, zero), vw, r0);
+    __m512i i = _mm512_and_si512(vw, _mm512_set1_epi32(255)), u = _mm512_srli_epi32(vw, 9);
+    __m512 x = width_times16(vw, gather(CSGD_ZIG_P, i));
+    __mmask16 fast = _mm512_mask_cmplt_epu32_mask(live, u, gather(CSGD_ZIG_K, i));
+    __mmask16 tail = _mm512_mask_cmpeq_epi32_mask(live & ~fast, i, zero);
+    __mmask16 wedge = live & ~fast & ~tail;
+    __m512 fb = _mm512_castsi512_ps(gather(CSGD_ZIG_FB, i)), ft = _mm512_castsi512_ps(gather(CSGD_ZIG_FT, i));
+    __m512 unit = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(r1, 8)), _mm512_set1_ps(0x1p-24f));
+    __m512 y = _mm512_add_ps(fb, _mm512_mul_ps(unit, _mm512_sub_ps(ft, fb)));
+    __m512 fx = exp_neg16(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x)));
+    __mmask16 wedgeOK = _mm512_mask_cmp_ps_mask(wedge, y, fx, _CMP_LT_OQ);
+    __mmask16 again = wedge & ~wedgeOK;
+    __m512i next = _mm512_add_epi32(va, _mm512_set1_epi32(1));
+    __mmask16 giveUp = _mm512_mask_cmpge_epu32_mask(again, next, _mm512_set1_epi32(MAX_ATTEMPTS));
+    again &= (__mmask16)~giveUp;
+    __m512i sgn = _mm512_slli_epi32(_mm512_and_si512(vw, _mm512_set1_epi32(256)), 23);
+    __m512 signedX = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), sgn));
+    signedX = _mm512_mask_mov_ps(signedX, giveUp, _mm512_setzero_ps());
+    _mm512_mask_i32scatter_ps(out, fast | wedgeOK | giveUp, vpos, signedX, 4);
+    if (tail) {
+        uint32_t lp[16], lw[16], la[16], l1[16], l2[16];
+        _mm512_storeu_si512(lp, vpos); _mm512_storeu_si512(lw, vw); _mm512_storeu_si512(la, va);
+        _mm512_storeu_si512(l1, r1); _mm512_storeu_si512(l2, r2);
+        for (unsigned t = tail; t; t &= t - 1) {
+            int lane = __builtin_ctz(t);
+            uint32_t blk[4] = {0, l1[lane], l2[lane], 0};
+            out[lp[lane]] = finish_tail(k, e0 + lp[lane], la[lane], blk, lw[lane]);
+        }
+    }
+    *vposOut = vpos; *vwOut = vw; *nextOut = next;
+    return again;
+}
+
+// Finishes queued misses sixteen at a time while at least `keep` + 16 wait
+// (`keep` = 0: all of them); the rejects go back into the queue.
+T512 void drain(const stream_key *k, uint64_t e0, float *out, miss_queue *q, size_t keep) {
+    while (q->n > keep + (keep ? 15 : 0)) {
+        size_t m = q->n < 16 ? q->n : 16, rest = q->n - m;
+        __m512i vpos, vw, next;
+        __mmask16 again = finish16(k, e0, out, q, rest, m, &vpos, &vw, &next);
+        // the batch was the queue's last m entries; its rejects take their
+        // place (whole-register stores: the queue has 16 spare slots)
+        _mm512_storeu_si512(q->pos + rest, _mm512_maskz_compress_epi32(again, vpos));
+        _mm512_storeu_si512(q->word + rest, _mm512_maskz_compress_epi32(again, vw));
+        _mm512_storeu_si512(q->att + rest, _mm512_maskz_compress_epi32(again, next));
+        q->n = rest + (size_t)__builtin_popcount(again);
+    }
+}
+
+TARGET512
+static void groups_avx512_run(const stream_key *k, uint32_t first, size_t count, float *out) {
+    // count·64 < 2³² (positions are 32-bit): the caller splits longer runs
+    __m512i rk0 = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
+                                    (int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0);
+    const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 1, (int)k->c2, (int)k->c3, 0,
+                                              2, (int)k->c2, (int)k->c3, 0, 3, (int)k->c2, (int)k->c3, 0);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    miss_queue q;
+    size_t n = 0;
+    const uint64_t e0 = (uint64_t)first * GROUP;
+    uint32_t words[GROUP * (CHUNK + 1)];   // whole pairs of groups
+    for (size_t j0 = 0; j0 < count; j0 += CHUNK) {
+        size_t groups = count - j0 < CHUNK ? count - j0 : CHUNK;
+        // the words of the chunk (AES throughput), then the fast test on them
+        for (size_t j = 0; j < groups; j += 2) {
+            // two groups a time: eight independent AES chains
+            __m512i v[8], rk[8];
+            for (int h = 0; h < 2; h++) {
+                // blocks 16g … 16g + 15 share their high counter word (16g is a multiple of 16)
+                uint64_t b0 = (uint64_t)(first + (uint32_t)(j0 + j + (size_t)h)) * 16;
+                __m512i ctr = _mm512_mask_add_epi32(ctrBase, 0x1111, ctrBase, _mm512_set1_epi32((int)(uint32_t)b0));
+                ctr = _mm512_mask_mov_epi32(ctr, 0x8888, _mm512_set1_epi32((int)(uint32_t)(b0 >> 32)));
+                for (int c = 0; c < 4; c++) {
+                    v[4 * h + c] = _mm512_mask_add_epi32(ctr, 0x1111, ctr, _mm512_set1_epi32(4 * c));
+                    rk[4 * h + c] = rk0;
+                }
+            }
+            arsN(8, v, rk);
+            for (int c = 0; c < 8; c++) _mm512_storeu_si512(words + GROUP * j + 16 * c, v[c]);
+        }
+        for (size_t r = 0; r < 4 * groups; r++) {
+            uint32_t base = (uint32_t)(GROUP * j0 + 16 * r);
+            __m512i wv = _mm512_loadu_si512(words + 16 * r);
+            __mmask16 inside;
+            _mm512_storeu_ps(out + base, fast16(wv, &inside));
+            __mmask16 miss = (__mmask16)~inside;
+            // branch-free append: compress in registers, store whole vectors
+            _mm512_storeu_si512(q.pos + n, _mm512_maskz_compress_epi32(miss, _mm512_add_epi32(iota, _mm512_set1_epi32((int)base))));
+            _mm512_storeu_si512(q.word + n, _mm512_maskz_compress_epi32(miss, wv));
+            _mm512_storeu_si512(q.att + n, _mm512_setzero_si512());
+            n += (size_t)__builtin_popcount(miss);
+        }
+        if (n > QUEUE - GROUP * CHUNK - 16) { q.n = n; drain(k, e0, out, &q, 16); n = q.n; }
+    }
+    q.n = n;
+    drain(k, e0, out, &q, 0);
+}
+
+static void groups_avx512(const stream_key *k, uint32_t first, size_t count, float *out) {
+    // runs that neither wrap past 2³² groups nor number 2²⁶ groups or more
+    while (count > 0) {
+        size_t run = count < ((size_t)1 << 25) ? count : ((size_t)1 << 25);
+        if ((uint64_t)first + run > 0x100000000ull) run = (size_t)(0x100000000ull - first);
+        groups_avx512_run(k, first, run, out);
+        first += (uint32_t)run;
+        out += GROUP * run;
+        count -= run;
+    }
+}
+#endif
+
+int csgd_normal_vector_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("vaes") && __builtin_cpu_supports("aes"))
+        return 1;
+#endif
+    return 0;
+}
+
+void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                        uint32_t first_group, size_t groups, float *out) {
+    stream_key k = {k0, k1, c1, c2, c3, 0};
+#if defined(__x86_64__)
+    if (path == 1) { k.aesni = 1; groups_avx512(&k, first_group, groups, out); return; }
+    k.aesni = path == 2 ? 0 : csgd_has_aesni();
+#endif
+    groups_portable(&k, first_group, groups, out);
+}
+
+const uint32_t *csgd_normal_table(int which) {
+    switch (which) {
+    case 0: return CSGD_ZIG_P;
+    case 1: return CSGD_ZIG_K;
+    case 2: return CSGD_ZIG_FB;
+    case 3: return CSGD_ZIG_FT;
+    default: return 0;
+    }
+}
+
+uint32_t csgd_normal_tail_start_bits(void) { return CSGD_ZIG_R_BITS; }
