@@ -27,8 +27,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        // What Swift cannot express: the Gaussian stream on AVX-512/AVX2 chosen
-        // at run time, and a software prefetch (for the Count Sketch).
+        // What Swift cannot express: the Gaussian stream (ARS-7 and a ziggurat)
+        // on AVX-512 with VAES chosen at run time, and software prefetches.
         .target(name: "CKernels"),
         // Buffers, BLAS bridge, counter-based randomness, shared kernels.
         .target(name: "CSGDCore", dependencies: ["COpenBLAS", "CKernels"]),

@@ -274,6 +274,16 @@ static void groups_portable(const stream_key *k, uint32_t first, size_t count, f
     }
 }
 
+// Where the normals go: into `out` (z), or fused into error feedback
+// (e ← (v + σ·z) + e, with each block's lane sums of v² in acc).
+typedef struct {
+    float *out;
+    const float *v;
+    float *e;
+    float sigma;
+    float *acc;
+} sink;
+
 // ---------------------------------------------------------------- AVX-512
 
 #if defined(__x86_64__)
@@ -360,8 +370,8 @@ typedef struct {
 // the fast test on word 0 for later attempts, then the wedge (or, rarely, the
 // tail, in scalar code). Returns the rejects' mask; their next attempts are
 // in `next`.
-T512 __mmask16 finish16(const stream_key *k, uint64_t e0, float *out, const miss_queue *q, size_t at, size_t m,
-                        __m512i *vposOut, __m512i *vwOut, __m512i *nextOut) {
+T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, size_t at, size_t m,
+                        __m512i *vposOut, __m512i *vwOut, __m512i *nextOut, __m512 *zOut, __mmask16 *doneOut) {
     const __m512i zero = _mm512_setzero_si512();
     __mmask16 live = (__mmask16)((1u << m) - 1u);
     __m512i vpos = _mm512_maskz_loadu_epi32(live, q->pos + at), vw = _mm512_maskz_loadu_epi32(live, q->word + at);
@@ -405,28 +415,43 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, float *out, const miss
     __m512i sgn = _mm512_slli_epi32(_mm512_and_si512(vw, _mm512_set1_epi32(256)), 23);
     __m512 signedX = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), sgn));
     signedX = _mm512_mask_mov_ps(signedX, giveUp, _mm512_setzero_ps());
-    _mm512_mask_i32scatter_ps(out, fast | wedgeOK | giveUp, vpos, signedX, 4);
     if (tail) {
         uint32_t lp[16], lw[16], la[16], l1[16], l2[16];
+        float lz[16];
         _mm512_storeu_si512(lp, vpos); _mm512_storeu_si512(lw, vw); _mm512_storeu_si512(la, va);
         _mm512_storeu_si512(l1, r1); _mm512_storeu_si512(l2, r2);
         for (unsigned t = tail; t; t &= t - 1) {
             int lane = __builtin_ctz(t);
             uint32_t blk[4] = {0, l1[lane], l2[lane], 0};
-            out[lp[lane]] = finish_tail(k, e0 + lp[lane], la[lane], blk, lw[lane]);
+            lz[lane] = finish_tail(k, e0 + lp[lane], la[lane], blk, lw[lane]);
         }
+        signedX = _mm512_mask_loadu_ps(signedX, tail, lz);
     }
-    *vposOut = vpos; *vwOut = vw; *nextOut = next;
+    *vposOut = vpos; *vwOut = vw; *nextOut = next; *zOut = signedX;
+    *doneOut = fast | wedgeOK | giveUp | tail;
     return again;
 }
 
 // Finishes queued misses sixteen at a time while at least `keep` + 16 wait
-// (`keep` = 0: all of them); the rejects go back into the queue.
-T512 void drain(const stream_key *k, uint64_t e0, float *out, miss_queue *q, size_t keep) {
+// (`keep` = 0: all of them), and hands each finished one to the sink; the
+// rejects go back into the queue.
+__attribute__((always_inline)) TARGET512
+static inline void drain(const stream_key *k, uint64_t e0, const sink *to, int fused, miss_queue *q, size_t keep) {
     while (q->n > keep + (keep ? 15 : 0)) {
         size_t m = q->n < 16 ? q->n : 16, rest = q->n - m;
         __m512i vpos, vw, next;
-        __mmask16 again = finish16(k, e0, out, q, rest, m, &vpos, &vw, &next);
+        __m512 z;
+        __mmask16 done;
+        __mmask16 again = finish16(k, e0, q, rest, m, &vpos, &vw, &next, &z, &done);
+        if (fused) {
+            // these elements' e was left alone by the pass: finish it now
+            __m512 a = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->v, 4);
+            __m512 ev = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->e, 4);
+            __m512 r = _mm512_add_ps(_mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(to->sigma), z)), ev);
+            _mm512_mask_i32scatter_ps(to->e, done, vpos, r, 4);
+        } else {
+            _mm512_mask_i32scatter_ps(to->out, done, vpos, z, 4);
+        }
         // the batch was the queue's last m entries; its rejects take their
         // place (whole-register stores: the queue has 16 spare slots)
         _mm512_storeu_si512(q->pos + rest, _mm512_maskz_compress_epi32(again, vpos));
@@ -436,18 +461,22 @@ T512 void drain(const stream_key *k, uint64_t e0, float *out, miss_queue *q, siz
     }
 }
 
-TARGET512
-static void groups_avx512_run(const stream_key *k, uint32_t first, size_t count, float *out) {
-    // count·64 < 2³² (positions are 32-bit): the caller splits longer runs
+// Groups first … first + count − 1 (count·64 < 2³²: positions are 32-bit;
+// the caller splits longer runs) into the sink. Fused, first and count are
+// whole blocks of 16 groups.
+__attribute__((always_inline)) TARGET512
+static inline void run_avx512(const stream_key *k, uint32_t first, size_t count, const sink *to, int fused) {
     __m512i rk0 = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
                                     (int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0);
     const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 1, (int)k->c2, (int)k->c3, 0,
                                               2, (int)k->c2, (int)k->c3, 0, 3, (int)k->c2, (int)k->c3, 0);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 sigma = _mm512_set1_ps(to->sigma);
     miss_queue q;
     size_t n = 0;
     const uint64_t e0 = (uint64_t)first * GROUP;
     uint32_t words[GROUP * (CHUNK + 1)];   // whole pairs of groups
+    __m512 acc = _mm512_setzero_ps();
     for (size_t j0 = 0; j0 < count; j0 += CHUNK) {
         size_t groups = count - j0 < CHUNK ? count - j0 : CHUNK;
         // the words of the chunk (AES throughput), then the fast test on them
@@ -471,7 +500,20 @@ static void groups_avx512_run(const stream_key *k, uint32_t first, size_t count,
             uint32_t base = (uint32_t)(GROUP * j0 + 16 * r);
             __m512i wv = _mm512_loadu_si512(words + 16 * r);
             __mmask16 inside;
-            _mm512_storeu_ps(out + base, fast16(wv, &inside));
+            __m512 z = fast16(wv, &inside);
+            if (fused) {
+                // Σv² lane by lane, and e ← (v + σ·z) + e where z is final
+                __m512 a = _mm512_loadu_ps(to->v + base);
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(a, a));
+                __m512 r2 = _mm512_add_ps(_mm512_add_ps(a, _mm512_mul_ps(sigma, z)), _mm512_loadu_ps(to->e + base));
+                _mm512_mask_storeu_ps(to->e + base, inside, r2);
+                if ((base + 16) % 1024 == 0) {
+                    _mm512_storeu_ps(to->acc + 16 * (base / 1024), acc);   // the block just ended, 16 lanes
+                    acc = _mm512_setzero_ps();
+                }
+            } else {
+                _mm512_storeu_ps(to->out + base, z);
+            }
             __mmask16 miss = (__mmask16)~inside;
             // branch-free append: compress in registers, store whole vectors
             _mm512_storeu_si512(q.pos + n, _mm512_maskz_compress_epi32(miss, _mm512_add_epi32(iota, _mm512_set1_epi32((int)base))));
@@ -479,24 +521,67 @@ static void groups_avx512_run(const stream_key *k, uint32_t first, size_t count,
             _mm512_storeu_si512(q.att + n, _mm512_setzero_si512());
             n += (size_t)__builtin_popcount(miss);
         }
-        if (n > QUEUE - GROUP * CHUNK - 16) { q.n = n; drain(k, e0, out, &q, 16); n = q.n; }
+        if (n > QUEUE - GROUP * CHUNK - 16) { q.n = n; drain(k, e0, to, fused, &q, 16); n = q.n; }
     }
     q.n = n;
-    drain(k, e0, out, &q, 0);
+    drain(k, e0, to, fused, &q, 0);
+}
+
+TARGET512 static void groups_avx512_run(const stream_key *k, uint32_t first, size_t count, float *out) {
+    sink to = {out, 0, 0, 0, 0};
+    run_avx512(k, first, count, &to, 0);
+}
+
+TARGET512 static void compensate_avx512_run(const stream_key *k, uint32_t first, size_t count, const sink *to) {
+    run_avx512(k, first, count, to, 1);
+}
+
+// Runs that neither wrap past 2³² groups nor number 2²⁵ groups or more.
+static size_t run_length(uint32_t first, size_t count) {
+    size_t run = count < ((size_t)1 << 25) ? count : ((size_t)1 << 25);
+    if ((uint64_t)first + run > 0x100000000ull) run = (size_t)(0x100000000ull - first);
+    return run;
 }
 
 static void groups_avx512(const stream_key *k, uint32_t first, size_t count, float *out) {
-    // runs that neither wrap past 2³² groups nor number 2²⁶ groups or more
     while (count > 0) {
-        size_t run = count < ((size_t)1 << 25) ? count : ((size_t)1 << 25);
-        if ((uint64_t)first + run > 0x100000000ull) run = (size_t)(0x100000000ull - first);
+        size_t run = run_length(first, count);
         groups_avx512_run(k, first, run, out);
         first += (uint32_t)run;
         out += GROUP * run;
         count -= run;
     }
 }
+
+static void compensate_avx512(const stream_key *k, uint32_t first, size_t count, sink to) {
+    while (count > 0) {
+        size_t run = run_length(first, count);   // whole blocks: first and 2³², 2²⁵ are multiples of 16
+        compensate_avx512_run(k, first, run, &to);
+        first += (uint32_t)run;
+        to.v += GROUP * run; to.e += GROUP * run; to.acc += run;   // 16 lanes a block of 16 groups
+        count -= run;
+    }
+}
 #endif
+
+// The portable fused pass: a block's normals, then the same Float operations
+// lane by lane in the same order.
+static void compensate_portable(const stream_key *k, uint32_t first, size_t count, sink to) {
+    float z[1024];
+    for (size_t b = 0; b < count / 16; b++) {
+        groups_portable(k, first + (uint32_t)(16 * b), 16, z);
+        const float *v = to.v + 1024 * b;
+        float *e = to.e + 1024 * b;
+        float acc[16] = {0};
+        for (size_t i = 0; i < 1024; i += 16)
+            for (size_t l = 0; l < 16; l++) {
+                float a = v[i + l];
+                acc[l] = acc[l] + a * a;
+                e[i + l] = (a + to.sigma * z[i + l]) + e[i + l];
+            }
+        memcpy(to.acc + 16 * b, acc, sizeof acc);
+    }
+}
 
 int csgd_normal_vector_level(void) {
 #if defined(__x86_64__)
@@ -507,6 +592,17 @@ int csgd_normal_vector_level(void) {
         return 1;
 #endif
     return 0;
+}
+
+void csgd_normal_compensate(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                            uint32_t first_group, size_t groups, float sigma, const float *v, float *e, float *acc) {
+    stream_key k = {k0, k1, c1, c2, c3, 0};
+    sink to = {0, v, e, sigma, acc};
+#if defined(__x86_64__)
+    if (path == 1) { k.aesni = 1; compensate_avx512(&k, first_group, groups, to); return; }
+    k.aesni = path == 2 ? 0 : csgd_has_aesni();
+#endif
+    compensate_portable(&k, first_group, groups, to);
 }
 
 void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,

@@ -50,6 +50,26 @@ public enum GaussianSIMD {
         csgd_normal_groups(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
     }
 
+    /// Error feedback's fused pass with fresh noise over whole blocks of 1024
+    /// elements: e[j] ← (v[j] + σ·z[j]) + e[j] for the elements
+    /// `64·firstGroup ..< 64·(firstGroup + count)` of `key`'s stream (z as
+    /// `groups` gives them; v and e start at the first of them), and
+    /// `laneSums[b][l]` = the Float sum, in order, of v[1024b + 16i + l]² over
+    /// i: each block's lanes of Σv², as `SIMD16` accumulation gives them.
+    /// Generation, memory update and norm in one pass over v and e.
+    /// - Precondition: `firstGroup` and `count` are multiples of 16 (whole
+    ///   blocks); `laneSums` holds `count / 16` vectors; `path.isAvailable`.
+    @inlinable
+    public static func compensate(_ key: RandomKey, firstGroup: UInt32, count: Int, sigma: Float,
+                                  v: UnsafePointer<Float>, e: UnsafeMutablePointer<Float>,
+                                  laneSums: UnsafeMutablePointer<SIMD16<Float>>, path: Path = .best) {
+        guard count > 0 else { return }
+        precondition(firstGroup % 16 == 0 && count % 16 == 0, "whole blocks of 16 groups")
+        precondition(path.isAvailable, "this CPU has no AVX-512 with VAES")
+        let acc = UnsafeMutableRawPointer(laneSums).assumingMemoryBound(to: Float.self)
+        csgd_normal_compensate(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, firstGroup, count, sigma, v, e, acc)
+    }
+
     /// Layers of the ziggurat.
     public static let layers = 256
 

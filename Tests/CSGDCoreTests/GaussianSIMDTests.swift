@@ -17,6 +17,8 @@ final class GaussianSIMDTests: XCTestCase {
             (SIMD4(0, 0, 0, 0), SIMD4(0, 0, 0, 0), SIMD4(0x8d73_ee19, 0x5064_01ef, 0x13c2_dbe4, 0x0cbe_9c0d)),
             (SIMD4(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), SIMD4(0xa409_3822, 0x299f_31d0, 0x082e_fa98, 0xec4e_6c89),
              SIMD4(0xa516_e7d6, 0x8357_ad74, 0x5b59_b3ec, 0x8763_fff3)),
+            (SIMD4(repeating: 0xffff_ffff), SIMD4(0xffff_ffff, 0xffff_ffff, 0, 0),
+             SIMD4(0xbb37_43b1, 0x9f63_5551, 0xecbc_87fc, 0xa194_78a9)),
         ]
         for (ctr, k, want) in cases {
             XCTAssertEqual(ARS4x32.block(key: k, counter: ctr, rounds: 10, aesni: false), want, "software AES")

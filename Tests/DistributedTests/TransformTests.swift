@@ -51,6 +51,29 @@ final class TransformTests: XCTestCase {
                 XCTAssertEqual(s, Kernels.sumSquares(v.readOnly), "Σv², n=\(n)")
             }
         }
+        // The fused C pass gives the same bits on every path (portable, AES
+        // in software, AVX-512), over many blocks of misses and requeues.
+        let blocks = 96, n0 = blocks * 1024
+        let v0 = FloatBuffer(count: n0), base = FloatBuffer(count: n0)
+        RandomFill.gaussian(RandomKey(seed: 5, purpose: .test), sigma: 1, into: v0.buffer)
+        RandomFill.gaussian(RandomKey(seed: 6, purpose: .test), sigma: 1, into: base.buffer)
+        let nk = RandomKey(seed: 7, step: 3, purpose: .perturbation)
+        var results: [[UInt32]] = []
+        for path in GaussianSIMD.Path.allCases where path.isAvailable {
+            let e = FloatBuffer(base.array)
+            var sums = [SIMD16<Float>](repeating: .zero, count: blocks)
+            sums.withUnsafeMutableBufferPointer { s in
+                GaussianSIMD.compensate(nk, firstGroup: 32, count: blocks * 16, sigma: 0.25, v: v0.readOnly.baseAddress!,
+                                        e: e.buffer.baseAddress!, laneSums: s.baseAddress!, path: path)
+            }
+            results.append(e.array.map(\.bitPattern) + sums.flatMap { s in (0..<16).map { s[$0].bitPattern } })
+        }
+        for r in results.dropFirst() { XCTAssertTrue(r == results[0], "paths differ") }
+        let z = FloatBuffer(count: n0)
+        GaussianSIMD.groups(nk, first: 32, count: blocks * 16, into: z.buffer.baseAddress!, path: .softwareAES)
+        for i in stride(from: 0, to: n0, by: 997) {
+            XCTAssertEqual(results[0][i], ((v0[i] + 0.25 * z[i]) + base[i]).bitPattern, "element \(i)")
+        }
         // Blocks of zeros, of tiny and of huge values take Kernels' exact path; the norms still agree.
         let n = 4096
         let odd = FloatBuffer(count: n)

@@ -28,6 +28,15 @@ void csgd_ars4x32(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds,
 void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
                         uint32_t first_group, size_t groups, float *out);
 
+/// Error feedback's fused pass with fresh noise, over the whole blocks of
+/// 1024 elements starting at element 64·`first_group` of the stream (both
+/// `first_group` and `groups` multiples of 16): e[j] ← (v[j] + σ·z[j]) + e[j]
+/// with z the stream's normals (as `csgd_normal_groups` gives them), and
+/// acc[16b + l] = the Float sum, in order, of v[1024b + 16i + l]² over i (each
+/// block's lane sums of v², for a squared norm). Same paths, same bits.
+void csgd_normal_compensate(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                            uint32_t first_group, size_t groups, float sigma, const float *v, float *e, float *acc);
+
 /// The ziggurat's tables (256 entries each), for tests: 0 the packed entries
 /// ((K[i] >> 14) << 23 | W[i]), 1 the exact fast thresholds K[i], 2 and 3
 /// the Float bits of f at each layer's bottom and top; NULL otherwise.

@@ -10,6 +10,8 @@ import CSGDCore
 /// Double across blocks).
 enum StepKernels {
     static let block = 1024
+    /// Blocks a call of the fused noise pass covers (64 K elements).
+    static let noiseChunk = 64
     /// Blocks whose normals one generator call makes (16 KB).
     static let noiseBlocks = 4
 
@@ -64,47 +66,45 @@ enum StepKernels {
     static func compensateBlocks(_ pv: UnsafePointer<Float>, _ noise: PendingNoise?, _ pe: UnsafeMutablePointer<Float>,
                                  _ range: Range<Int>, sums: UnsafeMutablePointer<Double>?) -> Double {
         var total = 0.0
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: noiseBlocks * block / 16) { t in
-            let tiles = UnsafeMutableRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
-            for b in range {
-                let start = b * block
-                var acc = SIMD16<Float>()
-                var i = start
-                // The normals of `noiseBlocks` blocks come from one call (the
-                // generator finishes its rare slow cases in batches: fewer,
-                // fuller batches with longer calls).
-                let slot = (b - range.lowerBound) % noiseBlocks
-                if let noise, slot == 0 {
-                    let blocks = min(noiseBlocks, range.upperBound - b)
-                    GaussianSIMD.groups(noise.key, first: UInt32(truncatingIfNeeded: start / GaussianSIMD.groupSize),
-                                        count: blocks * block / GaussianSIMD.groupSize, into: tiles)
+        // Kernels.sumSquares' rule for a block: its Float sum when that is
+        // finite and not tiny, else its own exact recount.
+        @inline(__always) func finish(_ b: Int, _ acc: SIMD16<Float>) {
+            let f = acc.sum()
+            let blockSum = f.isFinite && f >= 0x1p-60 ? Double(f) : Kernels.sumSquares(UnsafeBufferPointer(start: pv + b * block, count: block))
+            sums?[b] = blockSum
+            total += blockSum
+        }
+        if let noise {
+            // The noise, the memory update and the lane sums of v² in one C
+            // pass (GaussianSIMD's stream, the same Float operations), a
+            // chunk of blocks a call.
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: noiseChunk) { accs in
+                var b = range.lowerBound
+                while b < range.upperBound {
+                    let m = min(noiseChunk, range.upperBound - b)
+                    let start = b * block
+                    GaussianSIMD.compensate(noise.key, firstGroup: UInt32(truncatingIfNeeded: start / GaussianSIMD.groupSize),
+                                            count: m * block / GaussianSIMD.groupSize, sigma: noise.sigma,
+                                            v: pv + start, e: pe + start, laneSums: accs.baseAddress!)
+                    for j in 0..<m { finish(b + j, accs[j]) }
+                    b += m
                 }
-                let tile = tiles + slot * block
-                while i < start + block {
-                    if let noise {
-                        let s = noise.sigma
-                        let z = tile + (i - start)
-                        for c in 0..<4 {
-                            let a = load16(pv, i + 16 * c)
-                            acc += a * a
-                            store16((a + s * load16(z, 16 * c)) + load16(pe, i + 16 * c), pe, i + 16 * c)
-                        }
-                    } else {
-                        for c in 0..<4 {
-                            let a = load16(pv, i + 16 * c)
-                            acc += a * a
-                            store16(a + load16(pe, i + 16 * c), pe, i + 16 * c)
-                        }
-                    }
-                    i += GaussianSIMD.groupSize
-                }
-                // Kernels.sumSquares' rule for a block: its Float sum when that
-                // is finite and not tiny, else its own exact recount.
-                let f = acc.sum()
-                let blockSum = f.isFinite && f >= 0x1p-60 ? Double(f) : Kernels.sumSquares(UnsafeBufferPointer(start: pv + start, count: block))
-                sums?[b] = blockSum
-                total += blockSum
             }
+            return total
+        }
+        for b in range {
+            let start = b * block
+            var acc = SIMD16<Float>()
+            var i = start
+            while i < start + block {
+                for c in 0..<4 {
+                    let a = load16(pv, i + 16 * c)
+                    acc += a * a
+                    store16(a + load16(pe, i + 16 * c), pe, i + 16 * c)
+                }
+                i += 64
+            }
+            finish(b, acc)
         }
         return total
     }
