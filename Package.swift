@@ -28,7 +28,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         // What Swift cannot express: the Gaussian stream (ARS-7 and a ziggurat)
-        // on AVX-512 with VAES chosen at run time, and software prefetches.
+        // on AVX-512/VAES or AVX2/AES-NI chosen at run time, a software prefetch.
         .target(name: "CKernels"),
         // Buffers, BLAS bridge, counter-based randomness, shared kernels.
         .target(name: "CSGDCore", dependencies: ["COpenBLAS", "CKernels"]),

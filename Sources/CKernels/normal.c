@@ -274,6 +274,44 @@ static void groups_portable(const stream_key *k, uint32_t first, size_t count, f
     }
 }
 
+#if defined(__x86_64__)
+// AVX2 (with AES-NI for the words): the fast test on eight lanes with the
+// packed table, each miss finished by the portable code (about one word in
+// 65). Same operations, same bits: u·2⁹ as Float(u)·512 (both exact), the
+// unsigned compare by flipping sign bits.
+__attribute__((target("avx2,aes,sse4.1")))
+static void groups_avx2(const stream_key *k, uint32_t first, size_t count, float *out) {
+    const __m256i low8 = _mm256_set1_epi32(255), mant = _mm256_set1_epi32(0x7FFFFF);
+    const __m256i two23 = _mm256_set1_epi32(0x4B000000), top9 = _mm256_set1_epi32((int)0xFF800000u);
+    const __m256i flip = _mm256_set1_epi32((int)0x80000000u), sign = _mm256_set1_epi32(256);
+    uint32_t w[GROUP];
+    for (size_t j = 0; j < count; j++) {
+        uint32_t g = first + (uint32_t)j;
+        uint64_t e0 = (uint64_t)g * GROUP;
+        group_words_ni(k, g, w);
+        float *o = out + GROUP * j;
+        for (int r = 0; r < GROUP / 8; r++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 8 * r));
+            __m256i p = _mm256_i32gather_epi32((const int *)CSGD_ZIG_P, _mm256_and_si256(wv, low8), 4);
+            __m256 width = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(p, mant), two23)),
+                                         _mm256_set1_ps(8388608.0f));
+            __m256 u9 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(wv, 9)), _mm256_set1_ps(512.0f));
+            __m256 x = _mm256_mul_ps(_mm256_mul_ps(u9, width), _mm256_set1_ps(0x1p-53f));
+            __m256i sgn = _mm256_slli_epi32(_mm256_and_si256(wv, sign), 23);
+            _mm256_storeu_ps(o + 8 * r, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x), sgn)));
+            // inside iff w < (K >> 14)·2²³ (unsigned)
+            __m256i inside = _mm256_cmpgt_epi32(_mm256_xor_si256(_mm256_and_si256(p, top9), flip), _mm256_xor_si256(wv, flip));
+            unsigned miss = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(inside)) & 0xFFu;
+            for (; miss; miss &= miss - 1) {
+                int t = 8 * r + __builtin_ctz(miss);
+                uint32_t blk[4];
+                o[t] = finish_from(k, e0 + (uint64_t)t, 0, w[t], blk, 0);
+            }
+        }
+    }
+}
+#endif
+
 // Where the normals go: into `out` (z), or fused into error feedback
 // (e ← (v + σ·z) + e, with each block's lane sums of v² in acc).
 typedef struct {
@@ -564,11 +602,15 @@ static void compensate_avx512(const stream_key *k, uint32_t first, size_t count,
 }
 #endif
 
-// The portable fused pass: a block's normals, then the same Float operations
-// lane by lane in the same order.
-static void compensate_portable(const stream_key *k, uint32_t first, size_t count, sink to) {
+// The fused pass without AVX-512: a block's normals (portable or AVX2), then
+// the same Float operations lane by lane in the same order.
+static void compensate_blocks(const stream_key *k, uint32_t first, size_t count, sink to, int avx2) {
     float z[1024];
     for (size_t b = 0; b < count / 16; b++) {
+#if defined(__x86_64__)
+        if (avx2) groups_avx2(k, first + (uint32_t)(16 * b), 16, z);
+        else
+#endif
         groups_portable(k, first + (uint32_t)(16 * b), 16, z);
         const float *v = to.v + 1024 * b;
         float *e = to.e + 1024 * b;
@@ -589,7 +631,8 @@ int csgd_normal_vector_level(void) {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("vaes") && __builtin_cpu_supports("aes"))
-        return 1;
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("aes")) return 1;
 #endif
     return 0;
 }
@@ -600,9 +643,10 @@ void csgd_normal_compensate(int path, uint32_t k0, uint32_t k1, uint32_t c1, uin
     sink to = {0, v, e, sigma, acc};
 #if defined(__x86_64__)
     if (path == 1) { k.aesni = 1; compensate_avx512(&k, first_group, groups, to); return; }
+    if (path == 3) { k.aesni = 1; compensate_blocks(&k, first_group, groups, to, 1); return; }
     k.aesni = path == 2 ? 0 : csgd_has_aesni();
 #endif
-    compensate_portable(&k, first_group, groups, to);
+    compensate_blocks(&k, first_group, groups, to, 0);
 }
 
 void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
@@ -610,6 +654,7 @@ void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_
     stream_key k = {k0, k1, c1, c2, c3, 0};
 #if defined(__x86_64__)
     if (path == 1) { k.aesni = 1; groups_avx512(&k, first_group, groups, out); return; }
+    if (path == 3) { k.aesni = 1; groups_avx2(&k, first_group, groups, out); return; }
     k.aesni = path == 2 ? 0 : csgd_has_aesni();
 #endif
     groups_portable(&k, first_group, groups, out);

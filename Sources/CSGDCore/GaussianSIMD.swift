@@ -28,14 +28,25 @@ public enum GaussianSIMD {
         case avx512 = 1
         /// Portable C with AES in software (for tests: the reference of the others).
         case softwareAES = 2
+        /// AVX2 with AES-NI, eight lanes, misses finished one by one.
+        case avx2 = 3
 
-        public var description: String { ["portable", "avx512", "software-aes"][rawValue] }
+        public var description: String { ["portable", "avx512", "software-aes", "avx2"][rawValue] }
+
+        /// The vector level this CPU has: 2 AVX-512 with VAES, 1 AVX2 with AES-NI, 0 neither.
+        static let level = Int(csgd_normal_vector_level())
 
         /// The fastest path this CPU runs.
-        public static let best: Path = csgd_normal_vector_level() == 1 ? .avx512 : .portable
+        public static let best: Path = level == 2 ? .avx512 : level == 1 ? .avx2 : .portable
 
         /// Whether this CPU can run the path.
-        public var isAvailable: Bool { self != .avx512 || Path.best == .avx512 }
+        public var isAvailable: Bool {
+            switch self {
+            case .avx512: return Path.level == 2
+            case .avx2: return Path.level >= 1
+            case .portable, .softwareAES: return true
+            }
+        }
     }
 
     /// Writes the normals of groups `first ..< first + count` of `key`'s
@@ -46,7 +57,7 @@ public enum GaussianSIMD {
     public static func groups(_ key: RandomKey, first: UInt32, count: Int, into out: UnsafeMutablePointer<Float>,
                               path: Path = .best) {
         guard count > 0 else { return }
-        precondition(path.isAvailable, "this CPU has no AVX-512 with VAES")
+        precondition(path.isAvailable, "this CPU cannot run the \(path) path")
         csgd_normal_groups(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
     }
 
@@ -65,7 +76,7 @@ public enum GaussianSIMD {
                                   laneSums: UnsafeMutablePointer<SIMD16<Float>>, path: Path = .best) {
         guard count > 0 else { return }
         precondition(firstGroup % 16 == 0 && count % 16 == 0, "whole blocks of 16 groups")
-        precondition(path.isAvailable, "this CPU has no AVX-512 with VAES")
+        precondition(path.isAvailable, "this CPU cannot run the \(path) path")
         let acc = UnsafeMutableRawPointer(laneSums).assumingMemoryBound(to: Float.self)
         csgd_normal_compensate(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, firstGroup, count, sigma, v, e, acc)
     }

@@ -105,7 +105,7 @@ final class GaussianSIMDTests: XCTestCase {
     /// out and across the 2³² wrap.
     func testPathsEqualTheSoftwareReferenceBitForBit() {
         let paths = GaussianSIMD.Path.allCases.filter { $0.isAvailable && $0 != .softwareAES }
-        if !GaussianSIMD.Path.avx512.isAvailable { print("no AVX-512 with VAES on this CPU: only the portable path runs") }
+        if !GaussianSIMD.Path.avx512.isAvailable { print("no AVX-512 with VAES on this CPU: \(paths) against the reference") }
         var keys = [key]
         for s in 0..<4 as Range<UInt64> {
             keys.append(RandomKey(seed: s &* 0x9E37_79B9_7F4A_7C15, step: s &* 977, worker: UInt32(s * 3), purpose: .perturbation))

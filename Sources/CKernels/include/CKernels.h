@@ -6,8 +6,8 @@
 
 #include "prefetch.h"
 
-/// 1 when this CPU runs the AVX-512 path of the Gaussian stream (AVX-512
-/// F/BW/DQ/VL and VAES), 0 otherwise (then the portable path is used).
+/// The widest path of the Gaussian stream this CPU runs: 2 for AVX-512
+/// (F/BW/DQ/VL) with VAES, 1 for AVX2 with AES-NI, 0 otherwise (portable).
 int csgd_normal_vector_level(void);
 
 /// 1 when the CPU has AES-NI.
@@ -23,8 +23,9 @@ void csgd_ars4x32(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds,
 /// Write the 64·`groups` standard normals of groups `first_group …` (wrapping
 /// modulo 2³²) of the Gaussian stream of the key (k0, k1) with counter words
 /// (c1, c2, c3) into `out` (see docs/randomness.md). `path`: 0 portable
-/// (AES-NI when the CPU has it), 1 AVX-512 (only when the vector level is 1),
-/// 2 portable with software AES. Every path gives the same bits.
+/// (AES-NI when the CPU has it), 1 AVX-512 (only at vector level 2), 2
+/// portable with software AES, 3 AVX2 (only at level 1 or more). Every path
+/// gives the same bits.
 void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
                         uint32_t first_group, size_t groups, float *out);
 
