@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "Distributed",
             dependencies: [
-                "CSGDCore", "Compression", "Optimization",
+                "CSGDCore", "CKernels", "Compression", "Optimization",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -625,6 +625,93 @@ static void compensate_blocks(const stream_key *k, uint32_t first, size_t count,
     }
 }
 
+#if defined(__x86_64__)
+// Elements at sixteen arbitrary positions a time: their main blocks by VAES
+// (per-lane counters), each lane's word picked from its block, the fast test
+// on sixteen lanes, the misses finished by the portable code.
+TARGET512 static void at_avx512(const stream_key *k, const uint32_t *elements, size_t count, float *out) {
+    const __m512i keyv = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
+                                           (int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0);
+    const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0,
+                                              0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0);
+    for (size_t at = 0; at < count; at += 16) {
+        size_t m = count - at < 16 ? count - at : 16;
+        __mmask16 live = (__mmask16)((1u << m) - 1u);
+        __m512i e = _mm512_maskz_loadu_epi32(live, elements + at);
+        __m512i b = _mm512_srli_epi32(e, 2);          // the main block; elements < 2³², so its high word is 0
+        __m512i v[4], rk[4];
+        for (int c = 0; c < 4; c++) {
+            const __m512i spread = _mm512_setr_epi32(4 * c, 0, 0, 0, 4 * c + 1, 0, 0, 0,
+                                                     4 * c + 2, 0, 0, 0, 4 * c + 3, 0, 0, 0);
+            v[c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, b);
+            rk[c] = keyv;
+        }
+        arsN(4, v, rk);
+        // lane l's word: position 4·(l mod 4) + (e mod 4) of register ⌊l/4⌋
+        __m512i idx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                                       _mm512_and_si512(e, _mm512_set1_epi32(3)));
+        __m512i w = _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(v[0], idx, v[1]),
+                                            _mm512_permutex2var_epi32(v[2], idx, v[3]));
+        __mmask16 inside;
+        __m512 z = fast16(w, &inside);
+        float lz[16];
+        uint32_t lw[16];
+        _mm512_storeu_ps(lz, z);
+        _mm512_storeu_si512(lw, w);
+        for (unsigned miss = (unsigned)(live & ~inside); miss; miss &= miss - 1) {
+            int lane = __builtin_ctz(miss);
+            lz[lane] = normal_of_word(k, elements[at + (size_t)lane], lw[lane]);
+        }
+        memcpy(out + at, lz, m * sizeof(float));
+    }
+}
+#endif
+
+#if defined(__x86_64__)
+// Elements eight at a time by AES-NI: their main blocks are independent, so
+// the rounds of the eight overlap.
+__attribute__((target("aes,sse4.1")))
+static void at_ni(const stream_key *k, const uint32_t *elements, size_t count, float *out) {
+    const __m128i weyl = _mm_set_epi64x((long long)WEYL_HI, (long long)WEYL_LO);
+    __m128i rk[ARS_ROUNDS + 1];
+    rk[0] = _mm_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0);
+    for (int r = 1; r <= ARS_ROUNDS; r++) rk[r] = _mm_add_epi64(rk[r - 1], weyl);
+    size_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        __m128i v[8];
+        for (int b = 0; b < 8; b++)
+            v[b] = _mm_xor_si128(_mm_setr_epi32((int)(elements[j + b] >> 2), (int)k->c2, (int)k->c3, 0), rk[0]);
+        for (int r = 1; r < ARS_ROUNDS; r++)
+            for (int b = 0; b < 8; b++) v[b] = _mm_aesenc_si128(v[b], rk[r]);
+        uint32_t w[4];
+        for (int b = 0; b < 8; b++) {
+            _mm_storeu_si128((__m128i *)w, _mm_aesenclast_si128(v[b], rk[ARS_ROUNDS]));
+            out[j + b] = normal_of_word(k, elements[j + b], w[elements[j + b] & 3]);
+        }
+    }
+    for (; j < count; j++) {
+        uint32_t w[4];
+        main_block(k, elements[j] >> 2, w);
+        out[j] = normal_of_word(k, elements[j], w[elements[j] & 3]);
+    }
+}
+#endif
+
+void csgd_normal_at(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                    const uint32_t *elements, size_t count, float *out) {
+    stream_key k = {k0, k1, c1, c2, c3, 0};
+#if defined(__x86_64__)
+    if (path == 1) { k.aesni = 1; at_avx512(&k, elements, count, out); return; }
+    k.aesni = path == 2 ? 0 : csgd_has_aesni();
+    if (k.aesni) { at_ni(&k, elements, count, out); return; }
+#endif
+    for (size_t j = 0; j < count; j++) {
+        uint32_t w[4];
+        main_block(&k, elements[j] >> 2, w);
+        out[j] = normal_of_word(&k, elements[j], w[elements[j] & 3]);
+    }
+}
+
 int csgd_normal_vector_level(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();

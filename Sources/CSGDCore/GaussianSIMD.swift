@@ -61,6 +61,18 @@ public enum GaussianSIMD {
         csgd_normal_groups(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
     }
 
+    /// Writes the normals of the listed elements of `key`'s stream (any
+    /// order, each below 2³²) into `out[0 ..< elements.count]`: element e is
+    /// the one `groups` gives at position e. For a few scattered coordinates
+    /// (deferred noise) without generating the groups around them.
+    @inlinable
+    public static func at(_ key: RandomKey, elements: UnsafeBufferPointer<UInt32>, into out: UnsafeMutablePointer<Float>,
+                          path: Path = .best) {
+        guard let base = elements.baseAddress, elements.count > 0 else { return }
+        precondition(path.isAvailable, "this CPU cannot run the \(path) path")
+        csgd_normal_at(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, base, elements.count, out)
+    }
+
     /// Error feedback's fused pass with fresh noise over whole blocks of 1024
     /// elements: e[j] ← (v[j] + σ·z[j]) + e[j] for the elements
     /// `64·firstGroup ..< 64·(firstGroup + count)` of `key`'s stream (z as

@@ -86,6 +86,21 @@ public struct CheckpointReader {
         }
     }
 
+    /// Reads a UInt32 array of exactly `into.count` values into `into`.
+    public mutating func readUInt32s(into out: UnsafeMutableBufferPointer<UInt32>, _ what: String) throws {
+        let n = try readUInt64(what)
+        guard n == UInt64(out.count) else {
+            throw error("does not fit this run: \(what) holds \(n) values, this run has \(out.count)")
+        }
+        let r = try take(4 * out.count, what)
+        guard let dst = out.baseAddress else { return }
+        bytes.withUnsafeBytes { raw in
+            for i in 0..<out.count {
+                dst[i] = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: r.lowerBound + 4 * i, as: UInt32.self))
+            }
+        }
+    }
+
     /// A reader over the next length-prefixed section; this reader moves past it.
     public mutating func readSection(_ what: String) throws -> CheckpointReader {
         let n = try readUInt64(what)

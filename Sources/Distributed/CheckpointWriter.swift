@@ -54,6 +54,17 @@ public struct CheckpointWriter {
         #endif
     }
 
+    /// UInt64 count, then each UInt32 (little-endian).
+    public mutating func appendUInt32s(_ v: UnsafeBufferPointer<UInt32>) {
+        appendUInt64(UInt64(v.count))
+        bytes.reserveCapacity(bytes.count + 4 * v.count)
+        #if _endian(little)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(v))
+        #else
+        for x in v { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
+        #endif
+    }
+
     /// A length-prefixed section (UInt64 byte count, then what `body` writes).
     public mutating func appendSection(_ body: (inout CheckpointWriter) -> Void) {
         var inner = CheckpointWriter()

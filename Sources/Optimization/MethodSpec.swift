@@ -60,7 +60,7 @@ public struct PGDParameters: Equatable, Sendable {
 ///
 /// | method | pipeline |
 /// |---|---|
-/// | `alg1[:r=R|sigma=S][,batch=B][,variant=neurips|arxiv][,reset=on|off][,I=..,R=..,F=..][,theory]` | noise + memory + compressor (+ reset) |
+/// | `alg1[:r=R|sigma=S][,batch=B][,variant=neurips|arxiv][,reset=on|off][,I=..,R=..,F=..][,theory][,noise=eager|deferred]` | noise + memory + compressor (+ reset) |
 /// | `sgd[:batch=B]` | compressor (default none), no memory |
 /// | `ef-sgd[:batch=B]` | memory + compressor |
 /// | `psgd:r=R|sigma=S[,batch=B]` | noise, uncompressed |
@@ -85,6 +85,9 @@ public struct MethodSpec: Equatable, Sendable, CustomStringConvertible {
     public var variant = "arxiv"
     /// alg1: take η, I, R, F, r from the theory (`TheoryParameters`).
     public var useTheory = false
+    /// alg1 with RandomK: draw each coordinate's noise when it is sent
+    /// (`noise=deferred`, `DeferredNoise`) instead of every step for all.
+    public var deferNoise = false
     /// A compressor the method itself prescribes (qsgd-sgd; none for psgd/pgd).
     public var forcedCompressor: CompressorSpec?
     /// Step size given as a method option (`eta=`), overriding --lr.
@@ -99,7 +102,7 @@ public struct MethodSpec: Equatable, Sendable, CustomStringConvertible {
     public var description: String { text }
 
     static let allowed: [Kind: Set<String>] = [
-        .alg1: ["r", "sigma", "batch", "variant", "reset", "I", "R", "F", "theory", "eta"],
+        .alg1: ["r", "sigma", "batch", "variant", "reset", "I", "R", "F", "theory", "eta", "noise"],
         .sgd: ["batch", "eta"],
         .efSGD: ["batch", "eta"],
         .psgd: ["r", "sigma", "batch", "eta"],
@@ -186,6 +189,19 @@ public struct MethodSpec: Equatable, Sendable, CustomStringConvertible {
             }
             let f = try number("F")
             if variant == "neurips", let f, f != 0 { throw CSGDError("method 'alg1': F = \(f) applies to variant=arxiv only (NeurIPS has F = 0)") }
+            let noiseMode = opts["noise"] ?? "eager"
+            guard noiseMode == "eager" || noiseMode == "deferred" else {
+                throw CSGDError("method 'alg1': noise = '\(noiseMode)' is not eager or deferred")
+            }
+            if noiseMode == "deferred" {
+                guard resetText == "off" else {
+                    throw CSGDError("method 'alg1': noise=deferred needs reset=off (a reset reads the whole error memory, noise included)")
+                }
+                if case .none = spec.noise, !spec.useTheory {
+                    throw CSGDError("method 'alg1': noise=deferred needs noise: give sigma= or r=")
+                }
+                spec.deferNoise = true
+            }
             if resetText == "on" && !spec.useTheory {
                 guard let i = try integer("I", min: 1) else { throw CSGDError("method 'alg1': reset needs I (the escape iterations)") }
                 guard let r = try number("R", strict: true) else { throw CSGDError("method 'alg1': reset needs R (the escape radius)") }

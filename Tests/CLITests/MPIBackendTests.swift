@@ -74,6 +74,19 @@ final class MPIBackendTests: XCTestCase {
         }
     }
 
+    /// Deferred noise (drawn for the coordinates RandomK sends, after the
+    /// all-reduce, on every rank alike) gives the in-process bits.
+    func testDeferredNoiseUnderMPIMatchesInProcess() throws {
+        try requireMPI()
+        var r = run
+        r[r.firstIndex(of: "alg1:sigma=0.01")!] = "alg1:sigma=0.01,noise=deferred"
+        let inproc = try summary(try CLIRunner.run(r + ["--compressor", "randomk:0.1", "--backend", "inproc", "--workers", "2"]))
+        let mpi = try summary(try Self.mpirun(2, r + ["--compressor", "randomk:0.1", "--backend", "mpi"]))
+        for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "steps"] {
+            XCTAssertEqual("\(inproc[key] ?? "nil")", "\(mpi[key] ?? "nil")", "\(key) with deferred noise")
+        }
+    }
+
     /// `csgd train` under mpirun, each rank holding only its shard, gives the
     /// in-process run's final parameters and bit counts.
     func testTrainUnderMPIMatchesInProcess() throws {

@@ -136,6 +136,21 @@ final class GaussianSIMDTests: XCTestCase {
             GaussianSIMD.groups(key, first: 77, count: n, into: b.buffer.baseAddress!, path: path)
             XCTAssertTrue(a.array.elementsEqual(b.array) { $0.bitPattern == $1.bitPattern }, "\(path) over 2²⁰ normals")
         }
+        // Single elements anywhere (`at`), on every path, equal the groups'.
+        var elements: [UInt32] = [0, 1, 2, 3, 63, 64, 65, 1000, 4097, 77 * 64 + 5]
+        for j in 0..<500 { elements.append(UInt32(77 * 64 + (j * 7919) % (n * 64))) }
+        for path in GaussianSIMD.Path.allCases where path.isAvailable {
+            var got = [Float](repeating: .nan, count: elements.count)
+            elements.withUnsafeBufferPointer { e in got.withUnsafeMutableBufferPointer { GaussianSIMD.at(key, elements: e, into: $0.baseAddress!, path: path) } }
+            for (j, e) in elements.enumerated() where Int(e) >= 77 * 64 {
+                XCTAssertEqual(got[j].bitPattern, a.buffer[Int(e) - 77 * 64].bitPattern, "\(path): element \(e)")
+            }
+            let head = FloatBuffer(count: 77 * 64)
+            GaussianSIMD.groups(key, first: 0, count: 77, into: head.buffer.baseAddress!, path: .softwareAES)
+            for (j, e) in elements.enumerated() where Int(e) < 77 * 64 {
+                XCTAssertEqual(got[j].bitPattern, head.buffer[Int(e)].bitPattern, "\(path): element \(e)")
+            }
+        }
         // A fill through forEachRun (which takes the best path) equals
         // the reference at unaligned offsets.
         for (offset, n) in [(0, 1), (5, 63), (63, 2), (100, 3000), (64 * 1000 + 7, 1100)] {

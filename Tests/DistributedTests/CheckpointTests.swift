@@ -207,6 +207,9 @@ final class CheckpointTests: XCTestCase {
         _ = try assertResumeIsExact(s, steps: 80, stopAt: 45, every: 10)
         s.method = "sgd:batch=4"; s.compressor = "sketch-topk:4"
         _ = try assertResumeIsExact(s, steps: 80, stopAt: 45, every: 10)
+        // deferred noise keeps each coordinate's first unsent step
+        s.method = "alg1:sigma=0.01,batch=4,noise=deferred"; s.compressor = "randomk:0.25"; s.workers = 2
+        _ = try assertResumeIsExact(s, steps: 80, stopAt: 45, every: 10)
     }
 
     func testResumeKeepsResetAnchorsAndCertificates() throws {

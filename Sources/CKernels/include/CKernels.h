@@ -29,6 +29,12 @@ void csgd_ars4x32(const uint32_t key[4], const uint32_t ctr[4], unsigned rounds,
 void csgd_normal_groups(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
                         uint32_t first_group, size_t groups, float *out);
 
+/// The normals of the listed elements (< 2³², any order) of the same
+/// stream, into out[0 ..< count]: element e as `csgd_normal_groups` gives it.
+/// Paths as there (AVX2 runs the portable code here).
+void csgd_normal_at(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                    const uint32_t *elements, size_t count, float *out);
+
 /// Error feedback's fused pass with fresh noise, over the whole blocks of
 /// 1024 elements starting at element 64·`first_group` of the stream (both
 /// `first_group` and `groups` multiples of 16): e[j] ← (v[j] + σ·z[j]) + e[j]

@@ -8,6 +8,7 @@ import Optimization
 /// | method | chain |
 /// |---|---|
 /// | `alg1` | gradient → perturb(σ) → [reset ∘] error feedback ∘ compress → average → step |
+/// | `alg1:…,noise=deferred` (RandomK) | gradient → error feedback ∘ compress → average → noise of the sent coordinates → step |
 /// | `ef-sgd` | gradient → error feedback ∘ compress → average → step |
 /// | `sgd`, `qsgd-sgd` | gradient → compress → average → step |
 /// | `psgd` | gradient → perturb(σ) → compress(none) → average → step |
@@ -65,8 +66,11 @@ public struct MethodChain {
         }
         let sigma = noise.perCoordinateSigma(dimension: d)
 
+        if method.deferNoise, !(compressor is RandomK) {
+            throw CSGDError("method 'alg1': noise=deferred needs compressor randomk (it picks coordinates without looking at them), not \(type(of: compressor))")
+        }
         var chain: [any GradientTransform] = [StochasticGradient(batch: method.batch)]
-        if sigma > 0 { chain.append(GaussianPerturbation(sigma: Float(sigma))) }
+        if sigma > 0 && !method.deferNoise { chain.append(GaussianPerturbation(sigma: Float(sigma))) }
         let compress = CompressMessage(compressor)
         if method.memory {
             let feedback = ErrorFeedback(compress)
@@ -79,6 +83,7 @@ public struct MethodChain {
             chain.append(compress)
         }
         chain.append(AverageMessages())
+        if method.deferNoise && sigma > 0 { chain.append(DeferredNoise(sigma: Float(sigma))) }
         if let pgd { chain.append(PerturbWhenSmall(pgd)) }
         if method.kind == .cnc {
             chain.append(CurvatureStep(gThres: method.gThres ?? config.epsilon ?? 1e-3, tThres: method.tThres ?? 10,
