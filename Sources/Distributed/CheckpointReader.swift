@@ -69,9 +69,19 @@ public struct CheckpointReader {
 
     /// Reads a Float array of exactly `into.count` values into `into`.
     public mutating func readFloats(into out: UnsafeMutableBufferPointer<Float>, _ what: String) throws {
+        try out.withMemoryRebound(to: UInt32.self) { try readWords(into: $0, what, noun: "floats") }
+    }
+
+    /// Reads a UInt32 array of exactly `into.count` values into `into`.
+    public mutating func readUInt32s(into out: UnsafeMutableBufferPointer<UInt32>, _ what: String) throws {
+        try readWords(into: out, what, noun: "values")
+    }
+
+    /// A count, then that many little-endian 32-bit words.
+    private mutating func readWords(into out: UnsafeMutableBufferPointer<UInt32>, _ what: String, noun: String) throws {
         let n = try readUInt64(what)
         guard n == UInt64(out.count) else {
-            throw error("does not fit this run: \(what) holds \(n) floats, this run has \(out.count)")
+            throw error("does not fit this run: \(what) holds \(n) \(noun), this run has \(out.count)")
         }
         let r = try take(4 * out.count, what)
         guard let dst = out.baseAddress else { return }
@@ -80,24 +90,9 @@ public struct CheckpointReader {
             UnsafeMutableRawPointer(dst).copyMemory(from: raw.baseAddress! + r.lowerBound, byteCount: r.count)
             #else
             for i in 0..<out.count {
-                dst[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: r.lowerBound + 4 * i, as: UInt32.self)))
-            }
-            #endif
-        }
-    }
-
-    /// Reads a UInt32 array of exactly `into.count` values into `into`.
-    public mutating func readUInt32s(into out: UnsafeMutableBufferPointer<UInt32>, _ what: String) throws {
-        let n = try readUInt64(what)
-        guard n == UInt64(out.count) else {
-            throw error("does not fit this run: \(what) holds \(n) values, this run has \(out.count)")
-        }
-        let r = try take(4 * out.count, what)
-        guard let dst = out.baseAddress else { return }
-        bytes.withUnsafeBytes { raw in
-            for i in 0..<out.count {
                 dst[i] = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: r.lowerBound + 4 * i, as: UInt32.self))
             }
+            #endif
         }
     }
 

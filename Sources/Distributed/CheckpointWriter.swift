@@ -41,17 +41,11 @@ public struct CheckpointWriter {
 
     /// UInt64 count, then each Float's bit pattern (little-endian).
     public mutating func appendFloats(_ v: UnsafeBufferPointer<Float>) {
-        appendUInt64(UInt64(v.count))
-        bytes.reserveCapacity(bytes.count + 4 * v.count)
         for f in v where !f.isFinite {
             allFinite = false
             break
         }
-        #if _endian(little)
-        bytes.append(contentsOf: UnsafeRawBufferPointer(v))
-        #else
-        for f in v { withUnsafeBytes(of: f.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-        #endif
+        v.withMemoryRebound(to: UInt32.self) { appendUInt32s($0) }
     }
 
     /// UInt64 count, then each UInt32 (little-endian).
