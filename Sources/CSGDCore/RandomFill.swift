@@ -1,9 +1,10 @@
 import Foundation
 
-/// Bulk, position-indexed random vectors from a keyed Philox stream.
+/// Bulk, position-indexed random vectors from a key's streams.
 ///
 /// Element `j` of a fill depends only on the key and `j` (uniforms use word
-/// `j`; Gaussians use group `j / 64` of 16 blocks), never on how the vector is split, so a
+/// `j` of the key's Philox stream; Gaussians element `j` of its Gaussian
+/// stream, ARS-7 through a ziggurat), never on how the vector is split, so a
 /// chunk can be generated on any thread or worker and still match a serial
 /// fill bit for bit.
 public enum RandomFill {
@@ -34,9 +35,9 @@ public enum RandomFill {
 
     /// Fills `out` with independent N(0, σ²) deviates, or adds them to it when
     /// `accumulate` is true: `out[j]` is σ·z (or `out[j] + σ·z`) with z element
-    /// `offset + j` of the key's Gaussian stream (`GaussianSIMD`: groups of 64
-    /// normals from 16 Philox blocks by a vectorised Box–Muller). Any offset
-    /// and any split of a fill give the same bits.
+    /// `offset + j` of the key's Gaussian stream (`GaussianSIMD`: ARS-7 words
+    /// through a 256-layer ziggurat, in groups of 64). Any offset and any
+    /// split of a fill give the same bits.
     public static func gaussian(
         _ key: RandomKey, sigma: Float, into out: UnsafeMutableBufferPointer<Float>,
         offset: Int = 0, accumulate: Bool = false

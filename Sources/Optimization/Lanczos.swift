@@ -45,7 +45,7 @@ public struct LanczosResult: Sendable, Codable {
 /// of T_m is found by our own routines — Sturm-count bisection for the
 /// eigenvalue, inverse iteration with a pivoted tridiagonal LU for the
 /// eigenvector — with no LAPACK dependency. The start vector is Gaussian
-/// from a keyed Philox stream (`startKey(seed:)`), so a result replays bit
+/// from a keyed stream (`startKey(seed:)`), so a result replays bit
 /// for bit. The run stops as soon as β_m·|s_m| ≤ tolerance·scale (converged)
 /// or β_m ≤ tolerance·scale (invariant subspace, including m = d), where
 /// scale = max(|θ_min|, |θ_max|, β_m) estimates ‖A‖ from below.

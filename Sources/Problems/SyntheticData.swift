@@ -2,8 +2,8 @@ import CSGDCore
 
 /// Keyed generation of the problems' data and small dense linear algebra.
 ///
-/// Every planted solution, design matrix and random start is drawn from a
-/// Philox stream `RandomKey(seed:, step: stream, worker: shared, purpose:
+/// Every planted solution, design matrix and random start is drawn from the
+/// streams of `RandomKey(seed:, step: stream, worker: shared, purpose:
 /// .initialization)`, the `step` word naming the sub-stream, so the data are a
 /// pure function of the problem's `seed=` and never touch a global generator.
 /// Initial points use sub-stream `initialPoint` with the run's seed, disjoint
