@@ -1,3 +1,4 @@
+import CKernels
 /// Reusable scratch memory for `Sampling.withoutReplacement`, so that drawing
 /// K indices every step allocates nothing after the first draw.
 public struct SamplingWorkspace: Sendable {
@@ -28,6 +29,9 @@ public enum Sampling {
 
     /// The same draw with the membership structure chosen by the caller (the
     /// two must agree; tests check that they do).
+    /// Draws a batch of Floyd's loop takes (bitmap path).
+    static let floydBatch = 32
+
     static func withoutReplacement(
         d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
         workspace ws: inout SamplingWorkspace, useBitmap: Bool
@@ -43,10 +47,43 @@ public enum Sampling {
             // d/8 bytes fewer.
             if ws.bitmap.count < words { ws.bitmap = [UInt64](repeating: 0, count: words) }
             ws.bitmap.withUnsafeMutableBufferPointer { bm in
-                for j in (d - k)..<d {
-                    let t = Int(stream.nextInt(below: UInt64(j + 1)))
-                    let v = (bm[t >> 6] >> UInt64(t & 63)) & 1 == 0 ? t : j
-                    bm[v >> 6] |= 1 << UInt64(v & 63)
+                // Floyd's draws in batches: each batch's t first (Lemire's
+                // product on the stream's next words), the bitmap words they
+                // test asked for at once (the bitmap is d/8 bytes, often out
+                // of L2 after a step's passes), then the inserts in order. A
+                // word whose product might be rejected ends the batch and is
+                // drawn again by `nextInt` from its own position: the same
+                // words, the same draws as one `nextInt` at a time.
+                let bits = bm.baseAddress!
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.floydBatch) { tb in
+                    let t = tb.baseAddress!
+                    var j = d - k
+                    while j < d {
+                        let n = min(Self.floydBatch, d - j)
+                        let start = stream.position
+                        var m = 0
+                        while m < n {
+                            let bound = UInt64(j + m + 1)
+                            let product = UInt64(stream.nextUInt32()) &* bound
+                            if UInt32(truncatingIfNeeded: product) < UInt32(truncatingIfNeeded: bound) { break }
+                            t[m] = Int(product >> 32)
+                            csgd_prefetch(bits + (t[m] >> 6))
+                            m += 1
+                        }
+                        if m < n { stream.position = start + UInt64(m) }
+                        for i in 0..<m {
+                            let ti = t[i], ji = j + i
+                            let v = (bits[ti >> 6] >> UInt64(ti & 63)) & 1 == 0 ? ti : ji
+                            bits[v >> 6] |= 1 << UInt64(v & 63)
+                        }
+                        j += m
+                        if m < n {
+                            let ti = Int(stream.nextInt(below: UInt64(j + 1)))
+                            let v = (bits[ti >> 6] >> UInt64(ti & 63)) & 1 == 0 ? ti : j
+                            bits[v >> 6] |= 1 << UInt64(v & 63)
+                            j += 1
+                        }
+                    }
                 }
                 var n = 0
                 for w in 0..<words {
