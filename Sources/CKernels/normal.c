@@ -328,6 +328,18 @@ typedef struct {
 #define TARGET512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,vaes,aes")))
 #define T512 TARGET512 static inline
 
+// The main key (k0, k1, c1, 0) in each 128-bit lane.
+T512 __m512i key_lanes(const stream_key *k) {
+    return _mm512_broadcast_i32x4(_mm_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0));
+}
+
+// The counter (j, c2, c3, 0) in 128-bit lane j: four consecutive blocks from
+// block 0 (callers add the first block, or put per-lane words 0 and 3).
+T512 __m512i counter_lanes(const stream_key *k) {
+    return _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 1, (int)k->c2, (int)k->c3, 0,
+                             2, (int)k->c2, (int)k->c3, 0, 3, (int)k->c2, (int)k->c3, 0);
+}
+
 T512 __m512i weyl512(void) {
     return _mm512_set_epi64((long long)WEYL_HI, (long long)WEYL_LO, (long long)WEYL_HI, (long long)WEYL_LO,
                             (long long)WEYL_HI, (long long)WEYL_LO, (long long)WEYL_HI, (long long)WEYL_LO);
@@ -404,7 +416,7 @@ typedef struct {
     size_t n;
 } miss_queue;
 
-// Finishes the first m ≤ 16 queued misses: the retry blocks at their attempt,
+// Finishes the m ≤ 16 queued misses from entry `at`: the retry blocks at their attempt,
 // the fast test on word 0 for later attempts, then the wedge (or, rarely, the
 // tail, in scalar code). Returns the rejects' mask; their next attempts are
 // in `next`.
@@ -419,11 +431,7 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
     __m512i ehi = _mm512_set1_epi32((int)(uint32_t)(e0 >> 32));
     ehi = _mm512_mask_add_epi32(ehi, _mm512_cmplt_epu32_mask(elo, vpos), ehi, _mm512_set1_epi32(1));
     __m512i key3 = _mm512_add_epi32(va, _mm512_set1_epi32(1));
-    const __m512i keyBase = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1,
-                                              (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
-                                              (int)k->k0, (int)k->k1, (int)k->c1, 0);
-    const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0,
-                                              0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0);
+    const __m512i keyBase = key_lanes(k), ctrBase = counter_lanes(k);
     __m512i v[4], rk[4];
     for (int c = 0; c < 4; c++) {
         // block j of register c belongs to entry 4c + j
@@ -504,10 +512,7 @@ static inline void drain(const stream_key *k, uint64_t e0, const sink *to, int f
 // whole blocks of 16 groups.
 __attribute__((always_inline)) TARGET512
 static inline void run_avx512(const stream_key *k, uint32_t first, size_t count, const sink *to, int fused) {
-    __m512i rk0 = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
-                                    (int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0);
-    const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 1, (int)k->c2, (int)k->c3, 0,
-                                              2, (int)k->c2, (int)k->c3, 0, 3, (int)k->c2, (int)k->c3, 0);
+    const __m512i rk0 = key_lanes(k), ctrBase = counter_lanes(k);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512 sigma = _mm512_set1_ps(to->sigma);
     miss_queue q;
@@ -630,10 +635,7 @@ static void compensate_blocks(const stream_key *k, uint32_t first, size_t count,
 // (per-lane counters), each lane's word picked from its block, the fast test
 // on sixteen lanes, the misses finished by the portable code.
 TARGET512 static void at_avx512(const stream_key *k, const uint32_t *elements, size_t count, float *out) {
-    const __m512i keyv = _mm512_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0,
-                                           (int)k->k0, (int)k->k1, (int)k->c1, 0, (int)k->k0, (int)k->k1, (int)k->c1, 0);
-    const __m512i ctrBase = _mm512_setr_epi32(0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0,
-                                              0, (int)k->c2, (int)k->c3, 0, 0, (int)k->c2, (int)k->c3, 0);
+    const __m512i keyv = key_lanes(k), ctrBase = counter_lanes(k);
     for (size_t at = 0; at < count; at += 16) {
         size_t m = count - at < 16 ? count - at : 16;
         __mmask16 live = (__mmask16)((1u << m) - 1u);
@@ -667,6 +669,15 @@ TARGET512 static void at_avx512(const stream_key *k, const uint32_t *elements, s
 }
 #endif
 
+// Elements at arbitrary positions one by one (the others' remainder too).
+static void at_each(const stream_key *k, const uint32_t *elements, size_t count, float *out) {
+    for (size_t j = 0; j < count; j++) {
+        uint32_t w[4];
+        main_block(k, elements[j] >> 2, w);
+        out[j] = normal_of_word(k, elements[j], w[elements[j] & 3]);
+    }
+}
+
 #if defined(__x86_64__)
 // Elements eight at a time by AES-NI: their main blocks are independent, so
 // the rounds of the eight overlap.
@@ -689,11 +700,7 @@ static void at_ni(const stream_key *k, const uint32_t *elements, size_t count, f
             out[j + b] = normal_of_word(k, elements[j + b], w[elements[j + b] & 3]);
         }
     }
-    for (; j < count; j++) {
-        uint32_t w[4];
-        main_block(k, elements[j] >> 2, w);
-        out[j] = normal_of_word(k, elements[j], w[elements[j] & 3]);
-    }
+    at_each(k, elements + j, count - j, out + j);
 }
 #endif
 
@@ -705,11 +712,7 @@ void csgd_normal_at(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2
     k.aesni = path == 2 ? 0 : csgd_has_aesni();
     if (k.aesni) { at_ni(&k, elements, count, out); return; }
 #endif
-    for (size_t j = 0; j < count; j++) {
-        uint32_t w[4];
-        main_block(&k, elements[j] >> 2, w);
-        out[j] = normal_of_word(&k, elements[j], w[elements[j] & 3]);
-    }
+    at_each(&k, elements, count, out);
 }
 
 int csgd_normal_vector_level(void) {

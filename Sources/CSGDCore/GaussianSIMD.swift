@@ -14,8 +14,9 @@ import CKernels
 /// in groups of 64 (`groupSize`); every operation is integer work or one IEEE
 /// Float operation without fused multiply–add. The generator and the transform
 /// live in C (`CKernels`, normal.c): a portable path (AES-NI when the CPU has
-/// it, software AES otherwise; same bits) and an AVX-512 path with VAES,
-/// chosen at run time. docs/randomness.md gives the construction in full.
+/// it, software AES otherwise; same bits), an AVX2 path with AES-NI and an
+/// AVX-512 path with VAES, chosen at run time. docs/randomness.md gives the
+/// construction in full.
 public enum GaussianSIMD {
     /// Elements a group: 16 ARS blocks.
     public static let groupSize = 64

@@ -27,11 +27,11 @@ public enum Sampling {
         withoutReplacement(d: d, key: key, into: out, workspace: &ws, useBitmap: out.count * 1024 >= d)
     }
 
-    /// The same draw with the membership structure chosen by the caller (the
-    /// two must agree; tests check that they do).
     /// Draws a batch of Floyd's loop takes (bitmap path).
     static let floydBatch = 32
 
+    /// The same draw with the membership structure chosen by the caller (the
+    /// two must agree; tests check that they do).
     static func withoutReplacement(
         d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
         workspace ws: inout SamplingWorkspace, useBitmap: Bool
@@ -55,6 +55,11 @@ public enum Sampling {
                 // drawn again by `nextInt` from its own position: the same
                 // words, the same draws as one `nextInt` at a time.
                 let bits = bm.baseAddress!
+                // Floyd's step for draw t at j: t if not taken yet, else j.
+                @inline(__always) func take(_ t: Int, _ j: Int) {
+                    let v = (bits[t >> 6] >> UInt64(t & 63)) & 1 == 0 ? t : j
+                    bits[v >> 6] |= 1 << UInt64(v & 63)
+                }
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.floydBatch) { tb in
                     let t = tb.baseAddress!
                     var j = d - k
@@ -71,16 +76,10 @@ public enum Sampling {
                             m += 1
                         }
                         if m < n { stream.position = start + UInt64(m) }
-                        for i in 0..<m {
-                            let ti = t[i], ji = j + i
-                            let v = (bits[ti >> 6] >> UInt64(ti & 63)) & 1 == 0 ? ti : ji
-                            bits[v >> 6] |= 1 << UInt64(v & 63)
-                        }
+                        for i in 0..<m { take(t[i], j + i) }
                         j += m
                         if m < n {
-                            let ti = Int(stream.nextInt(below: UInt64(j + 1)))
-                            let v = (bits[ti >> 6] >> UInt64(ti & 63)) & 1 == 0 ? ti : j
-                            bits[v >> 6] |= 1 << UInt64(v & 63)
+                            take(Int(stream.nextInt(below: UInt64(j + 1))), j)
                             j += 1
                         }
                     }

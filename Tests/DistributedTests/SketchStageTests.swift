@@ -22,26 +22,6 @@ final class SketchStageTests: XCTestCase {
         var bits: [Int]
     }
 
-    /// Runs `body(rank, communicator)` on W threads joined by one fabric and
-    /// returns the outcomes by rank; rethrows a rank's failure.
-    func onRanks(_ w: Int, _ body: @escaping @Sendable (Int, InProcessCommunicator) throws -> Outcome) throws -> [Outcome] {
-        let fabric = InProcessFabric(size: w)
-        let results = Outcomes()
-        let errors = ErrorBox()
-        let done = DispatchGroup()
-        for r in 0..<w {
-            done.enter()
-            Thread {
-                defer { done.leave() }
-                let comm = InProcessCommunicator(fabric: fabric, rank: r)
-                do { results.set(r, try body(r, comm)) } catch { errors.set(error); comm.abort(reason: "\(error)") }
-            }.start()
-        }
-        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
-        if let e = errors.error { throw e }
-        return (0..<w).map { results.get($0)! }
-    }
-
     /// One step of compress (with the exchange), error feedback's subtraction
     /// and both averages, on this rank's vector v.
     static func step(_ c: SketchTopK, _ v: [Float], key: RandomKey, comm: Communicator) throws -> Outcome {
@@ -216,12 +196,4 @@ final class SketchStageTests: XCTestCase {
             XCTAssertEqual(one.downloadBitsPerWorker, 0, method)
         }
     }
-}
-
-/// Outcomes by rank, written from the rank threads.
-private final class Outcomes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var byRank: [Int: SketchStageTests.Outcome] = [:]
-    func set(_ r: Int, _ o: SketchStageTests.Outcome) { lock.lock(); byRank[r] = o; lock.unlock() }
-    func get(_ r: Int) -> SketchStageTests.Outcome? { lock.lock(); defer { lock.unlock() }; return byRank[r] }
 }

@@ -119,46 +119,30 @@ final class TransformTests: XCTestCase {
         for spec in specs {
             for w in [1, 3, 4] {
                 let c = try CompressorSpec.parse(spec).make(dimension: d)
-                let fabric = InProcessFabric(size: w)
-                let results = UnsafeSendable(UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * w * d))
-                defer { results.value.deallocate() }
-                let errors = ErrorBox()
-                let done = DispatchGroup()
-                for r in 0..<w {
-                    done.enter()
-                    Thread {
-                    defer { done.leave() }
-                    do {
-                        let comm = InProcessCommunicator(fabric: fabric, rank: r)
-                        let v = FloatBuffer(count: d)
-                        RandomFill.gaussian(RandomKey(seed: 5, step: UInt64(r), purpose: .test), sigma: 1, into: v.buffer)
-                        RandomFill.gaussian(RandomKey(seed: 6, purpose: .test), sigma: common, into: v.buffer, accumulate: true)
-                        let key = RandomKey(seed: 8, step: 2, worker: UInt32(r), purpose: .quantization)
-                        let denseStage = denseStageOf(c), sparseStage = makeCompressionStage(c)
-                        _ = denseStage.compress(v.readOnly, key: key)
-                        _ = sparseStage.compress(v.readOnly, key: key)
-                        let dense = UnsafeMutableBufferPointer(rebasing: results.value[(2 * r * d)..<((2 * r + 1) * d)])
-                        let a = try denseStage.average(into: dense, key: key, communicator: comm)
-                        let zeroed = FloatBuffer(count: d), out = SparseUpdate(capacity: sparseStage.sparseCapacity(workers: w)!)
-                        let b = try sparseStage.averageSparse(into: out, zeroed: zeroed.buffer, key: key, communicator: comm)
-                        if a != b { errors.set(CSGDError("bits differ: \(a) vs \(b)")) }
-                        if Kernels.sumSquares(zeroed.readOnly) != 0 { errors.set(CSGDError("scratch not left zero")) }
-                        let scattered = UnsafeMutableBufferPointer(rebasing: results.value[((2 * r + 1) * d)..<((2 * r + 2) * d)])
-                        Kernels.zero(scattered)
-                        for j in 0..<out.count where out.values[j] != 0 || scattered[Int(out.indices[j])] == 0 {
-                            scattered[Int(out.indices[j])] = out.values[j]
-                        }
-                    } catch {
-                        errors.set(error)
+                // Each rank: (dense average, sparse average scattered into d floats).
+                let outcomes = try onRanks(w) { r, comm -> ([Float], [Float]) in
+                    let v = FloatBuffer(count: d)
+                    RandomFill.gaussian(RandomKey(seed: 5, step: UInt64(r), purpose: .test), sigma: 1, into: v.buffer)
+                    RandomFill.gaussian(RandomKey(seed: 6, purpose: .test), sigma: common, into: v.buffer, accumulate: true)
+                    let key = RandomKey(seed: 8, step: 2, worker: UInt32(r), purpose: .quantization)
+                    let denseStage = denseStageOf(c), sparseStage = makeCompressionStage(c)
+                    _ = denseStage.compress(v.readOnly, key: key)
+                    _ = sparseStage.compress(v.readOnly, key: key)
+                    let dense = FloatBuffer(count: d)
+                    let a = try denseStage.average(into: dense.buffer, key: key, communicator: comm)
+                    let zeroed = FloatBuffer(count: d), out = SparseUpdate(capacity: sparseStage.sparseCapacity(workers: w)!)
+                    let b = try sparseStage.averageSparse(into: out, zeroed: zeroed.buffer, key: key, communicator: comm)
+                    if a != b { throw CSGDError("bits differ: \(a) vs \(b)") }
+                    if Kernels.sumSquares(zeroed.readOnly) != 0 { throw CSGDError("scratch not left zero") }
+                    let scattered = FloatBuffer(count: d)
+                    for j in 0..<out.count where out.values[j] != 0 || scattered[Int(out.indices[j])] == 0 {
+                        scattered[Int(out.indices[j])] = out.values[j]
                     }
-                    }.start()
+                    return (dense.array, scattered.array)
                 }
-                done.wait()
-                XCTAssertNil(errors.error)
                 for r in 0..<w {
-                    let dense = Array(results.value[(2 * r * d)..<((2 * r + 1) * d)])
-                    let sparse = Array(results.value[((2 * r + 1) * d)..<((2 * r + 2) * d)])
-                    XCTAssertEqual(dense.map(\.bitPattern), sparse.map(\.bitPattern), "\(spec) d=\(d) common \(common) W=\(w) rank \(r)")
+                    XCTAssertEqual(outcomes[r].0.map(\.bitPattern), outcomes[r].1.map(\.bitPattern),
+                                   "\(spec) d=\(d) common \(common) W=\(w) rank \(r)")
                 }
             }
         }
@@ -267,9 +251,4 @@ final class ErrorBox: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var error: Error?
     func set(_ e: Error) { lock.lock(); error = error ?? e; lock.unlock() }
-}
-
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -12,8 +12,6 @@ enum StepKernels {
     static let block = 1024
     /// Blocks a call of the fused noise pass covers (64 K elements).
     static let noiseChunk = 64
-    /// Blocks whose normals one generator call makes (16 KB).
-    static let noiseBlocks = 4
 
     @inline(__always) static func load16(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
         UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
