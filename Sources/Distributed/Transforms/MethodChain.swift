@@ -67,7 +67,7 @@ public struct MethodChain {
         let sigma = noise.perCoordinateSigma(dimension: d)
 
         if method.deferNoise, !(compressor is RandomK) {
-            throw CSGDError("method 'alg1': noise=deferred needs compressor randomk (it picks coordinates without looking at them), not \(type(of: compressor))")
+            throw CSGDError("method 'alg1': noise=deferred needs compressor randomk (it picks coordinates without looking at them), not '\(compressor)'")
         }
         var chain: [any GradientTransform] = [StochasticGradient(batch: method.batch)]
         if sigma > 0 && !method.deferNoise { chain.append(GaussianPerturbation(sigma: Float(sigma))) }
