@@ -14,11 +14,11 @@ public enum Sampling {
     /// replacement from `0 ..< d`, in ascending order, into `out`.
     ///
     /// Floyd's algorithm draws exactly K bounded integers from the stream of
-    /// `key`; membership is kept in a hash set when K is small against d (then
-    /// a radix sort orders the result) and in a bitmap otherwise (then a scan
-    /// orders it). Both give the same set for the same key, so the result
-    /// depends only on (key, K, d). Expected time O(K) (O(K + d/64) with the
-    /// bitmap, used only when K ≥ d/1024, where d/64 ≤ 16 K).
+    /// `key`; membership is kept in a hash set when K is small against d and
+    /// in a bitmap of d bits otherwise (K ≥ d/1024), and a radix sort orders
+    /// the K indices. Both give the same set for the same key, so the result
+    /// depends only on (key, K, d). Expected time O(K): the bitmap, all zero
+    /// between calls, is cleared at the K words set, never scanned.
     /// - Precondition: `0 <= K <= d <= 2^32`.
     public static func withoutReplacement(
         d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
@@ -42,9 +42,8 @@ public enum Sampling {
         var stream = RandomStream(key: key)
         if useBitmap {
             let words = (d + 63) / 64
-            // The bitmap is all zeros between calls (the scan below clears
-            // every word it reads), so it is not cleared here: one pass over
-            // d/8 bytes fewer.
+            // The bitmap is all zeros between calls (the K words set are
+            // cleared after the draws), so it is not cleared here.
             if ws.bitmap.count < words { ws.bitmap = [UInt64](repeating: 0, count: words) }
             ws.bitmap.withUnsafeMutableBufferPointer { bm in
                 // Floyd's draws in batches: each batch's t first (Lemire's
@@ -55,10 +54,14 @@ public enum Sampling {
                 // drawn again by `nextInt` from its own position: the same
                 // words, the same draws as one `nextInt` at a time.
                 let bits = bm.baseAddress!
-                // Floyd's step for draw t at j: t if not taken yet, else j.
+                // Floyd's step for draw t at j: t if not taken yet, else j;
+                // the index taken is listed (in draw order) in `out`.
+                var n = 0
                 @inline(__always) func take(_ t: Int, _ j: Int) {
                     let v = (bits[t >> 6] >> UInt64(t & 63)) & 1 == 0 ? t : j
                     bits[v >> 6] |= 1 << UInt64(v & 63)
+                    out[n] = UInt32(v)
+                    n += 1
                 }
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.floydBatch) { tb in
                     let t = tb.baseAddress!
@@ -84,26 +87,30 @@ public enum Sampling {
                         }
                     }
                 }
-                var n = 0
-                for w in 0..<words {
-                    var bits = bm[w]
-                    bm[w] = 0
-                    while bits != 0 {
-                        let b = bits.trailingZeroBitCount
-                        out[n] = UInt32(w * 64 + b)
-                        n += 1
-                        bits &= bits &- 1
-                    }
-                }
+                precondition(n == k)
+                // Clear the words set (K of them, recently touched) rather
+                // than scan all d/64; the list is sorted below.
+                for i in 0..<k { bits[Int(out[i]) >> 6] = 0 }
             }
-            return
+        } else {
+            drawWithHashSet(d: d, stream: &stream, into: out, workspace: &ws)
         }
-        // Hash set of capacity 2^c >= 2K.
+        // Ascending, either way.
+        if ws.scratch.count < k + radixCountSlots { ws.scratch = [UInt32](repeating: 0, count: k + radixCountSlots) }
+        ws.scratch.withUnsafeMutableBufferPointer { tmp in
+            radixSort(out, scratch: UnsafeMutableBufferPointer(rebasing: tmp[0..<(k + radixCountSlots)]), maxValue: UInt32(d - 1))
+        }
+    }
+
+    /// Floyd's draws with membership in an open-addressing hash set of
+    /// capacity 2^c ≥ 2K; `out` gets the K indices in table order.
+    private static func drawWithHashSet(d: Int, stream: inout RandomStream, into out: UnsafeMutableBufferPointer<UInt32>,
+                                        workspace ws: inout SamplingWorkspace) {
+        let k = out.count
         var cap = 16
         while cap < 2 * k { cap <<= 1 }
         let shift = UInt64(64 - cap.trailingZeroBitCount)
         if ws.table.count < cap { ws.table = [UInt32](repeating: 0, count: cap) }
-        if ws.scratch.count < k + radixCountSlots { ws.scratch = [UInt32](repeating: 0, count: k + radixCountSlots) }
         ws.table.withUnsafeMutableBufferPointer { tab in
             for i in 0..<cap { tab[i] = 0 }
             let mask = cap - 1
@@ -124,16 +131,12 @@ public enum Sampling {
                 if !insert(t) { _ = insert(j) }
                 n += 1
             }
-            // Collect, then sort ascending.
             var m = 0
             for i in 0..<cap where tab[i] != 0 {
                 out[m] = tab[i] - 1
                 m += 1
             }
             precondition(m == k && n == k)
-        }
-        ws.scratch.withUnsafeMutableBufferPointer { tmp in
-            radixSort(out, scratch: UnsafeMutableBufferPointer(rebasing: tmp[0..<(k + radixCountSlots)]), maxValue: UInt32(d - 1))
         }
     }
 
