@@ -364,12 +364,14 @@ T512 __m512i gather(const uint32_t *table, __m512i i) {
 
 // |x| lane by lane from the packed entries p (width_times).
 T512 __m512 width_times16(__m512i w, __m512i p) {
-    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), two23 = _mm512_set1_epi32(0x4B000000);
-    // W as a Float: the bits 2²³ + W, minus 2²³ (exact)
-    __m512 width = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_ternarylogic_epi32(p, mant, two23, 0xEA)),
-                                 _mm512_set1_ps(8388608.0f));
+    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), two30 = _mm512_set1_epi32((127 - 30) << 23);
+    // W·2⁻⁵³ as a Float: the bits 2⁻³⁰ + W·2⁻⁵³, minus 2⁻³⁰ (exact). Then
+    // (u·2⁹)·(W·2⁻⁵³) rounds once, to ((u·2⁹)·W)·2⁻⁵³: scaling by a power of
+    // two commutes with rounding here (no overflow, no subnormals)
+    __m512 width = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_ternarylogic_epi32(p, mant, two30, 0xEA)),
+                                 _mm512_set1_ps(0x1p-30f));
     __m512 u9 = _mm512_cvtepu32_ps(_mm512_andnot_si512(_mm512_set1_epi32(511), w));
-    return _mm512_mul_ps(_mm512_mul_ps(u9, width), _mm512_set1_ps(0x1p-53f));
+    return _mm512_mul_ps(u9, width);
 }
 
 // ±|x| lane by lane, and the lanes surely inside their inner rectangle: the
@@ -410,29 +412,39 @@ T512 __m512i word_of_blocks(const __m512i v[4], int k) {
 }
 
 // The misses of a call, waiting to be finished: position in `out` (element
-// e0 + position), the word that missed (or 0) and the attempt.
+// e0 + position; positions are below 2³¹) and, for an element requeued by a
+// rejected wedge test (bit 31 of its position set), the attempt to make next.
+// A first miss needs nothing else: its word is recomputed when it is finished,
+// which keeps the pass's append to one scalar store.
 typedef struct {
-    uint32_t pos[QUEUE + 16], word[QUEUE + 16], att[QUEUE + 16];
+    uint32_t pos[QUEUE + 16], word[QUEUE + 16];
     size_t n;
 } miss_queue;
+#define REQUEUED 0x80000000u
 
-// Finishes the m ≤ 16 queued misses from entry `at`: the retry blocks at their attempt,
-// the fast test on word 0 for later attempts, then the wedge (or, rarely, the
+// Finishes the m ≤ 16 queued misses from entry `at`: the retry blocks at their attempt
+// and the main blocks again (a first miss's word), the fast test on word 0 for
+// later attempts, then the wedge (or, rarely, the
 // tail, in scalar code). Returns the rejects' mask; their next attempts are
 // in `next`.
 T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, size_t at, size_t m,
                         __m512i *vposOut, __m512i *vwOut, __m512i *nextOut, __m512 *zOut, __mmask16 *doneOut) {
     const __m512i zero = _mm512_setzero_si512();
     __mmask16 live = (__mmask16)((1u << m) - 1u);
-    __m512i vpos = _mm512_maskz_loadu_epi32(live, q->pos + at), vw = _mm512_maskz_loadu_epi32(live, q->word + at);
-    __m512i va = _mm512_maskz_loadu_epi32(live, q->att + at);
+    __m512i vpos = _mm512_maskz_loadu_epi32(live, q->pos + at), vw;
+    // a requeued entry holds its attempt where a first miss holds its word
+    __mmask16 requeued = _mm512_mask_test_epi32_mask(live, vpos, _mm512_set1_epi32((int)REQUEUED));
+    __m512i va = _mm512_maskz_mov_epi32(requeued, _mm512_maskz_loadu_epi32(requeued, q->word + at));
+    vpos = _mm512_and_si512(vpos, _mm512_set1_epi32(0x7FFFFFFF));
     // e = e0 + pos as two 32-bit halves, counter (e_lo, c2, c3, e_hi), key (k0, k1, c1, 1 + a)
     __m512i elo = _mm512_add_epi32(vpos, _mm512_set1_epi32((int)(uint32_t)e0));
     __m512i ehi = _mm512_set1_epi32((int)(uint32_t)(e0 >> 32));
     ehi = _mm512_mask_add_epi32(ehi, _mm512_cmplt_epu32_mask(elo, vpos), ehi, _mm512_set1_epi32(1));
     __m512i key3 = _mm512_add_epi32(va, _mm512_set1_epi32(1));
+    // the main block e / 4: counter (b_lo, c2, c3, b_hi), key (k0, k1, c1, 0)
+    __m512i blo = _mm512_or_si512(_mm512_srli_epi32(elo, 2), _mm512_slli_epi32(ehi, 30)), bhi = _mm512_srli_epi32(ehi, 2);
     const __m512i keyBase = key_lanes(k), ctrBase = counter_lanes(k);
-    __m512i v[4], rk[4];
+    __m512i v[8], rk[8];
     for (int c = 0; c < 4; c++) {
         // block j of register c belongs to entry 4c + j
         const __m512i spread = _mm512_setr_epi32(4 * c, 0, 0, 4 * c, 4 * c + 1, 0, 0, 4 * c + 1,
@@ -440,9 +452,16 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
         v[c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, elo);
         v[c] = _mm512_mask_permutexvar_epi32(v[c], 0x8888, spread, ehi);
         rk[c] = _mm512_mask_permutexvar_epi32(keyBase, 0x8888, spread, key3);
+        v[4 + c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, blo);
+        v[4 + c] = _mm512_mask_permutexvar_epi32(v[4 + c], 0x8888, spread, bhi);
+        rk[4 + c] = keyBase;
     }
-    arsN(4, v, rk);
+    arsN(8, v, rk);
     __m512i r0 = word_of_blocks(v, 0), r1 = word_of_blocks(v, 1), r2 = word_of_blocks(v, 2);
+    // lane l's main word: word e mod 4 of its block (register 4 + l/4, 128-bit lane l mod 4)
+    __m512i widx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                                    _mm512_and_si512(elo, _mm512_set1_epi32(3)));
+    vw = _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(v[4], widx, v[5]), _mm512_permutex2var_epi32(v[6], widx, v[7]));
     vw = _mm512_mask_blend_epi32(_mm512_mask_cmpneq_epi32_mask(live, va, zero), vw, r0);
     __m512i i = _mm512_and_si512(vw, _mm512_set1_epi32(255)), u = _mm512_srli_epi32(vw, 9);
     __m512 x = width_times16(vw, gather(CSGD_ZIG_P, i));
@@ -479,31 +498,37 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
 }
 
 // Finishes queued misses sixteen at a time while at least `keep` + 16 wait
-// (`keep` = 0: all of them), and hands each finished one to the sink; the
-// rejects go back into the queue.
+// (`keep` = 0: all of them), and hands each finished one to the sink. A
+// round takes whole batches from the queue's back, independent of each
+// other (so their long dependency chains overlap); the round's rejects wait
+// in `r` and join the queue for the next round.
 __attribute__((always_inline)) TARGET512
-static inline void drain(const stream_key *k, uint64_t e0, const sink *to, int fused, miss_queue *q, size_t keep) {
+static inline void drain(const stream_key *k, uint64_t e0, const sink *to, int fused, miss_queue *q, miss_queue *r, size_t keep) {
     while (q->n > keep + (keep ? 15 : 0)) {
-        size_t m = q->n < 16 ? q->n : 16, rest = q->n - m;
-        __m512i vpos, vw, next;
-        __m512 z;
-        __mmask16 done;
-        __mmask16 again = finish16(k, e0, q, rest, m, &vpos, &vw, &next, &z, &done);
-        if (fused) {
-            // these elements' e was left alone by the pass: finish it now
-            __m512 a = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->v, 4);
-            __m512 ev = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->e, 4);
-            __m512 r = _mm512_add_ps(_mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(to->sigma), z)), ev);
-            _mm512_mask_i32scatter_ps(to->e, done, vpos, r, 4);
-        } else {
-            _mm512_mask_i32scatter_ps(to->out, done, vpos, z, 4);
+        size_t end = q->n, stop = keep ? keep + (end - keep) % 16 : 0, rn = 0;
+        for (size_t hi = end; hi > stop;) {
+            size_t m = hi - stop < 16 ? hi - stop : 16, at = hi - m;
+            __m512i vpos, vw, next;
+            __m512 z;
+            __mmask16 done;
+            __mmask16 again = finish16(k, e0, q, at, m, &vpos, &vw, &next, &z, &done);
+            if (fused) {
+                // these elements' e was left alone by the pass: finish it now
+                __m512 a = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->v, 4);
+                __m512 ev = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->e, 4);
+                __m512 res = _mm512_add_ps(_mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(to->sigma), z)), ev);
+                _mm512_mask_i32scatter_ps(to->e, done, vpos, res, 4);
+            } else {
+                _mm512_mask_i32scatter_ps(to->out, done, vpos, z, 4);
+            }
+            _mm512_storeu_si512(r->pos + rn, _mm512_maskz_compress_epi32(again, _mm512_or_si512(vpos, _mm512_set1_epi32((int)REQUEUED))));
+            _mm512_storeu_si512(r->word + rn, _mm512_maskz_compress_epi32(again, next));
+            rn += (size_t)__builtin_popcount(again);
+            hi = at;
         }
-        // the batch was the queue's last m entries; its rejects take their
-        // place (whole-register stores: the queue has 16 spare slots)
-        _mm512_storeu_si512(q->pos + rest, _mm512_maskz_compress_epi32(again, vpos));
-        _mm512_storeu_si512(q->word + rest, _mm512_maskz_compress_epi32(again, vw));
-        _mm512_storeu_si512(q->att + rest, _mm512_maskz_compress_epi32(again, next));
-        q->n = rest + (size_t)__builtin_popcount(again);
+        memcpy(q->pos + stop, r->pos, rn * sizeof(uint32_t));
+        memcpy(q->word + stop, r->word, rn * sizeof(uint32_t));
+        q->n = stop + rn;
     }
 }
 
@@ -513,9 +538,8 @@ static inline void drain(const stream_key *k, uint64_t e0, const sink *to, int f
 __attribute__((always_inline)) TARGET512
 static inline void run_avx512(const stream_key *k, uint32_t first, size_t count, const sink *to, int fused) {
     const __m512i rk0 = key_lanes(k), ctrBase = counter_lanes(k);
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512 sigma = _mm512_set1_ps(to->sigma);
-    miss_queue q;
+    miss_queue q, rejects;
     size_t n = 0;
     const uint64_t e0 = (uint64_t)first * GROUP;
     uint32_t words[GROUP * (CHUNK + 1)];   // whole pairs of groups
@@ -557,17 +581,19 @@ static inline void run_avx512(const stream_key *k, uint32_t first, size_t count,
             } else {
                 _mm512_storeu_ps(to->out + base, z);
             }
-            __mmask16 miss = (__mmask16)~inside;
-            // branch-free append: compress in registers, store whole vectors
-            _mm512_storeu_si512(q.pos + n, _mm512_maskz_compress_epi32(miss, _mm512_add_epi32(iota, _mm512_set1_epi32((int)base))));
-            _mm512_storeu_si512(q.word + n, _mm512_maskz_compress_epi32(miss, wv));
-            _mm512_storeu_si512(q.att + n, _mm512_setzero_si512());
-            n += (size_t)__builtin_popcount(miss);
+            // the misses' positions: the first without a branch (most
+            // vectors have none, few more than one), the rest in a loop
+            uint32_t miss = (uint32_t)(__mmask16)~inside;
+            q.pos[n] = base + (uint32_t)__builtin_ctz(miss | 0x10000u);
+            n += miss != 0;
+            miss &= miss - 1;
+            if (__builtin_expect(miss != 0, 0))
+                for (; miss; miss &= miss - 1) q.pos[n++] = base + (uint32_t)__builtin_ctz(miss);
         }
-        if (n > QUEUE - GROUP * CHUNK - 16) { q.n = n; drain(k, e0, to, fused, &q, 16); n = q.n; }
+        if (n > QUEUE - GROUP * CHUNK - 16) { q.n = n; drain(k, e0, to, fused, &q, &rejects, 16); n = q.n; }
     }
     q.n = n;
-    drain(k, e0, to, fused, &q, 0);
+    drain(k, e0, to, fused, &q, &rejects, 0);
 }
 
 TARGET512 static void groups_avx512_run(const stream_key *k, uint32_t first, size_t count, float *out) {
