@@ -277,7 +277,7 @@ static void groups_portable(const stream_key *k, uint32_t first, size_t count, f
 #if defined(__x86_64__)
 // AVX2 (with AES-NI for the words): the fast test on eight lanes with the
 // packed table, each miss finished by the portable code (about one word in
-// 65). Same operations, same bits: u·2⁹ as Float(u)·512 (both exact), the
+// 62). Same operations, same bits: u·2⁹ as Float(u)·512 (both exact), the
 // unsigned compare by flipping sign bits.
 __attribute__((target("avx2,aes,sse4.1")))
 static void groups_avx2(const stream_key *k, uint32_t first, size_t count, float *out) {
