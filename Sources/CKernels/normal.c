@@ -411,6 +411,29 @@ T512 __m512i word_of_blocks(const __m512i v[4], int k) {
                                    _mm512_permutex2var_epi32(v[2], idx, v[3]));
 }
 
+// Sixteen per-lane blocks are held four a register, block j of register c
+// belonging to lane 4c + j. This permutation brings lane 4c + j's value to
+// words 0 and 3 of block j (mask 0x1111 or 0x8888 picks which).
+T512 __m512i spread_lanes(int c) {
+    return _mm512_setr_epi32(4 * c, 0, 0, 4 * c, 4 * c + 1, 0, 0, 4 * c + 1,
+                             4 * c + 2, 0, 0, 4 * c + 2, 4 * c + 3, 0, 0, 4 * c + 3);
+}
+
+// Register c's counters (lo, c2, c3, hi) from per-lane lo and hi.
+T512 __m512i lane_counters(__m512i ctrBase, int c, __m512i lo, __m512i hi) {
+    const __m512i spread = spread_lanes(c);
+    return _mm512_mask_permutexvar_epi32(_mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, lo), 0x8888, spread, hi);
+}
+
+// Lane l's word e_l mod 4 of its own block, the blocks held four a register
+// in v[0..3] as `lane_counters` lays them out.
+T512 __m512i word_at(const __m512i v[4], __m512i e) {
+    __m512i idx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                                   _mm512_and_si512(e, _mm512_set1_epi32(3)));
+    return _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(v[0], idx, v[1]),
+                                   _mm512_permutex2var_epi32(v[2], idx, v[3]));
+}
+
 // The misses of a call, waiting to be finished: position in `out` (element
 // e0 + position; positions are below 2³¹) and, for an element requeued by a
 // rejected wedge test (bit 31 of its position set), the attempt to make next.
@@ -428,13 +451,13 @@ typedef struct {
 // tail, in scalar code). Returns the rejects' mask; their next attempts are
 // in `next`.
 T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, size_t at, size_t m,
-                        __m512i *vposOut, __m512i *vwOut, __m512i *nextOut, __m512 *zOut, __mmask16 *doneOut) {
+                        __m512i *vposOut, __m512i *nextOut, __m512 *zOut, __mmask16 *doneOut) {
     const __m512i zero = _mm512_setzero_si512();
     __mmask16 live = (__mmask16)((1u << m) - 1u);
-    __m512i vpos = _mm512_maskz_loadu_epi32(live, q->pos + at), vw;
-    // a requeued entry holds its attempt where a first miss holds its word
+    __m512i vpos = _mm512_maskz_loadu_epi32(live, q->pos + at);
+    // a requeued entry's attempt (≥ 1); a first miss's is 0
     __mmask16 requeued = _mm512_mask_test_epi32_mask(live, vpos, _mm512_set1_epi32((int)REQUEUED));
-    __m512i va = _mm512_maskz_mov_epi32(requeued, _mm512_maskz_loadu_epi32(requeued, q->word + at));
+    __m512i va = _mm512_maskz_loadu_epi32(requeued, q->word + at);
     vpos = _mm512_and_si512(vpos, _mm512_set1_epi32(0x7FFFFFFF));
     // e = e0 + pos as two 32-bit halves, counter (e_lo, c2, c3, e_hi), key (k0, k1, c1, 1 + a)
     __m512i elo = _mm512_add_epi32(vpos, _mm512_set1_epi32((int)(uint32_t)e0));
@@ -445,24 +468,17 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
     __m512i blo = _mm512_or_si512(_mm512_srli_epi32(elo, 2), _mm512_slli_epi32(ehi, 30)), bhi = _mm512_srli_epi32(ehi, 2);
     const __m512i keyBase = key_lanes(k), ctrBase = counter_lanes(k);
     __m512i v[8], rk[8];
+    // v[0..3]: the retry blocks (key word 3 = 1 + a per lane); v[4..7]: the main blocks
     for (int c = 0; c < 4; c++) {
-        // block j of register c belongs to entry 4c + j
-        const __m512i spread = _mm512_setr_epi32(4 * c, 0, 0, 4 * c, 4 * c + 1, 0, 0, 4 * c + 1,
-                                                 4 * c + 2, 0, 0, 4 * c + 2, 4 * c + 3, 0, 0, 4 * c + 3);
-        v[c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, elo);
-        v[c] = _mm512_mask_permutexvar_epi32(v[c], 0x8888, spread, ehi);
-        rk[c] = _mm512_mask_permutexvar_epi32(keyBase, 0x8888, spread, key3);
-        v[4 + c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, blo);
-        v[4 + c] = _mm512_mask_permutexvar_epi32(v[4 + c], 0x8888, spread, bhi);
+        v[c] = lane_counters(ctrBase, c, elo, ehi);
+        rk[c] = _mm512_mask_permutexvar_epi32(keyBase, 0x8888, spread_lanes(c), key3);
+        v[4 + c] = lane_counters(ctrBase, c, blo, bhi);
         rk[4 + c] = keyBase;
     }
     arsN(8, v, rk);
     __m512i r0 = word_of_blocks(v, 0), r1 = word_of_blocks(v, 1), r2 = word_of_blocks(v, 2);
-    // lane l's main word: word e mod 4 of its block (register 4 + l/4, 128-bit lane l mod 4)
-    __m512i widx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
-                                    _mm512_and_si512(elo, _mm512_set1_epi32(3)));
-    vw = _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(v[4], widx, v[5]), _mm512_permutex2var_epi32(v[6], widx, v[7]));
-    vw = _mm512_mask_blend_epi32(_mm512_mask_cmpneq_epi32_mask(live, va, zero), vw, r0);
+    // the word tested: a first miss's main word, word 0 of a later attempt's retry block
+    __m512i vw = _mm512_mask_blend_epi32(requeued, word_at(v + 4, elo), r0);
     __m512i i = _mm512_and_si512(vw, _mm512_set1_epi32(255)), u = _mm512_srli_epi32(vw, 9);
     __m512 x = width_times16(vw, gather(CSGD_ZIG_P, i));
     __mmask16 fast = _mm512_mask_cmplt_epu32_mask(live, u, gather(CSGD_ZIG_K, i));
@@ -492,7 +508,7 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
         }
         signedX = _mm512_mask_loadu_ps(signedX, tail, lz);
     }
-    *vposOut = vpos; *vwOut = vw; *nextOut = next; *zOut = signedX;
+    *vposOut = vpos; *nextOut = next; *zOut = signedX;
     *doneOut = fast | wedgeOK | giveUp | tail;
     return again;
 }
@@ -508,10 +524,10 @@ static inline void drain(const stream_key *k, uint64_t e0, const sink *to, int f
         size_t end = q->n, stop = keep ? keep + (end - keep) % 16 : 0, rn = 0;
         for (size_t hi = end; hi > stop;) {
             size_t m = hi - stop < 16 ? hi - stop : 16, at = hi - m;
-            __m512i vpos, vw, next;
+            __m512i vpos, next;
             __m512 z;
             __mmask16 done;
-            __mmask16 again = finish16(k, e0, q, at, m, &vpos, &vw, &next, &z, &done);
+            __mmask16 again = finish16(k, e0, q, at, m, &vpos, &next, &z, &done);
             if (fused) {
                 // these elements' e was left alone by the pass: finish it now
                 __m512 a = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), done, vpos, to->v, 4);
@@ -669,17 +685,11 @@ TARGET512 static void at_avx512(const stream_key *k, const uint32_t *elements, s
         __m512i b = _mm512_srli_epi32(e, 2);          // the main block; elements < 2³², so its high word is 0
         __m512i v[4], rk[4];
         for (int c = 0; c < 4; c++) {
-            const __m512i spread = _mm512_setr_epi32(4 * c, 0, 0, 0, 4 * c + 1, 0, 0, 0,
-                                                     4 * c + 2, 0, 0, 0, 4 * c + 3, 0, 0, 0);
-            v[c] = _mm512_mask_permutexvar_epi32(ctrBase, 0x1111, spread, b);
+            v[c] = lane_counters(ctrBase, c, b, _mm512_setzero_si512());
             rk[c] = keyv;
         }
         arsN(4, v, rk);
-        // lane l's word: position 4·(l mod 4) + (e mod 4) of register ⌊l/4⌋
-        __m512i idx = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
-                                       _mm512_and_si512(e, _mm512_set1_epi32(3)));
-        __m512i w = _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(v[0], idx, v[1]),
-                                            _mm512_permutex2var_epi32(v[2], idx, v[3]));
+        __m512i w = word_at(v, e);
         __mmask16 inside;
         __m512 z = fast16(w, &inside);
         float lz[16];
