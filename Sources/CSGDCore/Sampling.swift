@@ -14,11 +14,14 @@ public enum Sampling {
     /// replacement from `0 ..< d`, in ascending order, into `out`.
     ///
     /// Floyd's algorithm draws exactly K bounded integers from the stream of
-    /// `key`; membership is kept in a hash set when K is small against d and
-    /// in a bitmap of d bits otherwise (K ≥ d/1024), and a radix sort orders
-    /// the K indices. Both give the same set for the same key, so the result
-    /// depends only on (key, K, d). Expected time O(K): the bitmap, all zero
-    /// between calls, is cleared at the K words set, never scanned.
+    /// `key` (`RandomStream.nextInt(below:)`'s words and rejections). When K
+    /// is small against d, membership is kept in a hash set and a radix sort
+    /// orders the K indices. Otherwise (K ≥ d/1024) a C kernel
+    /// (`csgd_sample_bitmap`) keeps it in a bitmap of d bits and reads the
+    /// ascending list back from the bitmap, clearing it as it goes. Both give
+    /// the same set for the same key, so the result depends only on (key, K,
+    /// d). Expected time O(K): the bitmap path's scan of d/64 words is at most
+    /// 16·K of them.
     /// - Precondition: `0 <= K <= d <= 2^32`.
     public static func withoutReplacement(
         d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
@@ -27,75 +30,30 @@ public enum Sampling {
         withoutReplacement(d: d, key: key, into: out, workspace: &ws, useBitmap: out.count * 1024 >= d)
     }
 
-    /// Draws a batch of Floyd's loop takes (bitmap path).
-    static let floydBatch = 32
-
-    /// The same draw with the membership structure chosen by the caller (the
-    /// two must agree; tests check that they do).
+    /// The same draw with the membership structure chosen by the caller, and
+    /// for the bitmap, whether its Philox words may be computed sixteen
+    /// blocks at a time (AVX-512, when the CPU has it). All must agree; tests
+    /// check that they do.
     static func withoutReplacement(
         d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
-        workspace ws: inout SamplingWorkspace, useBitmap: Bool
+        workspace ws: inout SamplingWorkspace, useBitmap: Bool, vectorized: Bool = true
     ) {
         let k = out.count
         precondition(k >= 0 && k <= d && d <= (1 << 32), "need 0 <= K <= d <= 2^32")
         guard k > 0 else { return }
-        var stream = RandomStream(key: key)
         if useBitmap {
             let words = (d + 63) / 64
-            // The bitmap is all zeros between calls (the K words set are
-            // cleared after the draws), so it is not cleared here.
+            // All zeros between calls (the kernel clears what it sets).
             if ws.bitmap.count < words { ws.bitmap = [UInt64](repeating: 0, count: words) }
-            ws.bitmap.withUnsafeMutableBufferPointer { bm in
-                // Floyd's draws in batches: each batch's t first (Lemire's
-                // product on the stream's next words), the bitmap words they
-                // test asked for at once (the bitmap is d/8 bytes, often out
-                // of L2 after a step's passes), then the inserts in order. A
-                // word whose product might be rejected ends the batch and is
-                // drawn again by `nextInt` from its own position: the same
-                // words, the same draws as one `nextInt` at a time.
-                let bits = bm.baseAddress!
-                // Floyd's step for draw t at j: t if not taken yet, else j;
-                // the index taken is listed (in draw order) in `out`.
-                var n = 0
-                @inline(__always) func take(_ t: Int, _ j: Int) {
-                    let v = (bits[t >> 6] >> UInt64(t & 63)) & 1 == 0 ? t : j
-                    bits[v >> 6] |= 1 << UInt64(v & 63)
-                    out[n] = UInt32(v)
-                    n += 1
-                }
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.floydBatch) { tb in
-                    let t = tb.baseAddress!
-                    var j = d - k
-                    while j < d {
-                        let n = min(Self.floydBatch, d - j)
-                        let start = stream.position
-                        var m = 0
-                        while m < n {
-                            let bound = UInt64(j + m + 1)
-                            let product = UInt64(stream.nextUInt32()) &* bound
-                            if UInt32(truncatingIfNeeded: product) < UInt32(truncatingIfNeeded: bound) { break }
-                            t[m] = Int(product >> 32)
-                            csgd_prefetch(bits + (t[m] >> 6))
-                            m += 1
-                        }
-                        if m < n { stream.position = start + UInt64(m) }
-                        for i in 0..<m { take(t[i], j + i) }
-                        j += m
-                        if m < n {
-                            take(Int(stream.nextInt(below: UInt64(j + 1))), j)
-                            j += 1
-                        }
-                    }
-                }
-                precondition(n == k)
-                // Clear the words set (K of them, recently touched) rather
-                // than scan all d/64; the list is sorted below.
-                for i in 0..<k { bits[Int(out[i]) >> 6] = 0 }
+            let n = ws.bitmap.withUnsafeMutableBufferPointer { bm in
+                csgd_sample_bitmap(vectorized ? 1 : 0, key.k0, key.k1, key.c1, key.c2, key.c3, UInt64(d), k,
+                                   bm.baseAddress!, out.baseAddress!)
             }
-        } else {
-            drawWithHashSet(d: d, stream: &stream, into: out, workspace: &ws)
+            precondition(n == k, "bitmap sampling found \(n) indices, not \(k)")
+            return
         }
-        // Ascending, either way.
+        var stream = RandomStream(key: key)
+        drawWithHashSet(d: d, stream: &stream, into: out, workspace: &ws)
         if ws.scratch.count < k + radixCountSlots { ws.scratch = [UInt32](repeating: 0, count: k + radixCountSlots) }
         ws.scratch.withUnsafeMutableBufferPointer { tmp in
             radixSort(out, scratch: UnsafeMutableBufferPointer(rebasing: tmp[0..<(k + radixCountSlots)]), maxValue: UInt32(d - 1))

@@ -52,4 +52,14 @@ const uint32_t *csgd_normal_table(int which);
 /// The Float bits of r, where the ziggurat's tail starts.
 uint32_t csgd_normal_tail_start_bits(void);
 
+/// Floyd's sample of K = `k` distinct indices of 0 ..< d (1 ≤ K ≤ d ≤ 2³²)
+/// from the Philox4x32-10 stream of the key (k0, k1) with counter words
+/// (c1, c2, c3), as `RandomStream.nextInt(below:)` draws them, written to
+/// out[0 ..< K] in ascending order. `bitmap` (⌈d/64⌉ words) must be all zero;
+/// it is all zero again on return. `path` 1 computes sixteen Philox blocks at
+/// a time with AVX-512 when the CPU has it, 0 one at a time: the same words.
+/// Returns the number of indices found (K unless the bitmap was not zero).
+size_t csgd_sample_bitmap(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
+                          uint64_t d, size_t k, uint64_t *bitmap, uint32_t *out);
+
 #endif
