@@ -50,6 +50,14 @@ public struct RandomK: Compressor {
         m.pairs.gather(from: x)
     }
 
+    /// m ← C(x) and x ← x − C(x) in one pass over the K coordinates: the
+    /// bits of `compress` followed by `add(m, scaledBy: -1, into: x)`.
+    public func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout RandomKMessage) {
+        precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
+        drawIndices(key: key, into: &m)
+        m.pairs.gatherSubtracting(from: x)
+    }
+
     public func bits(of m: RandomKMessage) -> Int { 32 * k }
 
     public func encode(_ m: RandomKMessage, into w: inout BitWriter) {

@@ -72,6 +72,24 @@ public struct SparseMessage: Sendable, Equatable {
     }
 
     /// values[j] ← x[indices[j]].
+    /// values ← x at the indices, then x ← x − values there: the bits of
+    /// `gather(from:)` followed by `add(scaledBy: -1, into:)` (x + (−1)·v,
+    /// so 0 for a finite value, NaN for ±∞ or NaN), in one pass over the K
+    /// coordinates instead of two. Error feedback's compress-and-keep-residual.
+    public mutating func gatherSubtracting(from x: UnsafeMutableBufferPointer<Float>) {
+        indices.withUnsafeBufferPointer { idx in
+            values.withUnsafeMutableBufferPointer { v in
+                let p = x.baseAddress!
+                for j in 0..<idx.count {
+                    let i = Int(idx[j])
+                    let value = p[i]
+                    v[j] = value
+                    p[i] = p[i] + (-1) * value
+                }
+            }
+        }
+    }
+
     public mutating func gather(from x: UnsafeBufferPointer<Float>) {
         indices.withUnsafeBufferPointer { idx in
             values.withUnsafeMutableBufferPointer { v in

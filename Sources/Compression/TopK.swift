@@ -41,6 +41,16 @@ public struct TopK: Compressor {
         m.pairs.gather(from: x)
     }
 
+    /// m ← C(x) and x ← x − C(x) in one pass over the K coordinates: the
+    /// bits of `compress` followed by `add(m, scaledBy: -1, into: x)`.
+    public func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout TopKMessage) {
+        precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
+        m.pairs.indices.withUnsafeMutableBufferPointer { idx in
+            m.selector.select(UnsafeBufferPointer(x), into: idx)
+        }
+        m.pairs.gatherSubtracting(from: x)
+    }
+
     public func bits(of m: TopKMessage) -> Int { k * (32 + indexBits) }
 
     public func encode(_ m: TopKMessage, into w: inout BitWriter) {

@@ -24,6 +24,10 @@ public protocol CompressionStage: AnyObject {
     func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int
     /// v ← v − C(v) for the last message (what error feedback keeps).
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>)
+    /// `compress(_:key:communicator:)` then `subtractMessage(from:)` on the
+    /// same v, the message kept (error feedback's step); a stage may do both
+    /// in one pass when that gives the same bits. Returns the message's bits.
+    func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int
     /// avg ← (1/W) Σ_ranks C(v_rank); returns (upload, download) bits.
     func average(into avg: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
     /// For sparse messages: the most (index, value) pairs `averageSparse`
@@ -39,6 +43,12 @@ public protocol CompressionStage: AnyObject {
 extension CompressionStage {
     public func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
         compress(v, key: key)
+    }
+
+    public func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
+        let bits = try compress(UnsafeBufferPointer(v), key: key, communicator: communicator)
+        subtractMessage(from: v)
+        return bits
     }
 }
 
@@ -68,6 +78,15 @@ class TypedCompressionStage<C: Compressor>: CompressionStage {
     func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey) -> Int {
         typed.compress(v, key: key, into: &message)
         return typed.bits(of: message)
+    }
+
+    /// Two passes here; `SparseCompressionStage` overrides it with one. (A
+    /// class method, not only the protocol extension's default, so that the
+    /// subclass's override is what `any CompressionStage` calls.)
+    func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
+        let bits = try compress(UnsafeBufferPointer(v), key: key, communicator: communicator)
+        subtractMessage(from: v)
+        return bits
     }
 
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>) {

@@ -16,13 +16,30 @@ public struct CompressMessage: GradientTransform {
     }
 
     public func update(_ g: inout GradientBuffer, state: inout any CompressionStage, context: inout StepContext) throws -> StepOutcome {
+        try run(&g, state: &state, context: &context, keepingResidual: false)
+    }
+
+    /// As `update`, and then g.local ← g.local − C(g.local): error
+    /// feedback's memory, kept in the same pass over the message's
+    /// coordinates when the stage can (`compressKeepingResidual`).
+    public func updateKeepingResidual(_ g: inout GradientBuffer, state: inout any CompressionStage,
+                                      context: inout StepContext) throws -> StepOutcome {
+        try run(&g, state: &state, context: &context, keepingResidual: true)
+    }
+
+    private func run(_ g: inout GradientBuffer, state: inout any CompressionStage, context: inout StepContext,
+                     keepingResidual: Bool) throws -> StepOutcome {
         if context.gradientSumSquares == nil {
             context.gradientSumSquares = StepKernels.sumSquaresAndAddNoise(g.local, noise: g.pendingNoise)
             g.pendingNoise = nil
         }
         g.materializeNoise()
-        _ = try state.compress(UnsafeBufferPointer(g.local), key: context.workerKey(.quantization),
-                               communicator: context.communicator)
+        let key = context.workerKey(.quantization)
+        if keepingResidual {
+            _ = try state.compressKeepingResidual(g.local, key: key, communicator: context.communicator)
+        } else {
+            _ = try state.compress(UnsafeBufferPointer(g.local), key: key, communicator: context.communicator)
+        }
         g.message = state
         return .proceed
     }

@@ -42,9 +42,7 @@ public struct ErrorFeedback: GradientTransform {
                                                             splitter: context.splitter, sums: state.sums, pass: state.pass)
         g.pendingNoise = nil
         g.local = e
-        _ = try compress.update(&g, state: &state.stage, context: &context)
-        // e ← w − C(w)
-        state.stage.subtractMessage(from: e)
-        return .proceed
+        // m ← C(w), e ← w − C(w)
+        return try compress.updateKeepingResidual(&g, state: &state.stage, context: &context)
     }
 }
