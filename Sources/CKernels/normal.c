@@ -555,6 +555,8 @@ __attribute__((always_inline)) TARGET512
 static inline void run_avx512(const stream_key *k, uint32_t first, size_t count, const sink *to, int fused) {
     const __m512i rk0 = key_lanes(k), ctrBase = counter_lanes(k);
     const __m512 sigma = _mm512_set1_ps(to->sigma);
+    const float *const vp = to->v;
+    float *const ep = to->e, *const accp = to->acc, *const outp = to->out;
     miss_queue q, rejects;
     size_t n = 0;
     const uint64_t e0 = (uint64_t)first * GROUP;
@@ -579,32 +581,38 @@ static inline void run_avx512(const stream_key *k, uint32_t first, size_t count,
             arsN(8, v, rk);
             for (int c = 0; c < 8; c++) _mm512_storeu_si512(words + GROUP * j + 16 * c, v[c]);
         }
-        for (size_t r = 0; r < 4 * groups; r++) {
-            uint32_t base = (uint32_t)(GROUP * j0 + 16 * r);
-            __m512i wv = _mm512_loadu_si512(words + 16 * r);
-            __mmask16 inside;
-            __m512 z = fast16(wv, &inside);
-            if (fused) {
-                // Σv² lane by lane, and e ← (v + σ·z) + e where z is final
-                __m512 a = _mm512_loadu_ps(to->v + base);
-                acc = _mm512_add_ps(acc, _mm512_mul_ps(a, a));
-                __m512 r2 = _mm512_add_ps(_mm512_add_ps(a, _mm512_mul_ps(sigma, z)), _mm512_loadu_ps(to->e + base));
-                _mm512_mask_storeu_ps(to->e + base, inside, r2);
-                if ((base + 16) % 1024 == 0) {
-                    _mm512_storeu_ps(to->acc + 16 * (base / 1024), acc);   // the block just ended, 16 lanes
-                    acc = _mm512_setzero_ps();
+        for (size_t g = 0; g < groups; g++) {
+            const uint32_t base0 = (uint32_t)(GROUP * (j0 + g));
+            __mmask16 inside[4];
+            for (int h = 0; h < 4; h++) {
+                const uint32_t base = base0 + 16 * (uint32_t)h;
+                __m512 z = fast16(_mm512_loadu_si512(words + GROUP * g + 16 * (size_t)h), &inside[h]);
+                if (fused) {
+                    // Σv² lane by lane, and e ← (v + σ·z) + e where z is final
+                    __m512 a = _mm512_loadu_ps(vp + base);
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(a, a));
+                    __m512 r2 = _mm512_add_ps(_mm512_add_ps(a, _mm512_mul_ps(sigma, z)), _mm512_loadu_ps(ep + base));
+                    _mm512_mask_storeu_ps(ep + base, inside[h], r2);
+                } else {
+                    _mm512_storeu_ps(outp + base, z);
                 }
-            } else {
-                _mm512_storeu_ps(to->out + base, z);
             }
-            // the misses' positions: the first without a branch (most
-            // vectors have none, few more than one), the rest in a loop
-            uint32_t miss = (uint32_t)(__mmask16)~inside;
-            q.pos[n] = base + (uint32_t)__builtin_ctz(miss | 0x10000u);
+            if (fused && (base0 + GROUP) % 1024 == 0) {
+                _mm512_storeu_ps(accp + 16 * (base0 / 1024), acc);   // the block just ended, 16 lanes
+                acc = _mm512_setzero_ps();
+            }
+            // the group's misses in order: the first two without a branch
+            // (a group has about one), the rest in a loop
+            uint64_t miss = ~((uint64_t)inside[0] | (uint64_t)inside[1] << 16 | (uint64_t)inside[2] << 32 |
+                              (uint64_t)inside[3] << 48);
+            q.pos[n] = base0 + (uint32_t)__builtin_ctzll(miss | (uint64_t)1 << 63);
+            n += miss != 0;
+            miss &= miss - 1;
+            q.pos[n] = base0 + (uint32_t)__builtin_ctzll(miss | (uint64_t)1 << 63);
             n += miss != 0;
             miss &= miss - 1;
             if (__builtin_expect(miss != 0, 0))
-                for (; miss; miss &= miss - 1) q.pos[n++] = base + (uint32_t)__builtin_ctz(miss);
+                for (; miss; miss &= miss - 1) q.pos[n++] = base0 + (uint32_t)__builtin_ctzll(miss);
         }
         if (n > QUEUE - GROUP * CHUNK - 16) { q.n = n; drain(k, e0, to, fused, &q, &rejects, 16); n = q.n; }
     }
