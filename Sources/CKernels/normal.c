@@ -374,6 +374,13 @@ T512 __m512 width_times16(__m512i w, __m512i p) {
     return _mm512_mul_ps(u9, width);
 }
 
+// ±x lane by lane: bit 8 of w (the sign) shifted to bit 31 and XORed in,
+// x ^ ((w << 23) & 2³¹), one shift and one ternary op (`with_sign`).
+T512 __m512 with_sign16(__m512 x, __m512i w) {
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(x), _mm512_slli_epi32(w, 23),
+                                                         _mm512_set1_epi32((int)0x80000000u), 0x78));
+}
+
 // ±|x| lane by lane, and the lanes surely inside their inner rectangle: the
 // packed entry's top 9 bits are K[i] >> 14, and w < (K[i] >> 14)·2²³ exactly
 // when (u >> 14) < K[i] >> 14. The misses are tested exactly later, so the
@@ -385,9 +392,7 @@ T512 __m512 fast16(__m512i w, __mmask16 *inside) {
     __m512i p = gather(CSGD_ZIG_P, _mm512_and_si512(w, _mm512_set1_epi32(255)));
     __m512 x = width_times16(w, p);
     *inside = _mm512_cmplt_epu32_mask(w, _mm512_and_si512(p, _mm512_set1_epi32((int)0xFF800000u)));
-    // the sign: bit 8 of w shifted to bit 31, XORed in (x ^ (s & 2³¹))
-    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(x), _mm512_slli_epi32(w, 23),
-                                                         _mm512_set1_epi32((int)0x80000000u), 0x78));
+    return with_sign16(x, w);
 }
 
 // Vector exp_neg: the same operations lane by lane.
@@ -497,8 +502,7 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
     __m512i next = _mm512_add_epi32(va, _mm512_set1_epi32(1));
     __mmask16 giveUp = _mm512_mask_cmpge_epu32_mask(again, next, _mm512_set1_epi32(MAX_ATTEMPTS));
     again &= (__mmask16)~giveUp;
-    __m512i sgn = _mm512_slli_epi32(_mm512_and_si512(vw, _mm512_set1_epi32(256)), 23);
-    __m512 signedX = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), sgn));
+    __m512 signedX = with_sign16(x, vw);
     signedX = _mm512_mask_mov_ps(signedX, giveUp, _mm512_setzero_ps());
     if (tail) {
         uint32_t lp[16], lw[16], la[16], l1[16], l2[16];

@@ -36,6 +36,11 @@ public protocol Compressor: Sendable, CustomStringConvertible {
     func decode(from r: inout BitReader, key: RandomKey, into m: inout Message) throws
     /// y ← y + s·C(x) for the message m = C(x).
     func add(_ m: Message, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>)
+    /// m ← C(x), then x ← x − C(x): error feedback's step, the residual kept
+    /// in x (default: `compress`, then `add(m, scaledBy: -1, into: x)`). A
+    /// compressor whose message is x at some coordinates (RandomK, TopK) does
+    /// both in one pass over them, with the same bits.
+    func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout Message)
     /// y ← C(x) for the message m = C(x) (default: zero y, then `add`).
     func decompress(_ m: Message, into y: UnsafeMutableBufferPointer<Float>)
     /// For compressors whose messages add through one Float payload under
@@ -49,6 +54,11 @@ public protocol Compressor: Sendable, CustomStringConvertible {
 extension Compressor {
     public func withLinearPayload(_ m: inout Message, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Bool {
         false
+    }
+
+    public func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout Message) {
+        compress(UnsafeBufferPointer(x), key: key, into: &m)
+        add(m, scaledBy: -1, into: x)
     }
 
     /// The dense vector C(x) of message `m`, written over `y`.

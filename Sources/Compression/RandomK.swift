@@ -50,8 +50,8 @@ public struct RandomK: Compressor {
         m.pairs.gather(from: x)
     }
 
-    /// m ← C(x) and x ← x − C(x) in one pass over the K coordinates: the
-    /// bits of `compress` followed by `add(m, scaledBy: -1, into: x)`.
+    /// m ← C(x) and x ← x − C(x) in one pass over the K coordinates (the
+    /// protocol's default makes two), with the same bits.
     public func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout RandomKMessage) {
         precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
         drawIndices(key: key, into: &m)

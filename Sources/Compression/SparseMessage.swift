@@ -71,7 +71,6 @@ public struct SparseMessage: Sendable, Equatable {
         while k < count { p[k] = 0; k += 1 }
     }
 
-    /// values[j] ← x[indices[j]].
     /// values ← x at the indices, then x ← x − values there: the bits of
     /// `gather(from:)` followed by `add(scaledBy: -1, into:)` (x + (−1)·v,
     /// so 0 for a finite value, NaN for ±∞ or NaN), in one pass over the K
@@ -90,6 +89,7 @@ public struct SparseMessage: Sendable, Equatable {
         }
     }
 
+    /// values[j] ← x[indices[j]].
     public mutating func gather(from x: UnsafeBufferPointer<Float>) {
         indices.withUnsafeBufferPointer { idx in
             values.withUnsafeMutableBufferPointer { v in

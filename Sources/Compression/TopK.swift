@@ -34,20 +34,22 @@ public struct TopK: Compressor {
     public func makeMessage() -> TopKMessage { TopKMessage(k: k) }
 
     public func compress(_ x: UnsafeBufferPointer<Float>, key: RandomKey, into m: inout TopKMessage) {
+        select(x, into: &m)
+        m.pairs.gather(from: x)
+    }
+
+    /// m's indices ← the K largest |x_i|, ascending.
+    private func select(_ x: UnsafeBufferPointer<Float>, into m: inout TopKMessage) {
         precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
         m.pairs.indices.withUnsafeMutableBufferPointer { idx in
             m.selector.select(x, into: idx)
         }
-        m.pairs.gather(from: x)
     }
 
-    /// m ← C(x) and x ← x − C(x) in one pass over the K coordinates: the
-    /// bits of `compress` followed by `add(m, scaledBy: -1, into: x)`.
+    /// m ← C(x) and x ← x − C(x) in one pass over the K coordinates (the
+    /// protocol's default makes two), with the same bits.
     public func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout TopKMessage) {
-        precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
-        m.pairs.indices.withUnsafeMutableBufferPointer { idx in
-            m.selector.select(UnsafeBufferPointer(x), into: idx)
-        }
+        select(UnsafeBufferPointer(x), into: &m)
         m.pairs.gatherSubtracting(from: x)
     }
 

@@ -25,8 +25,9 @@ public protocol CompressionStage: AnyObject {
     /// v ← v − C(v) for the last message (what error feedback keeps).
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>)
     /// `compress(_:key:communicator:)` then `subtractMessage(from:)` on the
-    /// same v, the message kept (error feedback's step); a stage may do both
-    /// in one pass when that gives the same bits. Returns the message's bits.
+    /// same v, the message kept (error feedback's step; the default, which
+    /// sketch-topk uses). A stage whose C(v) needs no communication hands it
+    /// to the compressor's `compressKeepingResidual`. Returns the message's bits.
     func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int
     /// avg ← (1/W) Σ_ranks C(v_rank); returns (upload, download) bits.
     func average(into avg: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
@@ -80,13 +81,11 @@ class TypedCompressionStage<C: Compressor>: CompressionStage {
         return typed.bits(of: message)
     }
 
-    /// Two passes here; `SparseCompressionStage` overrides it with one. (A
-    /// class method, not only the protocol extension's default, so that the
-    /// subclass's override is what `any CompressionStage` calls.)
+    /// The compressor's own `compressKeepingResidual` (one pass for RandomK
+    /// and TopK): this stage's C(v) needs no communication.
     func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
-        let bits = try compress(UnsafeBufferPointer(v), key: key, communicator: communicator)
-        subtractMessage(from: v)
-        return bits
+        typed.compressKeepingResidual(v, key: key, into: &message)
+        return typed.bits(of: message)
     }
 
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>) {

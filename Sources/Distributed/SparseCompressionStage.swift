@@ -9,8 +9,6 @@ public protocol SparseCompressor: Compressor {
     func pairs(of m: Message) -> SparseMessage
     /// The most pairs a message holds.
     var k: Int { get }
-    /// m ← C(x) and x ← x − C(x) in one pass over the message's coordinates.
-    func compressKeepingResidual(_ x: UnsafeMutableBufferPointer<Float>, key: RandomKey, into m: inout Message)
 }
 
 extension RandomK: SparseCompressor {
@@ -27,13 +25,6 @@ extension TopK: SparseCompressor {
 /// rank-ordered sum of v/W), so dense and sparse steps give the same bits.
 final class SparseCompressionStage<C: SparseCompressor>: TypedCompressionStage<C> {
     override func sparseCapacity(workers: Int) -> Int? { typed.k * max(1, workers) }
-
-    /// The message's values are x at its indices, so gathering them and
-    /// leaving x − C(x) is one pass over those K coordinates.
-    override func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
-        typed.compressKeepingResidual(v, key: key, into: &message)
-        return typed.bits(of: message)
-    }
 
     override func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey,
                                 communicator comm: Communicator) throws -> (Int, Int) {

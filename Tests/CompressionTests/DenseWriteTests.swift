@@ -3,8 +3,8 @@ import CSGDCore
 @testable import Compression
 
 /// The one-pass `decompress` overrides (sparse pairs, sign, QSGD) and the
-/// parallel Count Sketch paths, and the one-pass compress-and-keep-residual of
-/// RandomK and TopK, give exactly what the straightforward code gives; a reused sampling workspace draws as a fresh one; `Kernels.sumSquares`
+/// parallel Count Sketch paths, and compress-and-keep-residual (one pass for
+/// RandomK and TopK), give exactly what the straightforward code gives; a reused sampling workspace draws as a fresh one; `Kernels.sumSquares`
 /// holds vectors of any scale; the cold-cache measurement runs.
 final class DenseWriteTests: XCTestCase {
     /// decompress(m) over garbage == zero, then add(m, 1): bit for bit.
@@ -37,35 +37,30 @@ final class DenseWriteTests: XCTestCase {
     }
 
     func testCompressKeepingResidualIsCompressThenSubtract() throws {
-        // RandomK and TopK: the one-pass m ← C(x), x ← x − C(x) gives the
-        // message and the residual of compress then add(m, −1), bit for bit,
-        // with ±∞, NaN and signed zeros among the values.
+        // Every compressor (RandomK and TopK in one pass, the others by the
+        // protocol's default): m ← C(x), x ← x − C(x) gives the message and
+        // the residual of compress then add(m, −1), bit for bit, with ±∞, NaN
+        // and signed zeros among the values.
         let key = RandomKey(seed: 4, step: 2, worker: 0, purpose: .test)
+        let specs = ["randomk:0.1", "randomk:1.0", "topk:0.1", "topk:1.0", "none", "sign", "qsgd:3",
+                     "sketch-topk:0.05,rows=3,cols=64"]
         for d in [1, 64, 1000, 70_001] {
             let x = Vectors.heavyTailed(d, seed: 7)
             if d >= 64 { x[3] = .infinity; x[10] = -.infinity; x[20] = .nan; x[30] = -0.0; x[40] = 0 }
-            func check<C: Compressor>(_ c: C, fused: (UnsafeMutableBufferPointer<Float>, inout C.Message) -> Void, _ what: String) {
+            func check<C: Compressor>(_ c: C, _ what: String) {
                 let twoPass = FloatBuffer(count: d), onePass = FloatBuffer(count: d)
                 twoPass.buffer.update(fromContentsOf: x.readOnly)
                 onePass.buffer.update(fromContentsOf: x.readOnly)
                 let m1 = c.compress(twoPass.readOnly, key: key)
                 c.add(m1, scaledBy: -1, into: twoPass.buffer)
                 var m2 = c.makeMessage()
-                fused(onePass.buffer, &m2)
-                var w1 = BitWriter(reservingBits: 64), w2 = BitWriter(reservingBits: 64)
-                c.encode(m1, into: &w1)
-                c.encode(m2, into: &w2)
-                XCTAssertEqual(w1.bytes, w2.bytes, "\(what) d=\(d): messages differ")
+                c.compressKeepingResidual(onePass.buffer, key: key, into: &m2)
+                XCTAssertEqual(c.encode(m1), c.encode(m2), "\(what) d=\(d): messages differ")
                 let bad = (0..<d).first { twoPass[$0].bitPattern != onePass[$0].bitPattern }
                 XCTAssertNil(bad, "\(what) d=\(d): residual differs at \(bad ?? -1)")
             }
-            for spec in ["randomk:0.1", "randomk:1.0"] {
-                let c = try CompressorSpec.parse(spec).make(dimension: d) as! RandomK
-                check(c, fused: { c.compressKeepingResidual($0, key: key, into: &$1) }, spec)
-            }
-            for spec in ["topk:0.1", "topk:1.0"] {
-                let c = try CompressorSpec.parse(spec).make(dimension: d) as! TopK
-                check(c, fused: { c.compressKeepingResidual($0, key: key, into: &$1) }, spec)
+            for spec in specs {
+                check(try CompressorSpec.parse(spec).make(dimension: d), spec)
             }
         }
     }
