@@ -18,12 +18,22 @@ enum CLI {
         Foundation.exit(status)
     }
 
-    /// A compact JSON line with sorted keys.
+    /// A compact JSON line with sorted keys. A non-finite number (a diverged
+    /// run's ‖∇f‖, say) is `null`: JSON has no NaN or infinity, and a summary
+    /// or log line must still be written when the numbers in it are not.
     static func jsonLine<T: Encodable>(_ value: T) throws -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(value), as: UTF8.self)
+        // Foundation can write a non-finite number only as a string: a marker
+        // string no real field holds (it starts with U+0001, which JSON
+        // escapes), replaced by null afterwards.
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: nonFiniteMarker, negativeInfinity: nonFiniteMarker, nan: nonFiniteMarker)
+        let line = String(decoding: try enc.encode(value), as: UTF8.self)
+        return line.replacingOccurrences(of: #""\u0001non-finite""#, with: "null")
     }
+
+    private static let nonFiniteMarker = "\u{1}non-finite"
 }
 
 /// A plain left-aligned text table for terminal summaries.

@@ -236,13 +236,24 @@ final class CheckpointCLITests: XCTestCase {
     }
 
     func testDivergingRunExitsThreeAndKeepsItsLastGoodCheckpoint() throws {
-        let dir = try temporaryDirectory() + "/ckpt"
+        let dir = try temporaryDirectory() + "/ckpt", log = try temporaryDirectory() + "/run.jsonl"
         let r = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=20,n=200", "--method", "sgd:batch=4", "--lr", "3",
-                                   "--steps", "500", "--checkpoint", dir, "--checkpoint-every", "2"])
+                                   "--steps", "500", "--checkpoint", dir, "--checkpoint-every", "2", "--log", log, "--log-every", "1"])
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertTrue(r.stderr.contains("non-finite iterate") && r.stderr.contains("last good checkpoint"), r.stderr)
         let kept = try XCTUnwrap(Self.completeSteps(dir).last)
         XCTAssertTrue(r.stderr.contains("(step \(kept))"), r.stderr)
+        // The log keeps every step up to the one that stopped the run, the
+        // non-finite numbers of the last lines as null (JSON has no NaN).
+        let stopped = try XCTUnwrap(r.stderr.firstMatch(of: #/at step (\d+)/#).flatMap { Int($0.1) })
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0)) }
+        XCTAssertEqual(records.compactMap { $0["step"] as? Int }, Array(0...stopped))
+        for record in records {
+            for (key, value) in record where !(value is String) {
+                XCTAssertTrue(value is NSNull || (value as? Double)?.isFinite == true, "\(key): \(value)")
+            }
+        }
         // It is whole and finite: resuming it up to its own step reports a finite loss.
         let back = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=20,n=200", "--method", "sgd:batch=4", "--lr", "3",
                                       "--steps", String(kept), "--checkpoint", dir, "--resume", "--json"])
