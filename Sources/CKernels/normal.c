@@ -1,10 +1,10 @@
 // The Gaussian stream (docs/randomness.md): ARS-7 words (Random123's
-// AES-round counter-based generator) turned into normals by a 256-layer
-// ziggurat.
+// AES-round counter-based generator) turned into normals by a 1024-layer
+// ziggurat (the tables' LB = 10; the code takes any LB the generator writes).
 //
-// Element e of a key's stream starts from word e of the main ARS stream: 8
-// bits choose a layer, 1 the sign, 23 the position in the layer. Inside the
-// layer's inner rectangle (98.5% of words) that is the normal; otherwise the
+// Element e of a key's stream starts from word e of the main ARS stream: 10
+// bits choose a layer, 1 the sign, 21 the position in the layer. Inside the
+// layer's inner rectangle (99.57% of words) that is the normal; otherwise the
 // element is finished by the wedge test or Marsaglia's tail from its own
 // retry blocks, keyed by (e, attempt), so every element depends only on the
 // key and e, never on which path, SIMD width or split computed it. The
@@ -178,15 +178,21 @@ static inline float log_pos(float u) {
     return (s + s + t) + e * 0.693359375f;
 }
 
-// A word: layer i = bits 0–7, sign = bit 8, position u = bits 9–31.
-#define LAYER(w) ((w) & 255u)
-#define POS(w) ((w) >> 9)
-// |x| = u·X[i]/2²³ as ((u·2⁹)·W[i])·2⁻⁵³ (W[i] = X[i]·2²¹, the packed
-// entry's low 23 bits): one rounding.
+// A word: layer i = its low LB bits, sign = bit LB, position u = the top
+// 31 − LB bits (LB = 8 for 256 layers).
+#define LB CSGD_ZIG_LAYER_BITS
+#define LAYER_MASK ((1u << LB) - 1u)
+#define POS_SHIFT (LB + 1)
+#define LAYER(w) ((w) & LAYER_MASK)
+#define POS(w) ((w) >> POS_SHIFT)
+// Float bits of 2⁻ⁿ.
+#define POW2_NEG_BITS(n) ((uint32_t)(127 - (n)) << 23)
+// |x| = u·X[i]/2^(31−LB) as ((u·2^(LB+1))·W[i])·2^−(32+WS) (W[i] = X[i]·2^WS,
+// the packed entry's low 23 bits): one rounding.
 static inline float width_times(uint32_t u, uint32_t i) {
-    return ((float)(u << 9) * (float)(CSGD_ZIG_P[i] & 0x7FFFFFu)) * 0x1p-53f;
+    return ((float)(u << POS_SHIFT) * (float)(CSGD_ZIG_P[i] & 0x7FFFFFu)) * fl(POW2_NEG_BITS(32 + CSGD_ZIG_WIDTH_BITS));
 }
-static inline float with_sign(float x, uint32_t w) { return fl(bitsOf(x) ^ ((w & 256u) << 23)); }
+static inline float with_sign(float x, uint32_t w) { return fl(bitsOf(x) ^ ((w >> LB & 1u) << 31)); }
 
 // Uniform in [0, 1) from a word's top 24 bits, and in (0, 1) from its top 23.
 static inline float unit_closed(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }
@@ -277,13 +283,13 @@ static void groups_portable(const stream_key *k, uint32_t first, size_t count, f
 #if defined(__x86_64__)
 // AVX2 (with AES-NI for the words): the fast test on eight lanes with the
 // packed table, each miss finished by the portable code (about one word in
-// 62). Same operations, same bits: u·2⁹ as Float(u)·512 (both exact), the
-// unsigned compare by flipping sign bits.
+// 200). Same operations, same bits: u·2^(LB+1) as Float(u)·2^(LB+1) (both
+// exact), the unsigned compare by flipping sign bits.
 __attribute__((target("avx2,aes,sse4.1")))
 static void groups_avx2(const stream_key *k, uint32_t first, size_t count, float *out) {
-    const __m256i low8 = _mm256_set1_epi32(255), mant = _mm256_set1_epi32(0x7FFFFF);
+    const __m256i low8 = _mm256_set1_epi32((int)LAYER_MASK), mant = _mm256_set1_epi32(0x7FFFFF);
     const __m256i two23 = _mm256_set1_epi32(0x4B000000), top9 = _mm256_set1_epi32((int)0xFF800000u);
-    const __m256i flip = _mm256_set1_epi32((int)0x80000000u), sign = _mm256_set1_epi32(256);
+    const __m256i flip = _mm256_set1_epi32((int)0x80000000u), sign = _mm256_set1_epi32(1 << LB);
     uint32_t w[GROUP];
     for (size_t j = 0; j < count; j++) {
         uint32_t g = first + (uint32_t)j;
@@ -295,9 +301,10 @@ static void groups_avx2(const stream_key *k, uint32_t first, size_t count, float
             __m256i p = _mm256_i32gather_epi32((const int *)CSGD_ZIG_P, _mm256_and_si256(wv, low8), 4);
             __m256 width = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(p, mant), two23)),
                                          _mm256_set1_ps(8388608.0f));
-            __m256 u9 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(wv, 9)), _mm256_set1_ps(512.0f));
-            __m256 x = _mm256_mul_ps(_mm256_mul_ps(u9, width), _mm256_set1_ps(0x1p-53f));
-            __m256i sgn = _mm256_slli_epi32(_mm256_and_si256(wv, sign), 23);
+            __m256 u9 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(wv, POS_SHIFT)),
+                                      _mm256_set1_ps((float)(1u << POS_SHIFT)));
+            __m256 x = _mm256_mul_ps(_mm256_mul_ps(u9, width), _mm256_set1_ps(fl(POW2_NEG_BITS(32 + CSGD_ZIG_WIDTH_BITS))));
+            __m256i sgn = _mm256_slli_epi32(_mm256_and_si256(wv, sign), 31 - LB);
             _mm256_storeu_ps(o + 8 * r, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x), sgn)));
             // inside iff w < (K >> 14)·2²³ (unsigned)
             __m256i inside = _mm256_cmpgt_epi32(_mm256_xor_si256(_mm256_and_si256(p, top9), flip), _mm256_xor_si256(wv, flip));
@@ -364,32 +371,34 @@ T512 __m512i gather(const uint32_t *table, __m512i i) {
 
 // |x| lane by lane from the packed entries p (width_times).
 T512 __m512 width_times16(__m512i w, __m512i p) {
-    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), two30 = _mm512_set1_epi32((127 - 30) << 23);
-    // W·2⁻⁵³ as a Float: the bits 2⁻³⁰ + W·2⁻⁵³, minus 2⁻³⁰ (exact). Then
-    // (u·2⁹)·(W·2⁻⁵³) rounds once, to ((u·2⁹)·W)·2⁻⁵³: scaling by a power of
-    // two commutes with rounding here (no overflow, no subnormals)
-    __m512 width = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_ternarylogic_epi32(p, mant, two30, 0xEA)),
-                                 _mm512_set1_ps(0x1p-30f));
-    __m512 u9 = _mm512_cvtepu32_ps(_mm512_andnot_si512(_mm512_set1_epi32(511), w));
+    // W·2^−(32+WS) as a Float: the bits 2^−(9+WS) + W·2^−(32+WS) (that
+    // exponent's unit in the last place is 2^−(32+WS)), minus 2^−(9+WS)
+    // (exact). Then (u·2^(LB+1))·(W·2^−(32+WS)) rounds once, to
+    // ((u·2^(LB+1))·W)·2^−(32+WS): scaling by a power of two commutes with
+    // rounding here (no overflow, no subnormals). For 256 layers: 2⁻³⁰, 2⁻⁵³.
+    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), unit = _mm512_set1_epi32((int)POW2_NEG_BITS(9 + CSGD_ZIG_WIDTH_BITS));
+    __m512 width = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_ternarylogic_epi32(p, mant, unit, 0xEA)),
+                                 _mm512_castsi512_ps(unit));
+    __m512 u9 = _mm512_cvtepu32_ps(_mm512_andnot_si512(_mm512_set1_epi32((1 << POS_SHIFT) - 1), w));
     return _mm512_mul_ps(u9, width);
 }
 
-// ±x lane by lane: bit 8 of w (the sign) shifted to bit 31 and XORed in,
-// x ^ ((w << 23) & 2³¹), one shift and one ternary op (`with_sign`).
+// ±x lane by lane: bit LB of w (the sign) shifted to bit 31 and XORed in,
+// x ^ ((w << (31 − LB)) & 2³¹), one shift and one ternary op (`with_sign`).
 T512 __m512 with_sign16(__m512 x, __m512i w) {
-    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(x), _mm512_slli_epi32(w, 23),
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(x), _mm512_slli_epi32(w, 31 - LB),
                                                          _mm512_set1_epi32((int)0x80000000u), 0x78));
 }
 
 // ±|x| lane by lane, and the lanes surely inside their inner rectangle: the
-// packed entry's top 9 bits are K[i] >> 14, and w < (K[i] >> 14)·2²³ exactly
-// when (u >> 14) < K[i] >> 14. The misses are tested exactly later, so the
+// packed entry's top 9 bits are T = K[i] >> (22 − LB), and w < T·2²³ exactly
+// when (u >> (22 − LB)) < T. The misses are tested exactly later, so the
 // split changes no result. The loop around it is bound by its instruction
 // count as much as by the AES unit and the gather: every operation saved here
 // shows (the sign as one shift and one ternary op instead of a test, an XOR
 // and a blend made the fused pass 1–4% faster).
 T512 __m512 fast16(__m512i w, __mmask16 *inside) {
-    __m512i p = gather(CSGD_ZIG_P, _mm512_and_si512(w, _mm512_set1_epi32(255)));
+    __m512i p = gather(CSGD_ZIG_P, _mm512_and_si512(w, _mm512_set1_epi32((int)LAYER_MASK)));
     __m512 x = width_times16(w, p);
     *inside = _mm512_cmplt_epu32_mask(w, _mm512_and_si512(p, _mm512_set1_epi32((int)0xFF800000u)));
     return with_sign16(x, w);
@@ -488,7 +497,7 @@ T512 __mmask16 finish16(const stream_key *k, uint64_t e0, const miss_queue *q, s
     __m512i r0 = word_of_blocks(v, 0), r1 = word_of_blocks(v, 1), r2 = word_of_blocks(v, 2);
     // the word tested: a first miss's main word, word 0 of a later attempt's retry block
     __m512i vw = _mm512_mask_blend_epi32(requeued, word_at(v + 4, elo), r0);
-    __m512i i = _mm512_and_si512(vw, _mm512_set1_epi32(255)), u = _mm512_srli_epi32(vw, 9);
+    __m512i i = _mm512_and_si512(vw, _mm512_set1_epi32((int)LAYER_MASK)), u = _mm512_srli_epi32(vw, POS_SHIFT);
     __m512 x = width_times16(vw, gather(CSGD_ZIG_P, i));
     __mmask16 fast = _mm512_mask_cmplt_epu32_mask(live, u, gather(CSGD_ZIG_K, i));
     __mmask16 tail = _mm512_mask_cmpeq_epi32_mask(live & ~fast, i, zero);
@@ -813,3 +822,7 @@ const uint32_t *csgd_normal_table(int which) {
 }
 
 uint32_t csgd_normal_tail_start_bits(void) { return CSGD_ZIG_R_BITS; }
+
+int csgd_normal_layer_bits(void) { return CSGD_ZIG_LAYER_BITS; }
+
+int csgd_normal_width_bits(void) { return CSGD_ZIG_WIDTH_BITS; }

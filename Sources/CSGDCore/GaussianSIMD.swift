@@ -1,14 +1,14 @@
 import CKernels
 
-/// Standard normals, position-indexed: ARS-7 words through a 256-layer ziggurat.
+/// Standard normals, position-indexed: ARS-7 words through a 1024-layer ziggurat.
 ///
 /// Element `e` of a key's Gaussian stream starts from word `e` of the key's
 /// main ARS-7 stream (Random123's AES-round counter-based generator: block
 /// `b` = ARS-7 with key (k0, k1, c1, 0) of counter (b mod 2³², c2, c3, b / 2³²),
-/// words `4b …4b + 3`). A word gives a layer (8 bits), a sign (1) and a
-/// position in the layer (23); inside the layer's inner rectangle (about
-/// 98.5% of words) that is the normal. Otherwise the element is finished by
-/// the wedge test, or Marsaglia's tail beyond r ≈ 3.654, from its own retry
+/// words `4b …4b + 3`). A word gives a layer (10 bits), a sign (1) and a
+/// position in the layer (21); inside the layer's inner rectangle (about
+/// 99.57% of words) that is the normal. Otherwise the element is finished by
+/// the wedge test, or Marsaglia's tail beyond r ≈ 4.039, from its own retry
 /// blocks keyed by (e, attempt), so element `e` depends only on the key and
 /// `e`, never on the path, SIMD width or split that computed it. Elements come
 /// in groups of 64 (`groupSize`); every operation is integer work or one IEEE
@@ -94,8 +94,15 @@ public enum GaussianSIMD {
         csgd_normal_compensate(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, firstGroup, count, sigma, v, e, acc)
     }
 
-    /// Layers of the ziggurat.
-    public static let layers = 256
+    /// A word's layer bits: its low `layerBits` bits pick the layer, the next
+    /// one is the sign, the top `31 − layerBits` the position in the layer.
+    public static let layerBits = Int(csgd_normal_layer_bits())
+
+    /// Layers of the ziggurat (2^`layerBits`).
+    public static let layers = 1 << layerBits
+
+    /// The packed widths' fixed-point bits: W[i] = X[i]·2^`widthBits` rounded.
+    static let widthBits = Int(csgd_normal_width_bits())
 
     /// One of the ziggurat's tables as the C kernel holds them (0 packed
     /// entries, 1 exact fast thresholds, 2 and 3 the Float bits of the

@@ -36,7 +36,7 @@ public enum RandomFill {
     /// Fills `out` with independent N(0, σ²) deviates, or adds them to it when
     /// `accumulate` is true: `out[j]` is σ·z (or `out[j] + σ·z`) with z element
     /// `offset + j` of the key's Gaussian stream (`GaussianSIMD`: ARS-7 words
-    /// through a 256-layer ziggurat, in groups of 64). Any offset and any
+    /// through a 1024-layer ziggurat, in groups of 64). Any offset and any
     /// split of a fill give the same bits.
     public static func gaussian(
         _ key: RandomKey, sigma: Float, into out: UnsafeMutableBufferPointer<Float>,

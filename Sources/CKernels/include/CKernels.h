@@ -44,10 +44,16 @@ void csgd_normal_at(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2
 void csgd_normal_compensate(int path, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2, uint32_t c3,
                             uint32_t first_group, size_t groups, float sigma, const float *v, float *e, float *acc);
 
-/// The ziggurat's tables (256 entries each), for tests: 0 the packed entries
-/// ((K[i] >> 14) << 23 | W[i]), 1 the exact fast thresholds K[i], 2 and 3
-/// the Float bits of f at each layer's bottom and top; NULL otherwise.
+/// The ziggurat's tables (2^LB entries each), for tests: 0 the packed
+/// entries ((K[i] >> (22 − LB)) << 23 | W[i]), 1 the exact fast thresholds
+/// K[i], 2 and 3 the Float bits of f at each layer's bottom and top; NULL
+/// otherwise.
 const uint32_t *csgd_normal_table(int which);
+
+/// LB, a word's layer bits (2^LB layers; then a sign bit, then 31 − LB
+/// bits of position), and WS, the widths' fixed-point bits (W[i] = X[i]·2^WS).
+int csgd_normal_layer_bits(void);
+int csgd_normal_width_bits(void);
 
 /// The Float bits of r, where the ziggurat's tail starts.
 uint32_t csgd_normal_tail_start_bits(void);
