@@ -179,7 +179,7 @@ static inline float log_pos(float u) {
 }
 
 // A word: layer i = its low LB bits, sign = bit LB, position u = the top
-// 31 − LB bits (LB = 8 for 256 layers).
+// 31 − LB bits (LB = 10: 1024 layers, 21 bits of position).
 #define LB CSGD_ZIG_LAYER_BITS
 #define LAYER_MASK ((1u << LB) - 1u)
 #define POS_SHIFT (LB + 1)
@@ -187,10 +187,12 @@ static inline float log_pos(float u) {
 #define POS(w) ((w) >> POS_SHIFT)
 // Float bits of 2⁻ⁿ.
 #define POW2_NEG_BITS(n) ((uint32_t)(127 - (n)) << 23)
-// |x| = u·X[i]/2^(31−LB) as ((u·2^(LB+1))·W[i])·2^−(32+WS) (W[i] = X[i]·2^WS,
-// the packed entry's low 23 bits): one rounding.
+// |x| = u·X[i]/2^(31−LB) as ((u·2^(LB+1))·W[i])·X_SCALE (W[i] = X[i]·2^WS,
+// the packed entry's low 23 bits; X_SCALE = 2^−(32+WS)): one rounding.
+#define X_SCALE_EXP (32 + CSGD_ZIG_WIDTH_BITS)
+#define X_SCALE fl(POW2_NEG_BITS(X_SCALE_EXP))
 static inline float width_times(uint32_t u, uint32_t i) {
-    return ((float)(u << POS_SHIFT) * (float)(CSGD_ZIG_P[i] & 0x7FFFFFu)) * fl(POW2_NEG_BITS(32 + CSGD_ZIG_WIDTH_BITS));
+    return ((float)(u << POS_SHIFT) * (float)(CSGD_ZIG_P[i] & 0x7FFFFFu)) * X_SCALE;
 }
 static inline float with_sign(float x, uint32_t w) { return fl(bitsOf(x) ^ ((w >> LB & 1u) << 31)); }
 
@@ -287,7 +289,7 @@ static void groups_portable(const stream_key *k, uint32_t first, size_t count, f
 // exact), the unsigned compare by flipping sign bits.
 __attribute__((target("avx2,aes,sse4.1")))
 static void groups_avx2(const stream_key *k, uint32_t first, size_t count, float *out) {
-    const __m256i low8 = _mm256_set1_epi32((int)LAYER_MASK), mant = _mm256_set1_epi32(0x7FFFFF);
+    const __m256i layerMask = _mm256_set1_epi32((int)LAYER_MASK), mant = _mm256_set1_epi32(0x7FFFFF);
     const __m256i two23 = _mm256_set1_epi32(0x4B000000), top9 = _mm256_set1_epi32((int)0xFF800000u);
     const __m256i flip = _mm256_set1_epi32((int)0x80000000u), sign = _mm256_set1_epi32(1 << LB);
     uint32_t w[GROUP];
@@ -298,15 +300,15 @@ static void groups_avx2(const stream_key *k, uint32_t first, size_t count, float
         float *o = out + GROUP * j;
         for (int r = 0; r < GROUP / 8; r++) {
             __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 8 * r));
-            __m256i p = _mm256_i32gather_epi32((const int *)CSGD_ZIG_P, _mm256_and_si256(wv, low8), 4);
+            __m256i p = _mm256_i32gather_epi32((const int *)CSGD_ZIG_P, _mm256_and_si256(wv, layerMask), 4);
             __m256 width = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(p, mant), two23)),
                                          _mm256_set1_ps(8388608.0f));
-            __m256 u9 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(wv, POS_SHIFT)),
-                                      _mm256_set1_ps((float)(1u << POS_SHIFT)));
-            __m256 x = _mm256_mul_ps(_mm256_mul_ps(u9, width), _mm256_set1_ps(fl(POW2_NEG_BITS(32 + CSGD_ZIG_WIDTH_BITS))));
+            __m256 uShifted = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(wv, POS_SHIFT)),
+                                            _mm256_set1_ps((float)(1u << POS_SHIFT)));
+            __m256 x = _mm256_mul_ps(_mm256_mul_ps(uShifted, width), _mm256_set1_ps(X_SCALE));
             __m256i sgn = _mm256_slli_epi32(_mm256_and_si256(wv, sign), 31 - LB);
             _mm256_storeu_ps(o + 8 * r, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x), sgn)));
-            // inside iff w < (K >> 14)·2²³ (unsigned)
+            // inside iff w < (K >> (22 − LB))·2²³ (unsigned)
             __m256i inside = _mm256_cmpgt_epi32(_mm256_xor_si256(_mm256_and_si256(p, top9), flip), _mm256_xor_si256(wv, flip));
             unsigned miss = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(inside)) & 0xFFu;
             for (; miss; miss &= miss - 1) {
@@ -371,16 +373,16 @@ T512 __m512i gather(const uint32_t *table, __m512i i) {
 
 // |x| lane by lane from the packed entries p (width_times).
 T512 __m512 width_times16(__m512i w, __m512i p) {
-    // W·2^−(32+WS) as a Float: the bits 2^−(9+WS) + W·2^−(32+WS) (that
-    // exponent's unit in the last place is 2^−(32+WS)), minus 2^−(9+WS)
-    // (exact). Then (u·2^(LB+1))·(W·2^−(32+WS)) rounds once, to
-    // ((u·2^(LB+1))·W)·2^−(32+WS): scaling by a power of two commutes with
-    // rounding here (no overflow, no subnormals). For 256 layers: 2⁻³⁰, 2⁻⁵³.
-    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), unit = _mm512_set1_epi32((int)POW2_NEG_BITS(9 + CSGD_ZIG_WIDTH_BITS));
+    // W·X_SCALE as a Float: the bits 2^−(X_SCALE_EXP − 23) + W·X_SCALE
+    // (that exponent's unit in the last place is X_SCALE), minus
+    // 2^−(X_SCALE_EXP − 23) (exact). Then (u·2^(LB+1))·(W·X_SCALE) rounds
+    // once, to ((u·2^(LB+1))·W)·X_SCALE: scaling by a power of two commutes
+    // with rounding here (no overflow, no subnormals).
+    const __m512i mant = _mm512_set1_epi32(0x7FFFFF), unit = _mm512_set1_epi32((int)POW2_NEG_BITS(X_SCALE_EXP - 23));
     __m512 width = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_ternarylogic_epi32(p, mant, unit, 0xEA)),
                                  _mm512_castsi512_ps(unit));
-    __m512 u9 = _mm512_cvtepu32_ps(_mm512_andnot_si512(_mm512_set1_epi32((1 << POS_SHIFT) - 1), w));
-    return _mm512_mul_ps(u9, width);
+    __m512 uShifted = _mm512_cvtepu32_ps(_mm512_andnot_si512(_mm512_set1_epi32((1 << POS_SHIFT) - 1), w));
+    return _mm512_mul_ps(uShifted, width);
 }
 
 // ±x lane by lane: bit LB of w (the sign) shifted to bit 31 and XORed in,

@@ -25,15 +25,13 @@ enum CLI {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Foundation can write a non-finite number only as a string: a marker
-        // string no real field holds (it starts with U+0001, which JSON
-        // escapes), replaced by null afterwards.
-        enc.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: nonFiniteMarker, negativeInfinity: nonFiniteMarker, nan: nonFiniteMarker)
+        // string no real field holds (it starts with U+0001), replaced by null
+        // afterwards in the form this encoder writes it.
+        let marker = "\u{1}non-finite"
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: marker, negativeInfinity: marker, nan: marker)
         let line = String(decoding: try enc.encode(value), as: UTF8.self)
-        return line.replacingOccurrences(of: #""\u0001non-finite""#, with: "null")
+        return line.replacingOccurrences(of: String(decoding: try enc.encode(marker), as: UTF8.self), with: "null")
     }
-
-    private static let nonFiniteMarker = "\u{1}non-finite"
 }
 
 /// A plain left-aligned text table for terminal summaries.
