@@ -10,7 +10,11 @@ let package = Package(
         .library(name: "Problems", targets: ["Problems"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Communication", targets: ["Communication"]),
+        .library(name: "Checkpointing", targets: ["Checkpointing"]),
         .library(name: "Distributed", targets: ["Distributed"]),
+        .library(name: "MPIBackend", targets: ["MPIBackend"]),
+        .library(name: "CSGDBench", targets: ["CSGDBench"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
     traits: [
@@ -40,8 +44,20 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
         ),
-        // Objectives, gradient transforms, methods, theory defaults, certificates.
-        .target(name: "Optimization", dependencies: ["CSGDCore", "Compression"]),
+        // The collectives ranks use (all-reduce, all-gather, broadcast) and their
+        // in-process implementation; a decorator that times them.
+        .target(name: "Communication", dependencies: ["CSGDCore"]),
+        // The checkpoint format: per-rank state files, a manifest, atomic directories.
+        .target(
+            name: "Checkpointing",
+            dependencies: ["CSGDCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Objectives, gradient transforms and the methods built from them, theory
+        // defaults, Lanczos λ_min and the ε-SOSP certificate.
+        .target(
+            name: "Optimization",
+            dependencies: ["CSGDCore", "CKernels", "Compression", "Communication", "Checkpointing"]
+        ),
         // Synthetic objectives with known geometry.
         .target(name: "Problems", dependencies: ["CSGDCore", "Optimization"]),
         // zlib (Debian: zlib1g-dev) for gzip-compressed IDX files.
@@ -54,11 +70,11 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CSGDCore", "CZlib"]),
         // Layers, models and losses on flat Float32 buffers; a model with its data as an Objective.
         .target(name: "NeuralNet", dependencies: ["CSGDCore", "Optimization", "Datasets"]),
-        // Communicators, the per-rank training loop, bit accounting, summaries.
+        // The per-rank training loop, W ranks in one process, bit accounting, run records.
         .target(
             name: "Distributed",
             dependencies: [
-                "CSGDCore", "CKernels", "Compression", "Optimization",
+                "CSGDCore", "Compression", "Communication", "Checkpointing", "Optimization",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -72,16 +88,24 @@ let package = Package(
         .target(
             name: "MPIBackend",
             dependencies: [
-                "CSGDCore", "Compression", "Optimization", "Distributed",
+                "CSGDCore", "Compression", "Communication", "Checkpointing", "Optimization", "Distributed",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+            ]
+        ),
+        // Measurement: compressor throughput, the step benchmark, training
+        // throughput, per-layer profiles; attached to the libraries from outside.
+        .target(
+            name: "CSGDBench",
+            dependencies: [
+                "CSGDCore", "Compression", "Communication", "Optimization", "Datasets", "NeuralNet", "Distributed",
             ]
         ),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
             name: "csgd",
             dependencies: [
-                "CSGDCore", "Compression", "Optimization", "Problems", "Distributed",
-                "Datasets", "NeuralNet", "MPIBackend",
+                "CSGDCore", "Compression", "Communication", "Checkpointing", "Optimization", "Problems",
+                "Distributed", "Datasets", "NeuralNet", "MPIBackend", "CSGDBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,9 +113,13 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "CSGDCore"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "CSGDCore", "CLAPACKE"]),
         .testTarget(name: "ProblemsTests", dependencies: ["Problems", "Optimization", "CSGDCore", "CLAPACKE"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Problems", "Optimization", "Compression", "CSGDCore"]),
+        .testTarget(
+            name: "DistributedTests",
+            dependencies: ["Distributed", "Communication", "Checkpointing", "CSGDBench", "Problems", "Optimization", "Compression", "CSGDCore"]
+        ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CSGDCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),
+        .testTarget(name: "CSGDBenchTests", dependencies: ["CSGDBench", "Compression", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
     ]
 )

@@ -9,6 +9,13 @@ public enum Clock {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
+    /// This thread's CPU time in seconds (waiting and being descheduled do not count).
+    public static func threadCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
     /// The best (minimum) wall time of `reps` runs of `body` after one warm-up.
     public static func best(reps: Int, _ body: () -> Void) -> Double {
         body()

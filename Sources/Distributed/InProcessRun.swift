@@ -1,4 +1,5 @@
 import CSGDCore
+import Communication
 import Compression
 import Foundation
 import Optimization
@@ -40,69 +41,31 @@ public enum InProcessRun {
         trainers[0].evaluator = evaluator
         // Rank 0's records are annotated on rank 0's thread, the only one touching its timer.
         let timer0 = timers[0]
-        var report0: (@Sendable (StepRecord) -> Void)?
+        let report0: (@Sendable (StepRecord) -> Void)?
         if let onRecord {
             report0 = { @Sendable (record: StepRecord) in onRecord(timer0.annotate(record)) }
+        } else {
+            report0 = nil
         }
-        let results = ResultBox(count: workers)
         let box = TrainerBox(trainers)
-        if workers == 1 {
-            return timer0.annotate(try trainers[0].run(onRecord: report0))
-        }
-        // One dedicated thread a rank: every rank must be live at once, since
-        // each collective waits for all of them.
-        for r in 0..<workers {
-            let report: (@Sendable (StepRecord) -> Void)? = r == 0 ? report0 : nil
-            let thread = Thread { runRank(r, box: box, results: results, onRecord: report) }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-        for r in 0..<workers { results.wait(r) }
-        // The first real error wins over the "another rank aborted" echoes.
-        let all = results.values.compactMap { $0 }
-        if let e = all.compactMap({ r -> Error? in if case let .failure(e) = r, !(e is CommunicatorError) { return e }; return nil }).first { throw e }
-        if let e = all.compactMap({ r -> Error? in if case let .failure(e) = r { return e }; return nil }).first { throw e }
-        guard case let .success(s)? = results.values[0] else { throw CSGDError("internal: rank 0 produced no result") }
-        return timer0.annotate(s)
+        let summaries = try RankThreads.run(workers) { r in try runRank(box.trainers[r], onRecord: r == 0 ? report0 : nil) }
+        return timer0.annotate(summaries[0])
     }
 }
 
-/// The body of rank r's thread.
-private func runRank(_ r: Int, box: TrainerBox, results: ResultBox, onRecord: (@Sendable (StepRecord) -> Void)?) {
+/// Rank r's run; an error aborts its communicator (so that no other rank
+/// waits forever in a collective) and is rethrown.
+private func runRank(_ trainer: Trainer, onRecord: (@Sendable (StepRecord) -> Void)?) throws -> RunSummary {
     do {
-        let s = try box.trainers[r].run(onRecord: onRecord)
-        results.set(r, .success(s))
+        return try trainer.run(onRecord: onRecord)
     } catch {
-        box.trainers[r].communicator.abort(reason: String(describing: error))
-        results.set(r, .failure(error))
+        trainer.communicator.abort(reason: String(describing: error))
+        throw error
     }
-    results.done(r)
 }
 
 /// Hands trainers to rank threads (each thread touches only its own).
-final class TrainerBox: @unchecked Sendable {
-    let trainers: [Trainer]
-    init(_ t: [Trainer]) { trainers = t }
-}
-
-/// Collects per-rank results across threads.
-final class ResultBox: @unchecked Sendable {
-    var values: [Result<RunSummary, Error>?]
-    var finished: [Bool]
-    let condition = NSCondition()
-    init(count: Int) {
-        values = Array(repeating: nil, count: count)
-        finished = Array(repeating: false, count: count)
-    }
-    func set(_ r: Int, _ v: Result<RunSummary, Error>) {
-        condition.lock(); values[r] = v; condition.unlock()
-    }
-    func done(_ r: Int) {
-        condition.lock(); finished[r] = true; condition.broadcast(); condition.unlock()
-    }
-    func wait(_ r: Int) {
-        condition.lock()
-        while !finished[r] { condition.wait() }
-        condition.unlock()
-    }
+public final class TrainerBox: @unchecked Sendable {
+    public let trainers: [Trainer]
+    public init(_ t: [Trainer]) { trainers = t }
 }

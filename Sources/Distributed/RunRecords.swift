@@ -1,3 +1,4 @@
+import Communication
 import Foundation
 
 /// One line of the JSONL log: the state at a logging interval. `metrics`
@@ -221,10 +222,4 @@ enum MetricKeys {
         }
         return out
     }
-}
-
-/// A run that stopped on a non-finite iterate: the step and what was seen.
-public struct NonFiniteIterate: Error, CustomStringConvertible {
-    public let step: Int
-    public var description: String { "non-finite iterate (NaN or Inf) at step \(step); stopping" }
 }

@@ -1,6 +1,8 @@
-import CSGDCore
+import Checkpointing
+import Communication
 import Compression
 import Crypto
+import CSGDCore
 import Foundation
 import Optimization
 
@@ -26,6 +28,9 @@ public struct TrainerConfiguration: Sendable {
     public var threadsPerRank: Int
     /// Where and how often to checkpoint, and whether to resume (nil: never).
     public var checkpoint: CheckpointPolicy?
+
+    /// What the method reads from the run (--lr, ε, ρ).
+    public var methodContext: MethodContext { MethodContext(learningRate: learningRate, epsilon: epsilon, rho: rho) }
 
     public init(steps: Int, seed: UInt64 = 0, learningRate: Double? = nil, logEvery: Int = 100,
                 epsilon: Double? = nil, rho: Double? = nil, certifyEvery: Int = 0, evalEvery: Int = 0, threadsPerRank: Int = 0,
@@ -91,7 +96,7 @@ public final class Trainer {
     ///   cannot run on this objective.
     public init(objective: any Objective, method: MethodSpec, compressor: any Compressor,
                 communicator: Communicator, config: TrainerConfiguration, theory: TheoryParameters? = nil) throws {
-        let built = try MethodChain.build(method: method, compressor: compressor, objective: objective, config: config, theory: theory)
+        let built = try MethodChain.build(method: method, compressor: compressor, objective: objective, context: config.methodContext, theory: theory)
         self.objective = objective
         self.method = method
         self.communicator = communicator

@@ -1,5 +1,6 @@
 #if MPI
 import CMPI
+import Communication
 import CSGDCore
 import Distributed
 import Foundation

@@ -1,6 +1,7 @@
 #if MPI
-import CSGDCore
+import Communication
 import Compression
+import CSGDCore
 import Distributed
 import Foundation
 import Optimization

@@ -56,7 +56,7 @@ public final class BatchRunner: @unchecked Sendable {
                 runPart(p, at: x, data: data, indices: batch, normalizer: normalizer, mode: mode, state: state, gradient: gradient, d: d)
             }
         } else {
-            ParallelFor.run(parts) { p in
+            ParallelLoop.run(parts) { p in
                 runPart(p, at: x, data: data, indices: batch, normalizer: normalizer, mode: mode, state: state, gradient: gradient, d: d)
             }
         }

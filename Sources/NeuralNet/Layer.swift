@@ -63,6 +63,13 @@ public struct LayerForward {
     public var scratch: UnsafeMutablePointer<Float>
     public var batch: Int
     public var mode: ForwardMode
+
+    public init(parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                output: UnsafeMutablePointer<Float>, saved: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                batch: Int, mode: ForwardMode) {
+        self.parameters = parameters; self.state = state; self.input = input; self.output = output
+        self.saved = saved; self.scratch = scratch; self.batch = batch; self.mode = mode
+    }
 }
 
 /// The buffers of one layer's backward call (after its forward call with the
@@ -82,6 +89,15 @@ public struct LayerBackward {
     public var scratch: UnsafeMutablePointer<Float>
     public var batch: Int
     public var mode: ForwardMode
+
+    public init(parameters: UnsafePointer<Float>, state: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                output: UnsafePointer<Float>, outputGradient: UnsafeMutablePointer<Float>,
+                inputGradient: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>,
+                saved: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
+        self.parameters = parameters; self.state = state; self.input = input; self.output = output
+        self.outputGradient = outputGradient; self.inputGradient = inputGradient; self.parameterGradient = parameterGradient
+        self.saved = saved; self.scratch = scratch; self.batch = batch; self.mode = mode
+    }
 }
 
 /// One differentiable stage of a network: a fixed input and output shape,

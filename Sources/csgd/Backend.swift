@@ -1,3 +1,4 @@
+import Communication
 import ArgumentParser
 import CSGDCore
 import Compression

@@ -1,3 +1,4 @@
+import CSGDBench
 import ArgumentParser
 import CSGDCore
 import Datasets

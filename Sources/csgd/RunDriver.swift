@@ -1,6 +1,7 @@
 import ArgumentParser
-import CSGDCore
+import Checkpointing
 import Compression
+import CSGDCore
 import Distributed
 import Foundation
 import Optimization

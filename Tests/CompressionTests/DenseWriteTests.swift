@@ -5,7 +5,7 @@ import CSGDCore
 /// The one-pass `decompress` overrides (sparse pairs, sign, QSGD) and the
 /// parallel Count Sketch paths, and compress-and-keep-residual (one pass for
 /// RandomK and TopK), give exactly what the straightforward code gives; a reused sampling workspace draws as a fresh one; `Kernels.sumSquares`
-/// holds vectors of any scale; the cold-cache measurement runs.
+/// holds vectors of any scale.
 final class DenseWriteTests: XCTestCase {
     /// decompress(m) over garbage == zero, then add(m, 1): bit for bit.
     func assertDecompressIsZeroThenAdd<C: Compressor>(_ c: C, _ x: FloatBuffer, key: RandomKey, _ what: String,
@@ -154,20 +154,6 @@ final class DenseWriteTests: XCTestCase {
             // |x_i|·S/‖x‖ ≈ 7·0.8/√3000: about one coordinate in ten is non-zero.
             XCTAssertGreaterThan(m.nonZeroCount, d / 20, "scale \(scale)")
             XCTAssertLessThan(m.nonZeroCount, d / 4, "scale \(scale)")
-        }
-    }
-
-    func testColdAndWarmMeasurementsRun() throws {
-        let c = QSGD(dimension: 5000, levels: 15, coding: .fixed)
-        let evictor = CacheEvictor(byteCount: 1 << 20)
-        XCTAssertEqual(evictor.byteCount, 1 << 20)
-        XCTAssertGreaterThanOrEqual(CacheEvictor.defaultByteCount(), 64 << 20)
-        for cache in CompressorMeasurement.CacheState.allCases {
-            let r = try CompressorMeasurement.measure(c, spec: "qsgd:15,coding=fixed", trials: 1, reps: 1, seed: 2,
-                                                      cache: cache, evictor: evictor)
-            XCTAssertEqual(r.bits, 32 + 5000 * 5)
-            XCTAssertGreaterThan(r.compressGbps, 0)
-            XCTAssertGreaterThan(r.memcpyGbps, 0)
         }
     }
 }

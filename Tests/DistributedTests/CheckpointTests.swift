@@ -1,5 +1,7 @@
-import CSGDCore
+import Checkpointing
+import Communication
 import Compression
+import CSGDCore
 import Foundation
 import Optimization
 import Problems
@@ -121,7 +123,7 @@ final class CheckpointTests: XCTestCase {
         func chain(_ method: String, _ c: String) throws -> TransformChain {
             let m = try MethodSpec.parse(method)
             let built = try MethodChain.build(method: m, compressor: try CompressorSpec.parse(c).make(dimension: 12), objective: objective,
-                                              config: TrainerConfiguration(steps: 1, learningRate: 0.01))
+                                              context: MethodContext(learningRate: 0.01))
             return TransformChain(built.transforms, dimension: 12, workers: 1)
         }
         let a = try chain("alg1:sigma=0.01,reset=on,I=5,R=0.1", "topk:3")

@@ -1,3 +1,4 @@
+import Communication
 import Distributed
 import Foundation
 import XCTest

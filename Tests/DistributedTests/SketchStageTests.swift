@@ -1,7 +1,8 @@
-import CSGDCore
+import Communication
 import Compression
+import CSGDCore
 import Foundation
-import Optimization
+@testable import Optimization
 import Problems
 import XCTest
 @testable import Distributed

@@ -1,3 +1,4 @@
+import Communication
 import CSGDCore
 import Distributed
 import Foundation

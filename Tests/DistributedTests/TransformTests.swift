@@ -1,9 +1,10 @@
 import CSGDCore
 import Compression
 import Foundation
-import Optimization
+@testable import Optimization
 import Problems
 import XCTest
+@testable import CSGDBench
 @testable import Distributed
 
 /// The transform layer: each method is its chain of transforms, fused
@@ -15,7 +16,7 @@ final class TransformTests: XCTestCase {
         let m = try MethodSpec.parse(method)
         let c = try m.compressor(given: try CompressorSpec.parse(compressor)).make(dimension: 10)
         let config = TrainerConfiguration(steps: 1, learningRate: 0.1, epsilon: 0.05)
-        return try MethodChain.build(method: m, compressor: c, objective: objective, config: config)
+        return try MethodChain.build(method: m, compressor: c, objective: objective, context: config.methodContext)
             .transforms.map { String(describing: type(of: $0)) }
     }
 
@@ -198,12 +199,12 @@ final class TransformTests: XCTestCase {
                                                        ell: k.ell, dimension: 10, mu: CompressorMu.lowerBound(c), linear: c.isLinear))
         let config = TrainerConfiguration(steps: 2000, seed: 1, logEvery: 100, epsilon: eps, certifyEvery: 100)
         let withReset = try MethodChain.build(method: try MethodSpec.parse("alg1:theory,reset=on"), compressor: c,
-                                              objective: objective, config: config, theory: theory)
+                                              objective: objective, context: config.methodContext, theory: theory)
         XCTAssertEqual(withReset.eta, theory.eta)
         XCTAssertEqual(withReset.resetRule, ResetRule(I: Int(theory.I.rounded(.up)), R: theory.R, F: theory.F))
         XCTAssertEqual(withReset.sigma, theory.r / 10.0.squareRoot(), accuracy: 1e-15)   // E‖ξ‖² = r²
         let method = try MethodSpec.parse("alg1:theory")
-        let chain = try MethodChain.build(method: method, compressor: c, objective: objective, config: config, theory: theory)
+        let chain = try MethodChain.build(method: method, compressor: c, objective: objective, context: config.methodContext, theory: theory)
         XCTAssertEqual(chain.eta, theory.eta)
         XCTAssertEqual(chain.sigma, withReset.sigma)
         let s = try InProcessRun.run(objective: objective, method: method, compressor: nil, workers: 2, config: config, theory: theory)

@@ -1,3 +1,5 @@
+import Checkpointing
+import Optimization
 import CSGDCore
 import Foundation
 

@@ -1,5 +1,4 @@
 import CSGDCore
-import Optimization
 
 /// The head of every method: this rank's gradient at x_t into `local`, a
 /// mini-batch of `batch` samples from its own shard (keyed by seed, step,

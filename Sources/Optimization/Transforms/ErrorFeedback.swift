@@ -1,5 +1,6 @@
-import CSGDCore
+import Checkpointing
 import Compression
+import CSGDCore
 
 /// Error feedback around a compressor (Stich et al. 2018; Algorithm 1):
 /// w ← v + ξ + e, m ← C(w), e ← w − C(w). The memory e is this rank's own

@@ -1,6 +1,5 @@
 import CSGDCore
 import Compression
-import Optimization
 
 /// `MethodSpec → [transforms]`: every method as a composition of the small
 /// transforms, with its step size and thresholds resolved.
@@ -17,6 +16,17 @@ import Optimization
 ///
 /// η: a method's `eta=` wins, then --lr, then (alg1:theory) the theory's η,
 /// then the problem's suggestion; PGD derives its own from ℓ.
+/// What a method may read from the run beyond its own options: the step
+/// size given for the run (`--lr`) and the ε and ρ of the ε-SOSP test.
+public struct MethodContext: Sendable {
+    public var learningRate: Double?
+    public var epsilon: Double?
+    public var rho: Double?
+    public init(learningRate: Double? = nil, epsilon: Double? = nil, rho: Double? = nil) {
+        self.learningRate = learningRate; self.epsilon = epsilon; self.rho = rho
+    }
+}
+
 public struct MethodChain {
     public let transforms: [any GradientTransform]
     /// The step size every step starts with.
@@ -31,17 +41,17 @@ public struct MethodChain {
     /// - Throws: `CSGDError` when no step size can be found or the method
     ///   cannot run on this objective.
     public static func build(method: MethodSpec, compressor: any Compressor, objective: any Objective,
-                             config: TrainerConfiguration, theory: TheoryParameters? = nil) throws -> MethodChain {
+                             context: MethodContext, theory: TheoryParameters? = nil) throws -> MethodChain {
         let d = objective.dimension
         guard compressor.dimension == d else { throw CSGDError("compressor dimension \(compressor.dimension) != problem dimension \(d)") }
         var resetRule = method.reset
         var noise = method.noise
-        var eta = method.eta ?? config.learningRate
+        var eta = method.eta ?? context.learningRate
         var pgd: PGDParameters?
         if method.kind == .pgd {
             let k = objective.constants
             let o = method.pgdOptions
-            guard let ell = o["ell"] ?? k.L, let rho = o["rho"] ?? config.rho ?? k.rho, let eps = o["eps"] ?? config.epsilon else {
+            guard let ell = o["ell"] ?? k.L, let rho = o["rho"] ?? context.rho ?? k.rho, let eps = o["eps"] ?? context.epsilon else {
                 throw CSGDError("method 'pgd' needs ℓ, ρ and ε: give ell=, rho=, eps= (or --eps) when the problem does not know them")
             }
             var p = PGDParameters.derive(d: d, ell: ell, rho: rho, eps: eps, c: o["c"] ?? 1, delta: o["delta"] ?? 0.1, deltaF: o["deltaf"] ?? 1)
@@ -86,7 +96,7 @@ public struct MethodChain {
         if method.deferNoise && sigma > 0 { chain.append(DeferredNoise(sigma: Float(sigma))) }
         if let pgd { chain.append(PerturbWhenSmall(pgd)) }
         if method.kind == .cnc {
-            chain.append(CurvatureStep(gThres: method.gThres ?? config.epsilon ?? 1e-3, tThres: method.tThres ?? 10,
+            chain.append(CurvatureStep(gThres: method.gThres ?? context.epsilon ?? 1e-3, tThres: method.tThres ?? 10,
                                        stepSize: method.cncR ?? 2 * eta))
         }
         chain.append(SGDStep())

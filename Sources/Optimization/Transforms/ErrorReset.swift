@@ -1,5 +1,5 @@
+import Checkpointing
 import CSGDCore
-import Optimization
 
 /// Algorithm 1's reset rule around its error feedback (SPEC §3): at the
 /// start of step t, when t − t' > I or ‖x_{t'} − (x_t − η ē_t)‖ > R (ē the

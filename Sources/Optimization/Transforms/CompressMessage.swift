@@ -1,5 +1,6 @@
-import CSGDCore
+import Checkpointing
 import Compression
+import CSGDCore
 
 /// m ← C(v) for this rank's vector v with the step's keys: shared randomness
 /// θ̃_t for the compressor's shared parts, this rank's key for its private

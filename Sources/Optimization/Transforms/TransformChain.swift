@@ -1,3 +1,4 @@
+import Checkpointing
 import CSGDCore
 import Foundation
 
@@ -6,34 +7,19 @@ import Foundation
 ///
 /// `step` runs every `prepare`, then passes a `GradientBuffer` through every
 /// `update` in order; a `.recompute` starts the pass again from the head
-/// with the next draw, a `.stop` ends the pass and is returned. With
-/// `timing` on it also adds each transform's time to `seconds`, for
-/// `csgd bench-step`: this thread's CPU time, so that waiting in a
-/// collective or being descheduled on a loaded machine does not count.
+/// with the next draw, a `.stop` ends the pass and is returned. An
+/// `observer`, when set, is told when each link starts and ends (a
+/// benchmark attaches its timers there; the chain itself measures nothing).
 public final class TransformChain {
     public let links: [any TransformLink]
-    /// Thread CPU seconds spent in each link's prepare + update since the last reset.
-    public private(set) var seconds: [Double]
-    public var timing = false
+    /// Told around every link's prepare and update (nil: nothing is told).
+    public var observer: (any ChainObserver)?
 
     public init(_ transforms: [any GradientTransform], dimension: Int, workers: Int) {
         func erase<T: GradientTransform>(_ t: T) -> any TransformLink {
             TransformSlot(t, state: t.initialState(dimension: dimension, workers: workers))
         }
         links = transforms.map { erase($0) }
-        seconds = Array(repeating: 0, count: transforms.count)
-    }
-
-    /// This thread's CPU time in seconds.
-    public static func cpuNow() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
-    /// Clears the per-link timers.
-    public func resetTimers() {
-        for i in seconds.indices { seconds[i] = 0 }
     }
 
     /// The names of the links, for reports.
@@ -76,17 +62,17 @@ public final class TransformChain {
     public func step(_ g: inout GradientBuffer, context: inout StepContext, fresh: (inout GradientBuffer) -> Void) throws -> StepOutcome {
         context.draw = 0
         for (i, l) in links.enumerated() {
-            let t0 = timing ? Self.cpuNow() : 0
+            observer?.willRun(link: i)
             try l.prepare(context: &context)
-            if timing { seconds[i] += Self.cpuNow() - t0 }
+            observer?.didRun(link: i)
         }
         while true {
             fresh(&g)
             var outcome = StepOutcome.proceed
             for (i, l) in links.enumerated() {
-                let t0 = timing ? Self.cpuNow() : 0
+                observer?.willRun(link: i)
                 outcome = try l.update(&g, context: &context)
-                if timing { seconds[i] += Self.cpuNow() - t0 }
+                observer?.didRun(link: i)
                 if outcome != .proceed { break }
             }
             switch outcome {
@@ -97,6 +83,13 @@ public final class TransformChain {
             }
         }
     }
+}
+
+/// Watches a chain run: told when link `i` (an index into `links`) starts
+/// and ends its prepare or update, on the rank's own thread.
+public protocol ChainObserver: AnyObject {
+    func willRun(link: Int)
+    func didRun(link: Int)
 }
 
 /// A transform with its state, type-erased (one a link of a chain).

@@ -1,6 +1,7 @@
+import Checkpointing
 import CKernels
-import CSGDCore
 import Compression
+import CSGDCore
 
 /// Algorithm 1's noise for RandomK, drawn when a coordinate is sent
 /// (`alg1:…,noise=deferred`): K normals a step instead of d.

@@ -5,7 +5,7 @@ import Dispatch
 /// iteration a disjoint slice of memory to write and make each iteration's
 /// result independent of which thread runs it, so the outcome never depends
 /// on the thread count.
-enum ParallelLoop {
+public enum ParallelLoop {
     /// A value handed to `concurrentPerform`'s workers (raw pointers to
     /// disjoint memory, captured by the loop body).
     struct UncheckedSendable<T>: @unchecked Sendable {
@@ -14,7 +14,7 @@ enum ParallelLoop {
     }
 
     /// Runs `body(i)` for every i in 0..<n, concurrently when n > 1.
-    static func run(_ n: Int, _ body: (Int) -> Void) {
+    public static func run(_ n: Int, _ body: (Int) -> Void) {
         if n <= 1 {
             if n == 1 { body(0) }
             return

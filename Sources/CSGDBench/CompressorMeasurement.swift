@@ -1,4 +1,5 @@
 import CSGDCore
+import Compression
 import Foundation
 
 /// What `csgd compress` reports for one compressor on Gaussian vectors:

@@ -1,4 +1,5 @@
 import CSGDCore
+import NeuralNet
 
 /// Where a training step's time goes: each top-level layer of a model run
 /// alone on a batch (random inputs and output gradients), forward and

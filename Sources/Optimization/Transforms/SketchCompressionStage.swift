@@ -1,5 +1,6 @@
-import CSGDCore
+import Communication
 import Compression
+import CSGDCore
 
 /// The stage of `sketch-topk`, running the Sketched-SGD protocol (Ivkin et
 /// al. 2019) over the ranks in two all-reduces. Round 1: every rank sketches

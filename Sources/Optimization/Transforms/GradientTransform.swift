@@ -1,6 +1,7 @@
-import CSGDCore
+import Checkpointing
+import Communication
 import Compression
-import Optimization
+import CSGDCore
 
 /// One stage of a method's step, in the manner of optax's
 /// `GradientTransformation`: an immutable description (`self`) plus an

@@ -66,9 +66,9 @@ final class PassSplitterShared: @unchecked Sendable {
         while true {
             start[part - 1].wait()
             if stopping { return }
-            let c0 = TransformChain.cpuNow()
+            let c0 = Clock.threadCPU()
             job!.run(part: part, of: ways)
-            let c = TransformChain.cpuNow() - c0
+            let c = Clock.threadCPU() - c0
             lock.lock(); cpu += c; lock.unlock()
             done.signal()
         }

@@ -1,5 +1,6 @@
-import CSGDCore
+import Communication
 import Compression
+import CSGDCore
 
 /// One rank's compressor with its message, writer and decode scratch behind
 /// a non-generic face, so the training loop can hold any compressor chosen at

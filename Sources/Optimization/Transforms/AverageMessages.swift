@@ -1,5 +1,6 @@
-import CSGDCore
+import Checkpointing
 import Compression
+import CSGDCore
 
 /// The communication step: every rank's message is encoded, exchanged and
 /// decoded, and the mean (1/W) Σ C(v⁽ⁱ⁾) becomes the step's update on every

@@ -1,4 +1,5 @@
 import CSGDCore
+import NeuralNet
 import Datasets
 
 /// Times plain SGD training steps (forward, backward, x ← x − η·g) of a

@@ -1,6 +1,6 @@
+import Checkpointing
 import CSGDCore
 import Foundation
-import Optimization
 
 /// Perturbed gradient descent's rules (Jin et al. 2017; SPEC §4), after the
 /// averaged gradient: when ‖∇f(x_t)‖ ≤ g_thres and no perturbation in the

@@ -1,5 +1,7 @@
-import CSGDCore
+import Communication
 import Compression
+import CSGDCore
+import Distributed
 import Foundation
 import Optimization
 
@@ -84,46 +86,37 @@ public enum StepBenchmark {
                                         communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config))
         }
         let box = TrainerBox(trainers)
-        let times = TimesBox(count: workers)
-        let done = DispatchGroup()
-        for r in 0..<workers {
-            done.enter()
-            let thread = Thread {
-                defer { done.leave() }
-                let trainer = box.trainers[r]
-                do {
-                    for t in 0..<warmup { _ = try trainer.step(t) }
-                    try trainer.communicator.barrier()
-                    trainer.chain.resetTimers()
-                    trainer.chain.timing = true
-                    let h0 = trainer.splitter?.helperCPUSeconds ?? 0
-                    let w0 = Clock.now(), c0 = threadCPUSeconds()
-                    for t in warmup..<(warmup + steps) { _ = try trainer.step(t) }
-                    let c1 = threadCPUSeconds(), w1 = Clock.now()
-                    let helpers = (trainer.splitter?.helperCPUSeconds ?? 0) - h0
-                    try trainer.communicator.barrier()
-                    times.set(r, wall: w1 - w0, cpu: c1 - c0 + helpers, links: trainer.chain.seconds)
-                } catch {
-                    trainer.communicator.abort(reason: String(describing: error))
-                    times.fail(r, error)
-                }
+        let perRank = try RankThreads.run(workers) { r in
+            let trainer = box.trainers[r]
+            do {
+                for t in 0..<warmup { _ = try trainer.step(t) }
+                try trainer.communicator.barrier()
+                let timer = LinkTimer(links: trainer.chain.links.count)
+                trainer.chain.observer = timer
+                defer { trainer.chain.observer = nil }
+                let h0 = trainer.splitter?.helperCPUSeconds ?? 0
+                let w0 = Clock.now(), c0 = Clock.threadCPU()
+                for t in warmup..<(warmup + steps) { _ = try trainer.step(t) }
+                let c1 = Clock.threadCPU(), w1 = Clock.now()
+                let helpers = (trainer.splitter?.helperCPUSeconds ?? 0) - h0
+                try trainer.communicator.barrier()
+                return RankTimes(wall: w1 - w0, cpu: c1 - c0 + helpers, links: timer.seconds)
+            } catch {
+                trainer.communicator.abort(reason: String(describing: error))
+                throw error
             }
-            thread.stackSize = 8 << 20
-            thread.start()
         }
-        done.wait()
-        if let e = times.error { throw e }
         let names = trainers[0].chain.names
         let s = Double(steps), w = Double(workers)
         var links: [String: Double] = [:]
         for (i, name) in names.enumerated() {
-            links[name] = times.links.map { $0[i] }.reduce(0, +) / w / s
+            links[name] = perRank.map(\.links).map { $0[i] }.reduce(0, +) / w / s
         }
-        let oracle = times.links.map { $0[0] }.reduce(0, +) / w / s
-        let cpu = times.cpu.reduce(0, +) / w / s
+        let oracle = perRank.map(\.links).map { $0[0] }.reduce(0, +) / w / s
+        let cpu = perRank.map(\.cpu).reduce(0, +) / w / s
         let (warm, cold) = memcpyTimes(d, evictor: evictor)
         let optimizer = max(0, cpu - oracle)
-        let wall = times.wall.max()! / s
+        let wall = perRank.map(\.wall).max()! / s
         let latency = workers == 1 ? max(0, wall - oracle) : nil
         return Result(method: method.text, compressor: spec.description, dim: d, workers: workers, steps: steps,
                       wallPerStep: wall, threadsPerWorker: threads, cpuPerWorkerStep: cpu, oraclePerWorkerStep: oracle,
@@ -138,21 +131,20 @@ public enum StepBenchmark {
         var warm = Double.infinity, cold = Double.infinity
         b.pointer.update(from: a.pointer, count: d)
         for _ in 0..<5 {
-            let t0 = threadCPUSeconds()
+            let t0 = Clock.threadCPU()
             b.pointer.update(from: a.pointer, count: d)
-            warm = min(warm, threadCPUSeconds() - t0)
+            warm = min(warm, Clock.threadCPU() - t0)
         }
         guard let ev = evictor else { return (warm, nil) }
         for _ in 0..<5 {
             ev.evict()
-            let t0 = threadCPUSeconds()
+            let t0 = Clock.threadCPU()
             b.pointer.update(from: a.pointer, count: d)
-            cold = min(cold, threadCPUSeconds() - t0)
+            cold = min(cold, Clock.threadCPU() - t0)
         }
         return (warm, cold)
     }
 
-    static func threadCPUSeconds() -> Double { TransformChain.cpuNow() }
 }
 
 /// The benchmark's oracle: ∇F = one fixed N(0, 1) vector on every rank and
@@ -187,22 +179,18 @@ final class FixedGradient: Objective, @unchecked Sendable {
     func initialPoint(seed: UInt64, into x: UnsafeMutableBufferPointer<Float>) { Kernels.zero(x) }
 }
 
-/// Per-rank timings, written by the rank threads.
-final class TimesBox: @unchecked Sendable {
-    var wall: [Double], cpu: [Double], links: [[Double]]
-    var error: Error?
-    let lock = NSLock()
-    init(count: Int) {
-        wall = Array(repeating: 0, count: count)
-        cpu = Array(repeating: 0, count: count)
-        links = Array(repeating: [], count: count)
-    }
-    func set(_ r: Int, wall w: Double, cpu c: Double, links l: [Double]) {
-        lock.lock(); wall[r] = w; cpu[r] = c; links[r] = l; lock.unlock()
-    }
-    func fail(_ r: Int, _ e: Error) {
-        lock.lock()
-        if error == nil || error is CommunicatorError { error = e }
-        lock.unlock()
-    }
+/// One rank's timings over the measured steps.
+struct RankTimes {
+    var wall: Double, cpu: Double, links: [Double]
+}
+
+/// A chain observer that adds each link's thread CPU time (prepare and
+/// update) to `seconds[link]`: waiting in a collective or being descheduled
+/// on a loaded machine does not count.
+final class LinkTimer: ChainObserver {
+    private(set) var seconds: [Double]
+    private var started = 0.0
+    init(links: Int) { seconds = Array(repeating: 0, count: links) }
+    func willRun(link: Int) { started = Clock.threadCPU() }
+    func didRun(link: Int) { seconds[link] += Clock.threadCPU() - started }
 }

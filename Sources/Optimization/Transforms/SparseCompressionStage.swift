@@ -1,5 +1,6 @@
-import CSGDCore
+import Communication
 import Compression
+import CSGDCore
 
 /// A compressor whose message is K (index, value) pairs with distinct
 /// indices in ascending order (RandomK, TopK): its average over the ranks is

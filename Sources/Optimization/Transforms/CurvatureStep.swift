@@ -1,5 +1,5 @@
+import Checkpointing
 import CSGDCore
-import Optimization
 
 /// CNC's curvature step (Daneshmand et al. 2018; SPEC §4), after the
 /// averaged gradient: where PGD would perturb (‖∇f‖ ≤ g_thres and none in
