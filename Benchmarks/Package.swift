@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CSGDCore", package: mainPackage),
                 .product(name: "Compression", package: mainPackage),
+                .product(name: "CSGDBench", package: mainPackage),
             ],
             path: "Benchmarks/CompressionBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v5)],

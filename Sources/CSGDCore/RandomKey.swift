@@ -1,16 +1,47 @@
-/// What a stream of random numbers is for. Streams with different purposes
-/// never overlap, so drawing more noise can never shift the RandomK indices.
-public enum RandomPurpose: UInt8, Sendable, CaseIterable {
-    case perturbation = 1
-    case randomKIndices = 2
-    case sketchHashes = 3
-    case quantization = 4
-    case minibatch = 5
-    case initialization = 6
-    case shuffle = 7
-    case test = 8
-    case benchmark = 9
-    case ballPerturbation = 10
+/// What a stream of random numbers is for: the top byte of the counter, so
+/// streams with different purposes never overlap and drawing more noise can
+/// never shift the RandomK indices.
+///
+/// The library's purposes are the static members below. Code outside the
+/// library (measurements, tests, applications) names its own with
+/// `RandomPurpose(rawValue:)` from the values the library leaves free (9,
+/// and 11 to 255), in an extension of its own.
+public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// ξ_t, the Gaussian perturbation.
+    public static let perturbation = RandomPurpose(rawValue: 1)
+    /// RandomK's shared coordinate draw θ̃_t.
+    public static let randomKIndices = RandomPurpose(rawValue: 2)
+    /// Count Sketch's shared hash and sign functions.
+    public static let sketchHashes = RandomPurpose(rawValue: 3)
+    /// QSGD's stochastic rounding (a worker's own).
+    public static let quantization = RandomPurpose(rawValue: 4)
+    /// Mini-batch sampling.
+    public static let minibatch = RandomPurpose(rawValue: 5)
+    /// Initial parameters.
+    public static let initialization = RandomPurpose(rawValue: 6)
+    /// Epoch shuffles.
+    public static let shuffle = RandomPurpose(rawValue: 7)
+    /// Synthetic data sets' samples.
+    public static let syntheticData = RandomPurpose(rawValue: 8)
+    /// PGD's perturbation, uniform in a ball.
+    public static let ballPerturbation = RandomPurpose(rawValue: 10)
+
+    /// Every purpose the library draws for.
+    public static let library: [RandomPurpose] = [
+        .perturbation, .randomKIndices, .sketchHashes, .quantization, .minibatch, .initialization, .shuffle,
+        .syntheticData, .ballPerturbation,
+    ]
+
+    public var description: String {
+        let names: [UInt8: String] = [
+            1: "perturbation", 2: "randomKIndices", 3: "sketchHashes", 4: "quantization", 5: "minibatch",
+            6: "initialization", 7: "shuffle", 8: "syntheticData", 10: "ballPerturbation",
+        ]
+        return names[rawValue] ?? "purpose \(rawValue)"
+    }
 }
 
 /// The name of one random stream: (seed, step, worker, purpose).

@@ -9,7 +9,7 @@ import CSGDCore
 /// differ in smooth, large-scale patterns. Sample i has label `i mod K` and
 /// pixels `clamp(prototype[label] + σ·z, 0, 1)` with z standard normal from
 /// the key (seed, step 1 for the training split or 2 for the test split,
-/// purpose `.test`). Everything is a pure function of the options, so the
+/// purpose `.syntheticData`). Everything is a pure function of the options, so the
 /// same spec gives the same bytes on every machine, and a linear classifier
 /// can learn it (at the default σ = 0.3 the classes are well separated).
 /// Defaults: n = 2000 training samples, test = n/5 (at least 1), K = 10,
@@ -141,7 +141,7 @@ public struct SyntheticSpec: Equatable, Sendable, CustomStringConvertible {
         let size = sampleSize
         var images = [Float](repeating: 0, count: total)
         let labels = (0..<n).map { UInt8(truncatingIfNeeded: $0 % classes) }
-        let key = RandomKey(seed: seed, step: split == .train ? 1 : 2, purpose: .test)
+        let key = RandomKey(seed: seed, step: split == .train ? 1 : 2, purpose: .syntheticData)
         images.withUnsafeMutableBufferPointer { img in
             RandomFill.gaussian(key, sigma: Float(noise), into: img)
             protos.withUnsafeBufferPointer { p in

@@ -16,6 +16,7 @@
 // so at most one benchmark's buffers (a few × 64 MiB at 2^24) are live.
 
 import Benchmark
+import CSGDBench
 import CSGDCore
 import Compression
 
