@@ -9,7 +9,7 @@ public struct Float64Message: Sendable {
 }
 
 /// `fp64`: the identity sent as IEEE-754 float64, 64·d bits on the wire —
-/// the uncompressed baseline of seed 003's Table 2, whose master–worker SGD
+/// the uncompressed baseline of Table 2 of Kalan, Soltanolkotabi & Avestimehr, *Fitting ReLUs via SGD and Quantized SGD* (2019), whose master–worker SGD
 /// ships float64 gradients. It changes no value (μ = 1, unbiased): every Float
 /// widens to a double exactly and narrows back exactly; a received double
 /// that is not a Float (or a NaN with a wider payload) is narrowed by the

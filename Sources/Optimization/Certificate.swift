@@ -1,7 +1,8 @@
 import CSGDCore
 
 /// A record of whether a point is an ε-first- or ε-second-order stationary
-/// point (SPEC §1): ε-FOSP means ‖∇f(x)‖ ≤ ε with the full gradient;
+/// point (as in Jin et al. 2017 and Avdiukhin & Yaroslavtsev 2021, Section
+/// 1): ε-FOSP means ‖∇f(x)‖ ≤ ε with the full gradient;
 /// ε-SOSP means, in addition, λ_min(∇²f(x)) ≥ −√(ρε) (`threshold`). λ_min is
 /// the smallest Ritz value of a Lanczos run on Hessian–vector products, so
 /// it is an estimate from above: `lanczosConverged` and `lanczosResidual` say

@@ -31,7 +31,7 @@ public struct LanczosResult: Sendable, Codable {
 }
 
 /// The smallest eigenvalue of a symmetric operator known only through
-/// products `v ↦ A v`, by the Lanczos process (SPEC §6).
+/// products `v ↦ A v`, by the Lanczos process (Lanczos 1950; Kuczyński & Woźniakowski 1992 for the random start).
 ///
 /// The operator is applied in Float32 through the caller's closure; all
 /// Lanczos arithmetic (basis, tridiagonal T_m, Ritz vector) is Double. Every

@@ -31,7 +31,7 @@ public struct BatchKey: Hashable, Sendable {
     }
 }
 
-/// Smoothness constants of an objective where they are known (SPEC §3):
+/// Smoothness constants of an objective where they are known (the L, ρ, σ, ℓ of Assumptions A–C in Avdiukhin & Yaroslavtsev, NeurIPS 2021):
 /// L (gradient Lipschitz), ρ (Hessian Lipschitz), σ (gradient noise), and ℓ
 /// (stochastic-gradient Lipschitz, Assumption C). `nil` means unknown.
 public struct ObjectiveConstants: Sendable, Equatable, Codable {

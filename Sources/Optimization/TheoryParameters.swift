@@ -51,8 +51,8 @@ public struct TheoryInputs: Codable, Sendable, Equatable {
 }
 
 /// The user's multipliers c_η, c_I, c_R, c_F, c_r, c_T of Definition B.2
-/// (seed 001), which stand in for the polylogarithmic factors and absolute
-/// constants the theory leaves open; all default to 1 and must be positive.
+/// (Avdiukhin & Yaroslavtsev 2021, arXiv version), which stand in for the
+/// polylogarithmic factors and absolute constants the theory leaves open; all default to 1 and must be positive.
 public struct TheoryConstants: Codable, Sendable, Equatable {
     public var cEta: Double
     public var cI: Double
@@ -72,9 +72,9 @@ public struct TheoryConstants: Codable, Sendable, Equatable {
     }
 }
 
-/// The parameters of Algorithm 1 that the theory prescribes (SPEC §3;
-/// Definitions B.1 and B.2 of seed 001): step size η, escape interval I,
-/// escape radius R, required decrease F, noise scale r (E‖ξ‖² = r²), and the
+/// The parameters of Algorithm 1 that the theory prescribes (Definitions B.1
+/// and B.2 of Avdiukhin & Yaroslavtsev 2021, arXiv version): step size η,
+/// escape interval I, escape radius R, required decrease F, noise scale r (E‖ξ‖² = r²), and the
 /// iteration bound T. With η_σ = ε²/(L(1+dσ²)) (no Assumption C) or
 /// min(ε²/(L(1+σ²)), √(ρε)/ℓ²) (ℓ given), and η_μ = min(με/(√(1−μ)Lσ),
 /// μ²√(ρε)/((1−μ)L²·k)) with k = d for a general and 1 for a linear
@@ -129,8 +129,8 @@ public struct TheoryParameters: Codable, Sendable, Equatable {
         return eps2 / (p.L * (1 + Double(p.dimension) * p.sigma * p.sigma))
     }
 
-    /// η_μ of Definition B.1 (as fixed by SPEC §3): the largest step the
-    /// compression allows; +∞ when μ = 1, and its first term +∞ when σ = 0.
+    /// η_μ of Definition B.1 (its last factor d for a general compressor, 1
+    /// for a linear one): the largest step the compression allows; +∞ when μ = 1, and its first term +∞ when σ = 0.
     public static func etaMu(_ p: TheoryInputs) -> Double {
         guard p.mu < 1 else { return .infinity }
         let oneMinus = 1 - p.mu
