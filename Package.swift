@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "MPIBackend", targets: ["MPIBackend"]),
         .library(name: "CSGDBench", targets: ["CSGDBench"]),
+        .library(name: "Reproduce", targets: ["Reproduce"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
     traits: [
@@ -101,6 +102,11 @@ let package = Package(
             dependencies: [
                 "CSGDCore", "Compression", "Communication", "Optimization", "Datasets", "NeuralNet", "Distributed",
             ]
+        ),
+        // The papers' experiments: runs keyed by their command line, verdicts, the report.
+        .target(
+            name: "Reproduce",
+            dependencies: ["CSGDCore", "Distributed", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
