@@ -36,20 +36,14 @@ public enum Kernels {
     /// 10⁻³⁰), and ordinary data takes the Float path at full speed.
     public static func sumSquares(_ x: UnsafeBufferPointer<Float>) -> Double {
         guard let p = x.baseAddress else { return 0 }
-        let n = x.count
-        var total = 0.0
-        var start = 0
-        while start < n {
-            let end = min(n, start + blockSize)
+        return sumOfBlocks(x.count) { start, end in
             var acc = SIMD16<Float>()
             var i = start
             while i + 16 <= end { let v = load16(p, i); acc += v * v; i += 16 }
             var f = acc.sum()
             while i < end { f += p[i] * p[i]; i += 1 }
-            total += f.isFinite && f >= 0x1p-60 ? Double(f) : dotExact(p + start, p + start, count: end - start)
-            start = end
+            return f.isFinite && f >= 0x1p-60 ? Double(f) : dotExact(p + start, p + start, count: end - start)
         }
-        return total
     }
 
     /// ‖x‖₂ in Double, deterministic.
@@ -64,20 +58,14 @@ public enum Kernels {
     public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
         precondition(x.count == y.count, "size mismatch")
         guard let px = x.baseAddress, let py = y.baseAddress else { return 0 }
-        let n = x.count
-        var total = 0.0
-        var start = 0
-        while start < n {
-            let end = min(n, start + blockSize)
+        return sumOfBlocks(x.count) { start, end in
             var acc = SIMD16<Float>()
             var i = start
             while i + 16 <= end { acc += load16(px, i) * load16(py, i); i += 16 }
             var s = Double(acc.sum())
             while i < end { s += Double(px[i] * py[i]); i += 1 }
-            total += s.isFinite && abs(s) >= 0x1p-60 ? s : dotExact(px + start, py + start, count: end - start)
-            start = end
+            return s.isFinite && abs(s) >= 0x1p-60 ? s : dotExact(px + start, py + start, count: end - start)
         }
-        return total
     }
 
     /// Σx_i·y_i with Double products (8 lanes), for the blocks Float cannot
@@ -98,26 +86,34 @@ public enum Kernels {
         return s
     }
 
+    /// The reductions' blocking: the sum, in Double and in order, of
+    /// `block(start, end)` over the blocks of `blockSize` elements of 0..<n.
+    @inline(__always)
+    static func sumOfBlocks(_ n: Int, _ block: (_ start: Int, _ end: Int) -> Double) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < n {
+            let end = min(n, start + blockSize)
+            total += block(start, end)
+            start = end
+        }
+        return total
+    }
+
     @inline(__always)
     static func reduce(
         _ x: UnsafeBufferPointer<Float>,
         _ f: (SIMD16<Float>) -> SIMD16<Float>, scalar g: (Float) -> Float
     ) -> Double {
         guard let p = x.baseAddress else { return 0 }
-        let n = x.count
-        var total = 0.0
-        var start = 0
-        while start < n {
-            let end = min(n, start + blockSize)
+        return sumOfBlocks(x.count) { start, end in
             var acc = SIMD16<Float>()
             var i = start
             while i + 16 <= end { acc += f(load16(p, i)); i += 16 }
             var s = Double(acc.sum())
             while i < end { s += Double(g(p[i])); i += 1 }
-            total += s
-            start = end
+            return s
         }
-        return total
     }
 
     /// y ← y + a·x.

@@ -55,7 +55,7 @@ public struct ConvGeometry: Hashable, Sendable {
 
     /// The grid positions `lo..<hi` whose tap `t` lands inside a side of `imageSize` pixels.
     @inline(__always)
-    func validRange(tap t: Int, gridSize: Int, imageSize: Int) -> (Int, Int) {
+    func validRange(tap t: Int, gridSize: Int, imageSize: Int) -> (lo: Int, hi: Int) {
         // position g reads pixel g·s − p + t; need 0 ≤ g·s − p + t ≤ size − 1.
         let a = padding - t
         let lo = a <= 0 ? 0 : (a + stride - 1) / stride
@@ -64,35 +64,49 @@ public struct ConvGeometry: Hashable, Sendable {
         return (min(lo, gridSize), max(min(lo, gridSize), hi))
     }
 
+    /// Calls `body` for each row (c, i, j) of the column matrix of a C×H×W×n
+    /// image with: the row's offset in the column matrix; `origin`, the
+    /// offset in the image of pixel (c, i − p, j − p), the one grid position
+    /// (0, 0) reads (grid row y reads from origin + y·s·W·n on, its position
+    /// x s·x·n further); and the grid rows `ys` and columns `xs` whose pixels
+    /// lie inside the image.
+    @inline(__always)
+    func forEachColumnRow(channels: Int, batch n: Int,
+                          _ body: (_ row: Int, _ origin: Int, _ ys: (lo: Int, hi: Int), _ xs: (lo: Int, hi: Int)) -> Void) {
+        let H = imageHeight, W = imageWidth, k = kernel, p = padding
+        let rowLength = gridHeight * gridWidth * n
+        for c in 0..<channels {
+            let plane = c * H * W * n
+            for i in 0..<k {
+                let ys = validRange(tap: i, gridSize: gridHeight, imageSize: H)
+                for j in 0..<k {
+                    let xs = validRange(tap: j, gridSize: gridWidth, imageSize: W)
+                    body(((c * k + i) * k + j) * rowLength, plane + ((i - p) * W - p + j) * n, ys, xs)
+                }
+            }
+        }
+    }
+
     /// Writes the column matrix of `x` (C×H×W×n) into `col` (C·k·k × GH·GW·n).
     public func im2col(_ x: UnsafePointer<Float>, channels: Int, batch n: Int, into col: UnsafeMutablePointer<Float>) {
-        let H = imageHeight, W = imageWidth, GH = gridHeight, GW = gridWidth
-        let k = kernel, s = stride, p = padding
+        let GH = gridHeight, GW = gridWidth, s = stride, line = stride * imageWidth * n
         if columnsAreImage {
-            col.update(from: x, count: channels * H * W * n)
+            col.update(from: x, count: channels * imageArea * n)
             return
         }
-        let rowLength = GH * GW * n
-        for c in 0..<channels {
-            let plane = x + c * H * W * n
-            for i in 0..<k {
-                let (yLo, yHi) = validRange(tap: i, gridSize: GH, imageSize: H)
-                for j in 0..<k {
-                    let (xLo, xHi) = validRange(tap: j, gridSize: GW, imageSize: W)
-                    let row = col + ((c * k + i) * k + j) * rowLength
-                    row.update(repeating: 0, count: yLo * GW * n)
-                    (row + yHi * GW * n).update(repeating: 0, count: (GH - yHi) * GW * n)
-                    for gy in yLo..<yHi {
-                        let dst = row + gy * GW * n
-                        let src = plane + ((gy * s - p + i) * W - p + j) * n
-                        if xLo > 0 { dst.update(repeating: 0, count: xLo * n) }
-                        if xHi < GW { (dst + xHi * n).update(repeating: 0, count: (GW - xHi) * n) }
-                        if s == 1 {
-                            (dst + xLo * n).update(from: src + xLo * n, count: (xHi - xLo) * n)
-                        } else {
-                            for gx in xLo..<xHi { (dst + gx * n).update(from: src + gx * s * n, count: n) }
-                        }
-                    }
+        forEachColumnRow(channels: channels, batch: n) { rowOffset, origin, ys, xs in
+            let row = col + rowOffset
+            row.update(repeating: 0, count: ys.lo * GW * n)
+            (row + ys.hi * GW * n).update(repeating: 0, count: (GH - ys.hi) * GW * n)
+            for gy in ys.lo..<ys.hi {
+                let dst = row + gy * GW * n
+                let src = x + (origin + gy * line)
+                if xs.lo > 0 { dst.update(repeating: 0, count: xs.lo * n) }
+                if xs.hi < GW { (dst + xs.hi * n).update(repeating: 0, count: (GW - xs.hi) * n) }
+                if s == 1 {
+                    (dst + xs.lo * n).update(from: src + xs.lo * n, count: (xs.hi - xs.lo) * n)
+                } else {
+                    for gx in xs.lo..<xs.hi { (dst + gx * n).update(from: src + gx * s * n, count: n) }
                 }
             }
         }
@@ -101,33 +115,24 @@ public struct ConvGeometry: Hashable, Sendable {
     /// The adjoint of `im2col`: `x` (C×H×W×n) ← the sum, over every column
     /// entry, of its value at the pixel it was read from. Overwrites `x`.
     public func col2im(_ col: UnsafePointer<Float>, channels: Int, batch n: Int, into x: UnsafeMutablePointer<Float>) {
-        let H = imageHeight, W = imageWidth, GH = gridHeight, GW = gridWidth
-        let k = kernel, s = stride, p = padding
+        let GW = gridWidth, s = stride, line = stride * imageWidth * n
         if columnsAreImage {
-            x.update(from: col, count: channels * H * W * n)
+            x.update(from: col, count: channels * imageArea * n)
             return
         }
-        x.update(repeating: 0, count: channels * H * W * n)
-        let rowLength = GH * GW * n
-        for c in 0..<channels {
-            let plane = x + c * H * W * n
-            for i in 0..<k {
-                let (yLo, yHi) = validRange(tap: i, gridSize: GH, imageSize: H)
-                for j in 0..<k {
-                    let (xLo, xHi) = validRange(tap: j, gridSize: GW, imageSize: W)
-                    let row = col + ((c * k + i) * k + j) * rowLength
-                    for gy in yLo..<yHi {
-                        let src = row + gy * GW * n
-                        let dst = plane + ((gy * s - p + i) * W - p + j) * n
-                        if s == 1 {
-                            let a = src + xLo * n, b = dst + xLo * n
-                            for t in 0..<((xHi - xLo) * n) { b[t] += a[t] }
-                        } else {
-                            for gx in xLo..<xHi {
-                                let a = src + gx * n, b = dst + gx * s * n
-                                for t in 0..<n { b[t] += a[t] }
-                            }
-                        }
+        x.update(repeating: 0, count: channels * imageArea * n)
+        forEachColumnRow(channels: channels, batch: n) { rowOffset, origin, ys, xs in
+            let row = col + rowOffset
+            for gy in ys.lo..<ys.hi {
+                let src = row + gy * GW * n
+                let dst = x + (origin + gy * line)
+                if s == 1 {
+                    let a = src + xs.lo * n, b = dst + xs.lo * n
+                    for t in 0..<((xs.hi - xs.lo) * n) { b[t] += a[t] }
+                } else {
+                    for gx in xs.lo..<xs.hi {
+                        let a = src + gx * n, b = dst + gx * s * n
+                        for t in 0..<n { b[t] += a[t] }
                     }
                 }
             }

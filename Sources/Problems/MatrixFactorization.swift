@@ -24,7 +24,7 @@ import Optimization
 public final class MatrixFactorization: Objective {
     public enum Start: String, CaseIterable, Sendable { case random, zero }
 
-    public struct Options: Equatable, Sendable, CustomStringConvertible {
+    public struct Options: Equatable, Sendable, CustomStringConvertible, ScaleNoiseSeed {
         public var n = 20
         public var r = 2
         public var start = Start.random
@@ -39,9 +39,7 @@ public final class MatrixFactorization: Objective {
             n = try o.int("n", default: n)
             r = try o.int("r", default: r)
             start = try o.choice("start", default: start)
-            scale = try o.double("scale", default: scale)
-            noise = try o.double("noise", default: noise)
-            seed = try o.seed("seed", default: seed)
+            try readScaleNoiseSeed(o)
         }
 
         public func validate() throws {
@@ -50,8 +48,7 @@ public final class MatrixFactorization: Objective {
             try SpecCheck.positive(p, "r", r)
             guard r <= n else { throw CSGDError("problem '\(p)': rank r = \(r) exceeds n = \(n)") }
             guard n <= 46_000 else { throw CSGDError("problem '\(p)': n = \(n) is too large (the n×n target is dense; at most 46000)") }
-            try SpecCheck.positive(p, "scale", scale)
-            try SpecCheck.nonNegative(p, "noise", noise)
+            try checkScaleAndNoise(p)
         }
 
         public var description: String {
@@ -105,8 +102,7 @@ public final class MatrixFactorization: Objective {
         } }
         let top = SyntheticData.symmetricEigenvalues(gram, n: r).last ?? 0
         targetSpectralNorm = top
-        let L = 13 * top
-        constants = ObjectiveConstants(L: L, rho: 12 * top.squareRoot(), sigma: options.noise * Double(dimension).squareRoot(), ell: L)
+        constants = OracleNoise.exactGradientConstants(L: 13 * top, rho: 12 * top.squareRoot(), noise: options.noise, dimension: dimension)
     }
 
     /// Writes R = UUᵀ − M into the n×n buffer `res`.
@@ -140,9 +136,7 @@ public final class MatrixFactorization: Objective {
     }
 
     public func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        let f = fullGradient(at: x, into: g)
-        OracleNoise.add(sigma: options.noise, batch: batch, to: g)
-        return f
+        OracleNoise.exactGradient(of: self, at: x, batch: batch, sigma: options.noise, into: g)
     }
 
     public func hessianVectorProduct(at x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
@@ -194,8 +188,7 @@ public final class MatrixFactorization: Objective {
         switch options.start {
         case .zero: Kernels.zero(x)
         case .random:
-            SyntheticData.gaussian(key: SyntheticData.key(seed: seed, .initialPoint),
-                                   sigma: Float(options.scale / Double(options.n).squareRoot()), into: x)
+            SyntheticData.randomStart(seed: seed, sigma: Float(options.scale / Double(options.n).squareRoot()), into: x)
         }
     }
 

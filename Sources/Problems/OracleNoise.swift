@@ -21,3 +21,22 @@ public enum OracleNoise {
         RandomFill.gaussian(batch.randomKey(.minibatch), sigma: Float(sigma), into: g, offset: streamOffset, accumulate: true)
     }
 }
+
+extension OracleNoise {
+    /// The oracle of a problem whose gradient is exact (the strict saddle,
+    /// matrix factorisation, tensor decomposition): ∇f(x) into `g` plus
+    /// N(0, σ²) a coordinate. Returns f(x).
+    static func exactGradient(of p: some Objective, at x: UnsafeBufferPointer<Float>, batch: BatchKey, sigma: Double,
+                              into g: UnsafeMutableBufferPointer<Float>) -> Double {
+        let f = p.fullGradient(at: x, into: g)
+        add(sigma: sigma, batch: batch, to: g)
+        return f
+    }
+
+    /// The constants of such a problem with `noise=σ`: its L and ρ, the
+    /// noise's norm σ·√d as the oracle's σ, and ℓ = L (the noise does not
+    /// depend on x).
+    static func exactGradientConstants(L: Double, rho: Double, noise: Double, dimension d: Int) -> ObjectiveConstants {
+        ObjectiveConstants(L: L, rho: rho, sigma: noise * Double(d).squareRoot(), ell: L)
+    }
+}

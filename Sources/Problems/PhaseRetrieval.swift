@@ -26,7 +26,7 @@ import Optimization
 public final class PhaseRetrieval: Objective {
     public enum Start: String, CaseIterable, Sendable { case random, zero }
 
-    public struct Options: Equatable, Sendable, CustomStringConvertible {
+    public struct Options: Equatable, Sendable, CustomStringConvertible, ScaleNoiseSeed {
         public var d = 20
         public var n = 200
         public var start = Start.random
@@ -41,21 +41,15 @@ public final class PhaseRetrieval: Objective {
             d = try o.int("d", default: d)
             n = try o.int("n", default: n)
             start = try o.choice("start", default: start)
-            scale = try o.double("scale", default: scale)
-            noise = try o.double("noise", default: noise)
-            seed = try o.seed("seed", default: seed)
+            try readScaleNoiseSeed(o)
         }
 
         public func validate() throws {
             let p = "phase-retrieval"
             try SpecCheck.positive(p, "d", d)
             try SpecCheck.positive(p, "n", n)
-            let (nd, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, nd <= 1 << 31 else {
-                throw CSGDError("problem '\(p)': n·d = \(n)·\(d) is too large (at most 2^31 values)")
-            }
-            try SpecCheck.positive(p, "scale", scale)
-            try SpecCheck.nonNegative(p, "noise", noise)
+            try SpecCheck.sampleMatrix(p, n: n, d: d)
+            try checkScaleAndNoise(p)
         }
 
         public var description: String {
@@ -78,6 +72,8 @@ public final class PhaseRetrieval: Objective {
     public let labels: [Float]
     /// x* (unit norm).
     public let planted: [Float]
+    /// The measurements as a matrix.
+    let matrix: RowMatrix
 
     public init(_ options: Options) throws {
         try options.validate()
@@ -97,6 +93,7 @@ public final class PhaseRetrieval: Objective {
             y[i] = Float(z * z)
         }
         measurements = a
+        matrix = RowMatrix(rows: a, count: n, dimension: d)
         labels = y
         planted = xs.map { Float($0) }
         constants = ObjectiveConstants(L: 36, rho: 36, sigma: nil, ell: nil)
@@ -104,22 +101,6 @@ public final class PhaseRetrieval: Objective {
 
     /// The indices of the measurements in mini-batch `batch`.
     public func sampleIndices(batch: BatchKey) -> [Int] { MiniBatchSampler.indices(batch: batch, count: sampleCount) }
-
-    /// z = A·x into `z` (n values).
-    private func project(_ x: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) {
-        measurements.withUnsafeBufferPointer { a in
-            BLAS.sgemv(trans: false, m: sampleCount, n: dimension, alpha: 1, a: a.baseAddress!, lda: dimension, x: x, beta: 0, y: z)
-        }
-    }
-
-    private func withProjection<T>(_ x: UnsafeBufferPointer<Float>, _ body: (UnsafeMutableBufferPointer<Float>) -> T) -> T {
-        precondition(x.count == dimension)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: sampleCount) { z in
-            z.initialize(repeating: 0)
-            project(x.baseAddress!, into: z.baseAddress!)
-            return body(z)
-        }
-    }
 
     private func lossOf(_ z: UnsafeMutableBufferPointer<Float>) -> Double {
         var s = 0.0
@@ -134,64 +115,28 @@ public final class PhaseRetrieval: Objective {
     }
 
     public func loss(at x: UnsafeBufferPointer<Float>) -> Double {
-        withProjection(x) { lossOf($0) }
+        matrix.withProduct(x) { lossOf($0) }
     }
 
     public func fullGradient(at x: UnsafeBufferPointer<Float>, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        precondition(g.count == dimension)
-        return withProjection(x) { z in
-            let f = lossOf(z)
-            labels.withUnsafeBufferPointer { y in
-                for i in 0..<sampleCount {
-                    let zi = z[i]
-                    z[i] = (zi * zi - y[i]) * zi
-                }
-            }
-            measurements.withUnsafeBufferPointer { a in
-                BLAS.sgemv(trans: true, m: sampleCount, n: dimension, alpha: 1 / Float(sampleCount), a: a.baseAddress!,
-                           lda: dimension, x: z.baseAddress!, beta: 0, y: g.baseAddress!)
-            }
-            return f
+        labels.withUnsafeBufferPointer { y in
+            matrix.meanGradient(at: x, into: g, loss: lossOf) { zi, i in (zi * zi - y[i]) * zi }
         }
     }
 
     public func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        precondition(x.count == dimension && g.count == dimension)
-        var sampler = MiniBatchSampler(batch: batch, count: sampleCount)
-        let m = sampler.size, d = dimension
-        Kernels.zero(g)
-        var total = 0.0
-        measurements.withUnsafeBufferPointer { a in
-            labels.withUnsafeBufferPointer { y in
-                for _ in 0..<m {
-                    let i = sampler.next()
-                    let row = UnsafeBufferPointer(rebasing: a[(i * d) ..< (i * d + d)])
-                    let z = Kernels.dot(row, x)
-                    let r = z * z - Double(y[i])
-                    total += r * r
-                    Kernels.axpy(Float(r * z / Double(m)), row, g)
-                }
+        let (total, m) = labels.withUnsafeBufferPointer { y in
+            matrix.miniBatchGradient(at: x, batch: batch, noise: options.noise, into: g) { i, z in
+                let r = z * z - Double(y[i])
+                return (r * r, r * z)
             }
         }
-        OracleNoise.add(sigma: options.noise, batch: batch, to: g)
         return total / (4 * Double(m))
     }
 
     public func hessianVectorProduct(at x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
-        precondition(v.count == dimension && out.count == dimension)
-        let n = sampleCount
-        withProjection(x) { z in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { u in
-                u.initialize(repeating: 0)
-                project(v.baseAddress!, into: u.baseAddress!)
-                labels.withUnsafeBufferPointer { y in
-                    for i in 0..<n { u[i] *= 3 * z[i] * z[i] - y[i] }
-                }
-                measurements.withUnsafeBufferPointer { a in
-                    BLAS.sgemv(trans: true, m: n, n: dimension, alpha: 1 / Float(n), a: a.baseAddress!,
-                               lda: dimension, x: u.baseAddress!, beta: 0, y: out.baseAddress!)
-                }
-            }
+        labels.withUnsafeBufferPointer { y in
+            matrix.meanHessianProduct(at: x, v, into: out) { u, z, i in u * (3 * z * z - y[i]) }
         }
     }
 
@@ -216,8 +161,7 @@ public final class PhaseRetrieval: Objective {
         switch options.start {
         case .zero: Kernels.zero(x)
         case .random:
-            SyntheticData.gaussian(key: SyntheticData.key(seed: seed, .initialPoint),
-                                   sigma: Float(options.scale / Double(dimension).squareRoot()), into: x)
+            SyntheticData.randomStart(seed: seed, sigma: Float(options.scale / Double(dimension).squareRoot()), into: x)
         }
     }
 

@@ -71,10 +71,7 @@ public final class PlantedReLU: Objective {
             let p = "relu"
             try SpecCheck.positive(p, "d", d)
             try SpecCheck.positive(p, "n", n)
-            let (nd, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, nd <= 1 << 31 else {
-                throw CSGDError("problem '\(p)': n·d = \(n)·\(d) is too large (at most 2^31 values)")
-            }
+            try SpecCheck.sampleMatrix(p, n: n, d: d)
             try SpecCheck.positive(p, "scale", scale)
             try SpecCheck.positive(p, "init-step", initStep)
             try SpecCheck.nonNegative(p, "wvar", wVariance)
@@ -103,6 +100,8 @@ public final class PlantedReLU: Objective {
     public let labels: [Float]
     /// w*.
     public let planted: [Float]
+    /// The features as a matrix.
+    let matrix: RowMatrix
 
     public init(_ options: Options) throws {
         try options.validate()
@@ -124,6 +123,7 @@ public final class PlantedReLU: Objective {
             }
         }
         features = x
+        matrix = RowMatrix(rows: x, count: n, dimension: d)
         labels = y
         planted = w
         let t = 1 + (Double(d) / Double(n)).squareRoot()
@@ -166,22 +166,6 @@ public final class PlantedReLU: Objective {
     /// The indices of the samples in mini-batch `batch`.
     public func sampleIndices(batch: BatchKey) -> [Int] { MiniBatchSampler.indices(batch: batch, count: sampleCount) }
 
-    /// z = X·w into `z` (n values).
-    private func project(_ w: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) {
-        features.withUnsafeBufferPointer { a in
-            BLAS.sgemv(trans: false, m: sampleCount, n: dimension, alpha: 1, a: a.baseAddress!, lda: dimension, x: w, beta: 0, y: z)
-        }
-    }
-
-    private func withProjection<T>(_ w: UnsafeBufferPointer<Float>, _ body: (UnsafeMutableBufferPointer<Float>) -> T) -> T {
-        precondition(w.count == dimension)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: sampleCount) { z in
-            z.initialize(repeating: 0)
-            project(w.baseAddress!, into: z.baseAddress!)
-            return body(z)
-        }
-    }
-
     private func lossOf(_ z: UnsafeMutableBufferPointer<Float>) -> Double {
         var s = 0.0
         labels.withUnsafeBufferPointer { y in
@@ -194,60 +178,27 @@ public final class PlantedReLU: Objective {
     }
 
     public func loss(at x: UnsafeBufferPointer<Float>) -> Double {
-        withProjection(x) { lossOf($0) }
+        matrix.withProduct(x) { lossOf($0) }
     }
 
     public func fullGradient(at x: UnsafeBufferPointer<Float>, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        precondition(g.count == dimension)
-        return withProjection(x) { z in
-            let f = lossOf(z)
-            labels.withUnsafeBufferPointer { y in
-                for j in 0..<sampleCount { z[j] = z[j] > 0 ? z[j] - y[j] : 0 }
-            }
-            features.withUnsafeBufferPointer { a in
-                BLAS.sgemv(trans: true, m: sampleCount, n: dimension, alpha: 1 / Float(sampleCount), a: a.baseAddress!,
-                           lda: dimension, x: z.baseAddress!, beta: 0, y: g.baseAddress!)
-            }
-            return f
+        labels.withUnsafeBufferPointer { y in
+            matrix.meanGradient(at: x, into: g, loss: lossOf) { z, j in z > 0 ? z - y[j] : 0 }
         }
     }
 
     public func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        precondition(x.count == dimension && g.count == dimension)
-        var sampler = MiniBatchSampler(batch: batch, count: sampleCount)
-        let m = sampler.size, d = dimension
-        Kernels.zero(g)
-        var total = 0.0
-        features.withUnsafeBufferPointer { a in
-            labels.withUnsafeBufferPointer { y in
-                for _ in 0..<m {
-                    let j = sampler.next()
-                    let row = UnsafeBufferPointer(rebasing: a[(j * d) ..< (j * d + d)])
-                    let z = Kernels.dot(row, x)
-                    let r = max(0, z) - Double(y[j])
-                    total += r * r
-                    if z > 0 { Kernels.axpy(Float(r / Double(m)), row, g) }
-                }
+        let (total, m) = labels.withUnsafeBufferPointer { y in
+            matrix.miniBatchGradient(at: x, batch: batch, noise: options.noise, into: g) { j, z in
+                let r = max(0, z) - Double(y[j])
+                return (r * r, z > 0 ? r : nil)
             }
         }
-        OracleNoise.add(sigma: options.noise, batch: batch, to: g)
         return total / (2 * Double(m))
     }
 
     public func hessianVectorProduct(at x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
-        precondition(v.count == dimension && out.count == dimension)
-        let n = sampleCount
-        withProjection(x) { z in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { u in
-                u.initialize(repeating: 0)
-                project(v.baseAddress!, into: u.baseAddress!)
-                for j in 0..<n where !(z[j] > 0) { u[j] = 0 }
-                features.withUnsafeBufferPointer { a in
-                    BLAS.sgemv(trans: true, m: n, n: dimension, alpha: 1 / Float(n), a: a.baseAddress!,
-                               lda: dimension, x: u.baseAddress!, beta: 0, y: out.baseAddress!)
-                }
-            }
-        }
+        matrix.meanHessianProduct(at: x, v, into: out) { u, z, _ in z > 0 ? u : 0 }
     }
 
     /// (1/n)·Σ 1{⟨w,xⱼ⟩ > 0}·xⱼxⱼᵀ in Double (d ≤ 2048; O(n·d²)).
@@ -256,7 +207,7 @@ public final class PlantedReLU: Objective {
         guard d <= 2048, x.count == d else { return nil }
         var h = [Double](repeating: 0, count: d * d)
         let inv = 1 / Double(n)
-        withProjection(x) { z in
+        matrix.withProduct(x) { z in
             for j in 0..<n where z[j] > 0 {
                 for s in 0..<d {
                     let xs = inv * Double(features[j * d + s])
@@ -272,7 +223,7 @@ public final class PlantedReLU: Objective {
         precondition(x.count == dimension)
         switch options.initialization {
         case .random:
-            SyntheticData.gaussian(key: SyntheticData.key(seed: seed, .initialPoint), sigma: Float(options.scale), into: x)
+            SyntheticData.randomStart(seed: seed, sigma: Float(options.scale), into: x)
         case .gradient:
             // w₀ = −η₀·∇f(0) = (η₀/(2n))·Σ yⱼxⱼ
             features.withUnsafeBufferPointer { a in

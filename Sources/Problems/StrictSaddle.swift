@@ -20,7 +20,7 @@ import Optimization
 public final class StrictSaddle: Objective {
     public enum Start: String, CaseIterable, Sendable { case saddle, random }
 
-    public struct Options: Equatable, Sendable, CustomStringConvertible {
+    public struct Options: Equatable, Sendable, CustomStringConvertible, ScaleNoiseSeed {
         public var d = 10
         public var gamma = 1.0
         public var start = Start.saddle
@@ -35,17 +35,14 @@ public final class StrictSaddle: Objective {
             d = try o.int("d", default: d)
             gamma = try o.double("gamma", default: gamma)
             start = try o.choice("start", default: start)
-            scale = try o.double("scale", default: scale)
-            noise = try o.double("noise", default: noise)
-            seed = try o.seed("seed", default: seed)
+            try readScaleNoiseSeed(o)
         }
 
         public func validate() throws {
             let p = "saddle"
             try SpecCheck.positive(p, "d", d)
             try SpecCheck.positive(p, "gamma", gamma)
-            try SpecCheck.positive(p, "scale", scale)
-            try SpecCheck.nonNegative(p, "noise", noise)
+            try checkScaleAndNoise(p)
         }
 
         public var description: String {
@@ -67,8 +64,7 @@ public final class StrictSaddle: Objective {
         dimension = options.d
         name = options.description
         let g = options.gamma
-        let L = max(11 * g, 1)
-        constants = ObjectiveConstants(L: L, rho: 12 * g.squareRoot(), sigma: options.noise * Double(options.d).squareRoot(), ell: L)
+        constants = OracleNoise.exactGradientConstants(L: max(11 * g, 1), rho: 12 * g.squareRoot(), noise: options.noise, dimension: options.d)
         optimalValue = -g * g / 4
     }
 
@@ -88,9 +84,7 @@ public final class StrictSaddle: Objective {
     }
 
     public func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        let f = fullGradient(at: x, into: g)
-        OracleNoise.add(sigma: options.noise, batch: batch, to: g)
-        return f
+        OracleNoise.exactGradient(of: self, at: x, batch: batch, sigma: options.noise, into: g)
     }
 
     public func hessianVectorProduct(at x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
@@ -114,7 +108,7 @@ public final class StrictSaddle: Objective {
         precondition(x.count == dimension)
         switch options.start {
         case .saddle: Kernels.zero(x)
-        case .random: SyntheticData.gaussian(key: SyntheticData.key(seed: seed, .initialPoint), sigma: Float(options.scale), into: x)
+        case .random: SyntheticData.randomStart(seed: seed, sigma: Float(options.scale), into: x)
         }
     }
 

@@ -36,6 +36,12 @@ public enum SyntheticData {
         RandomFill.gaussian(key, sigma: sigma, into: out)
     }
 
+    /// A random start: N(0, σ²) values of the `initialPoint` sub-stream of
+    /// the run's `seed` into `x`.
+    public static func randomStart(seed: UInt64, sigma: Float, into x: UnsafeMutableBufferPointer<Float>) {
+        gaussian(key: key(seed: seed, .initialPoint), sigma: sigma, into: x)
+    }
+
     /// k orthonormal rows of length d (row-major k×d, Float32): modified
     /// Gram–Schmidt, applied twice in Double, to k Gaussian rows of `key`.
     /// - Precondition: 1 ≤ k ≤ d.

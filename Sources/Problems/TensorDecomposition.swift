@@ -29,7 +29,7 @@ import Optimization
 public final class TensorDecomposition: Objective {
     public enum Start: String, CaseIterable, Sendable { case random, saddle, zero }
 
-    public struct Options: Equatable, Sendable, CustomStringConvertible {
+    public struct Options: Equatable, Sendable, CustomStringConvertible, ScaleNoiseSeed {
         public var d = 10
         /// Number of components; nil means d.
         public var k: Int? = nil
@@ -49,9 +49,7 @@ public final class TensorDecomposition: Objective {
             k = try o.optionalInt("k")
             start = try o.choice("start", default: start)
             s = try o.int("s", default: s)
-            scale = try o.double("scale", default: scale)
-            noise = try o.double("noise", default: noise)
-            seed = try o.seed("seed", default: seed)
+            try readScaleNoiseSeed(o)
         }
 
         public func validate() throws {
@@ -66,8 +64,7 @@ public final class TensorDecomposition: Objective {
             if start == .saddle, s > components {
                 throw CSGDError("problem '\(p)': s = \(s) exceeds the number of components k = \(components)")
             }
-            try SpecCheck.positive(p, "scale", scale)
-            try SpecCheck.nonNegative(p, "noise", noise)
+            try checkScaleAndNoise(p)
         }
 
         public var description: String {
@@ -89,6 +86,8 @@ public final class TensorDecomposition: Objective {
     public let componentCount: Int
     /// a₁, …, a_k as a k×d row-major matrix (orthonormal rows).
     public let components: [Float]
+    /// The components as a matrix.
+    let matrix: RowMatrix
 
     public init(_ options: Options) throws {
         try options.validate()
@@ -98,9 +97,10 @@ public final class TensorDecomposition: Objective {
         name = options.description
         components = SyntheticData.orthonormalRows(count: componentCount, dimension: options.d,
                                                    key: SyntheticData.key(seed: options.seed, .components))
+        matrix = RowMatrix(rows: components, count: componentCount, dimension: dimension)
         let b2 = Self.regionRadiusSquared, b = b2.squareRoot()
-        let L = max(3 * b2, 5 * b2 * b2)
-        constants = ObjectiveConstants(L: L, rho: 6 * b + 20 * b * b2, sigma: options.noise * Double(options.d).squareRoot(), ell: L)
+        constants = OracleNoise.exactGradientConstants(L: max(3 * b2, 5 * b2 * b2), rho: 6 * b + 20 * b * b2, noise: options.noise,
+                                                       dimension: options.d)
     }
 
     /// The saddle (a₁ + … + a_s)/s (f = −1/(12s³), λ_min = −2/s²).
@@ -116,22 +116,6 @@ public final class TensorDecomposition: Objective {
         return u
     }
 
-    /// c = A·u (k values) into `c`.
-    private func project(_ u: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>) {
-        components.withUnsafeBufferPointer { a in
-            BLAS.sgemv(trans: false, m: componentCount, n: dimension, alpha: 1, a: a.baseAddress!, lda: dimension, x: u, beta: 0, y: c)
-        }
-    }
-
-    private func withProjection<T>(_ x: UnsafeBufferPointer<Float>, _ body: (UnsafeMutableBufferPointer<Float>) -> T) -> T {
-        precondition(x.count == dimension)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: componentCount) { c in
-            c.initialize(repeating: 0)
-            project(x.baseAddress!, into: c.baseAddress!)
-            return body(c)
-        }
-    }
-
     private func lossOf(normSquared q: Double, _ c: UnsafeMutableBufferPointer<Float>) -> Double {
         var t = 0.0
         for i in 0..<componentCount { let ci = Double(c[i]); t += ci * ci * ci * ci }
@@ -140,48 +124,40 @@ public final class TensorDecomposition: Objective {
 
     public func loss(at x: UnsafeBufferPointer<Float>) -> Double {
         let q = Kernels.sumSquares(x)
-        return withProjection(x) { lossOf(normSquared: q, $0) }
+        return matrix.withProduct(x) { lossOf(normSquared: q, $0) }
     }
 
     public func fullGradient(at x: UnsafeBufferPointer<Float>, into g: UnsafeMutableBufferPointer<Float>) -> Double {
         precondition(g.count == dimension)
         let q = Kernels.sumSquares(x)
-        return withProjection(x) { c in
+        return matrix.withProduct(x) { c in
             let f = lossOf(normSquared: q, c)
             for i in 0..<componentCount { let ci = c[i]; c[i] = ci * ci * ci }
             // g = ‖u‖⁴u − Aᵀc³
             g.baseAddress!.update(from: x.baseAddress!, count: dimension)
-            components.withUnsafeBufferPointer { a in
-                BLAS.sgemv(trans: true, m: componentCount, n: dimension, alpha: -1, a: a.baseAddress!, lda: dimension,
-                           x: c.baseAddress!, beta: Float(q * q), y: g.baseAddress!)
-            }
+            matrix.multiplyTransposed(alpha: -1, c.baseAddress!, beta: Float(q * q), into: g.baseAddress!)
             return f
         }
     }
 
     public func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
-        let f = fullGradient(at: x, into: g)
-        OracleNoise.add(sigma: options.noise, batch: batch, to: g)
-        return f
+        OracleNoise.exactGradient(of: self, at: x, batch: batch, sigma: options.noise, into: g)
     }
 
     public func hessianVectorProduct(at x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(v.count == dimension && out.count == dimension)
         let q = Kernels.sumSquares(x), uv = Kernels.dot(x, v)
         let k = componentCount
-        withProjection(x) { c in
+        matrix.withProduct(x) { c in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { w in
                 w.initialize(repeating: 0)
-                project(v.baseAddress!, into: w.baseAddress!)
+                matrix.multiply(v.baseAddress!, into: w.baseAddress!)
                 for i in 0..<k { w[i] *= c[i] * c[i] }
                 // out = ‖u‖⁴v + 4‖u‖²⟨u,v⟩u − 3Aᵀ(c² ⊙ Av)
                 out.baseAddress!.update(from: v.baseAddress!, count: dimension)
                 Kernels.scale(Float(q * q), out)
                 Kernels.axpy(Float(4 * q * uv), x, out)
-                components.withUnsafeBufferPointer { a in
-                    BLAS.sgemv(trans: true, m: k, n: dimension, alpha: -3, a: a.baseAddress!, lda: dimension,
-                               x: w.baseAddress!, beta: 1, y: out.baseAddress!)
-                }
+                matrix.multiplyTransposed(alpha: -3, w.baseAddress!, beta: 1, into: out.baseAddress!)
             }
         }
     }
@@ -216,8 +192,7 @@ public final class TensorDecomposition: Objective {
             let u = saddlePoint(size: options.s)
             for t in 0..<dimension { x[t] = u[t] }
         case .random:
-            SyntheticData.gaussian(key: SyntheticData.key(seed: seed, .initialPoint),
-                                   sigma: Float(options.scale / Double(dimension).squareRoot()), into: x)
+            SyntheticData.randomStart(seed: seed, sigma: Float(options.scale / Double(dimension).squareRoot()), into: x)
         }
     }
 
@@ -228,7 +203,7 @@ public final class TensorDecomposition: Objective {
     public func relativeError(at x: UnsafeBufferPointer<Float>) -> Double? {
         guard x.count == dimension else { return nil }
         let q = Kernels.sumSquares(x)
-        return withProjection(x) { c in
+        return matrix.withProduct(x) { c in
             var best = Double.infinity
             for i in 0..<componentCount { best = min(best, q + 1 - 2 * abs(Double(c[i]))) }
             return max(best, 0).squareRoot()

@@ -2,12 +2,12 @@ import Foundation
 import XCTest
 
 /// `csgd optimize --checkpoint DIR --checkpoint-every N [--resume]` end to
-/// end: a run SIGKILLed at a random step and resumed ends with the
-/// parameters, bit counts and log of a run never stopped (W = 1 and 3, alg1 +
-/// randomk and ef-sgd + topk; under mpirun -np 2 when the MPI trait is
-/// built); bad flags, another run's checkpoint, a corrupt file and an empty
-/// directory are one-line errors with exit status 2; a diverging run exits 3
-/// and keeps its last good checkpoint.
+/// end: a run SIGKILLed after a checkpoint picked by a fixed seed and
+/// resumed ends with the parameters, bit counts and log of a run never
+/// stopped (W = 1 and 3, alg1 + randomk and ef-sgd + topk; under mpirun
+/// -np 2 when the MPI trait is built); bad flags, another run's checkpoint,
+/// a corrupt file and an empty directory are one-line errors with exit
+/// status 2; a diverging run exits 3 and keeps its last good checkpoint.
 final class CheckpointCLITests: XCTestCase {
     var directories: [String] = []
 
@@ -57,15 +57,32 @@ final class CheckpointCLITests: XCTestCase {
         }
     }
 
-    /// A kill step from the current time: a checkpoint step in [3, ⅔·T/N]·N.
-    static func randomTarget(steps: Int) -> (target: Int, seed: UInt64) {
-        let seed = UInt64(Date().timeIntervalSince1970 * 1e6)
+    /// The checkpoint step after which a run is killed, from a fixed seed
+    /// (SplitMix64): a multiple of N in [3, ⅔·T/N]·N.
+    static func killTarget(steps: Int, seed: UInt64) -> Int {
         var z = seed &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
         let last = max(4, 2 * steps / (3 * every))
-        return (every * (3 + Int(z % UInt64(last - 2))), seed)
+        return every * (3 + Int(z % UInt64(last - 2)))
+    }
+
+    /// The directory of checkpoint step t inside `dir`.
+    static func stepDirectory(_ dir: String, _ t: Int) -> String { dir + "/" + String(format: "step-%010d", t) }
+
+    /// Named pipes in place of the temporary files the ranks write their
+    /// checkpoint of step t through: a rank opening one to write blocks
+    /// until a reader comes, which none does, so the run holds there, after
+    /// the checkpoint before t is complete. Returns the pipes' paths.
+    static func holdAtCheckpoint(_ dir: String, step t: Int, ranks: Int) throws -> [String] {
+        let step = stepDirectory(dir, t)
+        try FileManager.default.createDirectory(atPath: step, withIntermediateDirectories: true)
+        return try (0..<ranks).map { r in
+            let path = step + "/.rank-\(r).ckpt.tmp"
+            guard mkfifo(path, 0o644) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            return path
+        }
     }
 
     /// Starts `executable args` with its output in files under `dir`.
@@ -94,10 +111,13 @@ final class CheckpointCLITests: XCTestCase {
         return false
     }
 
-    /// Uninterrupted run, a run SIGKILLed after a random checkpoint, then
-    /// `--resume`: the same params_sha256, bit counts, resets and log.
+    /// Uninterrupted run, a run SIGKILLed after a checkpoint picked by
+    /// `killSeed`, then `--resume`: the same params_sha256, bit counts,
+    /// resets and log. The killed run is held while it writes the next
+    /// checkpoint (`holdAtCheckpoint`), so the kill always lands between the
+    /// two and the newest complete checkpoint is the picked one.
     func assertKillAndResume(method: String, compressor: String, workers: Int, steps: Int = CheckpointCLITests.steps, mpi: Bool = false,
-                             file: StaticString = #filePath, line: UInt = #line) throws {
+                             killSeed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = try temporaryDirectory()
         let checkpoints = dir + "/ckpt"
         let base = arguments(method: method, compressor: compressor, workers: mpi ? nil : workers, steps: steps) + (mpi ? ["--backend", "mpi"] : [])
@@ -106,9 +126,10 @@ final class CheckpointCLITests: XCTestCase {
         }
         let reference = try summary(try runToEnd(base + ["--log", dir + "/reference.jsonl"]), file: file, line: line)
 
-        let (target, seed) = Self.randomTarget(steps: steps)
+        let target = Self.killTarget(steps: steps, seed: killSeed)
         let what = "\(method) \(compressor) W=\(workers)\(mpi ? " (mpirun)" : "")"
-        print("CheckpointCLITests: \(what): SIGKILL after the checkpoint at step \(target) (time seed \(seed))")
+        print("CheckpointCLITests: \(what): SIGKILL after the checkpoint at step \(target) (seed \(killSeed))")
+        let pipes = try Self.holdAtCheckpoint(checkpoints, step: target + Self.every, ranks: workers)
         let withCheckpoints = base + ["--checkpoint", checkpoints, "--checkpoint-every", String(Self.every), "--log", dir + "/run.jsonl"]
         let process: Process
         if mpi {
@@ -122,7 +143,6 @@ final class CheckpointCLITests: XCTestCase {
             process = try Self.start(CLIRunner.executable, withCheckpoints, outputIn: dir)
         }
         let reached = Self.waitForCheckpoint(checkpoints, atLeast: target, while: process)
-        usleep(UInt32(seed % 20_000))   // a little further into the steps after it
         if mpi {
             // Kill every rank (rank 0 first); mpirun then ends.
             let ranks = MPIBackendTests.rankProcesses()
@@ -146,8 +166,9 @@ final class CheckpointCLITests: XCTestCase {
         }
         let kept = try XCTUnwrap(Self.completeSteps(checkpoints).last, file: file, line: line)
         print("CheckpointCLITests: \(what): killed; newest complete checkpoint at step \(kept)")
-        XCTAssertGreaterThanOrEqual(kept, target, file: file, line: line)
-        XCTAssertLessThan(kept, steps, file: file, line: line)
+        XCTAssertEqual(kept, target, "\(what): held at the next checkpoint", file: file, line: line)
+        // The resumed run writes that checkpoint itself (its unfinished directory stays).
+        for p in pipes { XCTAssertEqual(unlink(p), 0, p, file: file, line: line) }
 
         let resumed = try summary(try runToEnd(withCheckpoints + ["--resume"]), file: file, line: line)
         for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "resets", "steps", "final_loss"] {
@@ -158,19 +179,19 @@ final class CheckpointCLITests: XCTestCase {
     }
 
     func testKillAndResumeAlg1RandomKOneWorker() throws {
-        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "randomk:0.1", workers: 1)
+        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "randomk:0.1", workers: 1, killSeed: 1)
     }
 
     func testKillAndResumeAlg1RandomKThreeWorkers() throws {
-        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "randomk:0.1", workers: 3)
+        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "randomk:0.1", workers: 3, killSeed: 2)
     }
 
     func testKillAndResumeEFSGDTopKOneWorker() throws {
-        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 1)
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 1, killSeed: 3)
     }
 
     func testKillAndResumeEFSGDTopKThreeWorkers() throws {
-        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3)
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, killSeed: 4)
     }
 
     func testKillAndResumeUnderMPIRun() throws {
@@ -178,7 +199,7 @@ final class CheckpointCLITests: XCTestCase {
         throw XCTSkip("built without the MPI trait (run `swift test --traits MPI`)")
         #else
         if MPIBackendTests.mpirunPath == nil { throw XCTSkip("mpirun is not installed (Debian: openmpi-bin)") }
-        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 600, mpi: true)
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 600, mpi: true, killSeed: 5)
         #endif
     }
 

@@ -14,8 +14,7 @@ final class CompressCommandTests: XCTestCase {
             XCTAssertEqual(Set(obj.keys), keys)
             XCTAssertEqual(obj["dim"] as? Int, 4096)
             let bits = try XCTUnwrap(obj["bits"] as? Int)
-            XCTAssertGreaterThan(bits, 0)
-            XCTAssertGreaterThan(try XCTUnwrap(obj["memcpy_gbps"] as? Double), 0)
+            XCTAssertEqual(try XCTUnwrap(obj["bits_per_coordinate"] as? Double), Double(bits) / 4096, "\(line)")
         }
         // Exact sizes from SPEC §2 at d = 4096, K = 41 (1% rounded).
         let byName = Dictionary(uniqueKeysWithValues: try lines.map { line -> (String, [String: Any]) in
@@ -25,6 +24,12 @@ final class CompressCommandTests: XCTestCase {
         XCTAssertEqual(byName["none"]?["bits"] as? Int, 32 * 4096)
         XCTAssertEqual(byName["fp64"]?["bits"] as? Int, 64 * 4096)
         XCTAssertEqual(byName["fp64"]?["linear"] as? Bool, false)
+        XCTAssertEqual(byName["none"]?["mu_empirical"] as? Double, 1, "the identity loses nothing")
+        XCTAssertEqual(byName["fp64"]?["mu_empirical"] as? Double, 1, "Float32 → Float64 → Float32 is exact")
+        // μ = 1 − E‖C(x) − x‖²/‖x‖²: K/d for RandomK's K of d coordinates, at least K/d for the top K.
+        let kd = 41.0 / 4096
+        XCTAssertEqual(try XCTUnwrap(byName["randomk:0.01"]?["mu_empirical"] as? Double), kd, accuracy: kd / 2)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(byName["topk:0.01"]?["mu_empirical"] as? Double), kd)
         XCTAssertEqual(byName["randomk:0.01"]?["bits"] as? Int, 32 * 41)
         XCTAssertEqual(byName["topk:0.01"]?["bits"] as? Int, 41 * (32 + 12))
         XCTAssertEqual(byName["sign"]?["bits"] as? Int, 4096 + 32)

@@ -63,8 +63,14 @@ final class OptimizeCommandTests: XCTestCase {
         XCTAssertEqual(r.stdout, "")
         XCTAssert(r.stderr.contains("non-finite iterate"), r.stderr)
         XCTAssert(r.stderr.contains("at step"), r.stderr)
+        // The log keeps a line for every step up to the one named.
+        let stopped = try XCTUnwrap(r.stderr.firstMatch(of: #/at step (\d+)/#).flatMap { Int($0.1) }, r.stderr)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        XCTAssertGreaterThan(lines.count, 0)
+        let steps = try lines.map { line -> Int in
+            let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            return try XCTUnwrap(record["step"] as? Int, String(line))
+        }
+        XCTAssertEqual(steps, Array(0...stopped), "\(lines.count) lines for a run stopped at step \(stopped)")
     }
 
     func testTheoryCommand() throws {

@@ -59,8 +59,11 @@ final class TrainCommandTests: XCTestCase {
         let s = try json(try CLIRunner.run(["bench-train", "--model", "mlp:784-16-10", "--batch", "8", "--steps", "3",
                                             "--warmup", "1", "--threads", "1", "--json"]))
         XCTAssertEqual(s["params"] as? Int, 784 * 16 + 16 + 16 * 10 + 10)
-        XCTAssertGreaterThan(try XCTUnwrap(s["samples_per_sec"] as? Double), 0)
-        XCTAssertGreaterThan(try XCTUnwrap(s["ms_per_step"] as? Double), 0)
+        // Both rates come from one timing: samples/s · ms/step = 1000 · batch.
+        let rate = try XCTUnwrap(s["samples_per_sec"] as? Double), ms = try XCTUnwrap(s["ms_per_step"] as? Double)
+        XCTAssertEqual(rate * ms, 1000 * 8, accuracy: 1e-9 * 8000, "samples_per_sec \(rate), ms_per_step \(ms)")
+        XCTAssertEqual(s["batch"] as? Int, 8)
+        XCTAssertEqual(s["steps"] as? Int, 3)
     }
 
     func testBadInputIsOneLineWithStatus2() throws {

@@ -196,7 +196,10 @@ final class CheckpointTests: XCTestCase {
         let stitched = Records()
         stitched.all = first.all.filter { $0.step < resumeStep } + second.all
         XCTAssertEqual(stitched.comparable, whole.comparable, what, file: file, line: line)
-        XCTAssertLessThan(resumed.wallSeconds, 600)
+        // The resumed run's clock continues the interrupted one's: the
+        // stitched log's wall times never go back.
+        let walls = stitched.all.map(\.wallSeconds)
+        XCTAssertEqual(walls, walls.sorted(), "\(what): wall seconds \(walls)", file: file, line: line)
         return reference
     }
 
@@ -231,6 +234,33 @@ final class CheckpointTests: XCTestCase {
         XCTAssertLessThan(p.finalLoss, -0.1, "PGD must have perturbed and left the saddle")
         let cnc = Setup(problem: "saddle:d=10,noise=0.1", method: "cnc:batch=1", compressor: nil, workers: 2, lr: 0.1, seed: 0, eps: nil)
         _ = try assertResumeIsExact(cnc, steps: 200, stopAt: 113, every: 10)
+    }
+
+    /// A run resumed from a checkpoint that recorded W seconds reports its
+    /// wall time (in the summary and in every record) as W plus its own.
+    func testResumedWallTimeAddsTheTimeBeforeTheCheckpoint() throws {
+        let s = Setup(), dir = temporaryDirectory()
+        let policy = try CheckpointPolicy(directory: dir, every: 10)
+        let trainer = try Trainer(objective: try ProblemSpec.make(s.problem), method: try MethodSpec.parse(s.method),
+                                  compressor: try CompressorSpec.parse(try XCTUnwrap(s.compressor)).make(dimension: 20),
+                                  communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
+                                  config: TrainerConfiguration(steps: 40, seed: s.seed, learningRate: s.lr, logEvery: 10, checkpoint: policy))
+        for t in 0..<20 { _ = try trainer.step(t) }
+        try CheckpointDirectory(dir).create()
+        let before = 1000.0
+        try trainer.saveCheckpoint(step: 20, elapsed: before, policy: policy)
+        let records = Records()
+        let t0 = Clock.now()
+        let resumed = try run(s, steps: 40, checkpoint: try CheckpointPolicy(directory: dir, every: 10, resume: true), records: records)
+        let own = Clock.now() - t0
+        XCTAssertEqual(resumed.steps, 40)
+        XCTAssertGreaterThanOrEqual(resumed.wallSeconds, before)
+        XCTAssertLessThanOrEqual(resumed.wallSeconds, before + own, "the time before the checkpoint is counted once")
+        XCTAssertEqual(records.all.map(\.step), [20, 30, 40])
+        for r in records.all {
+            XCTAssertGreaterThanOrEqual(r.wallSeconds, before, "step \(r.step)")
+            XCTAssertLessThanOrEqual(r.wallSeconds, resumed.wallSeconds, "step \(r.step)")
+        }
     }
 
     // MARK: bad input

@@ -113,21 +113,11 @@ final class DistributedTests: XCTestCase {
 /// Delegates to an objective but delays each worker's gradient by a
 /// worker- and step-dependent time, so the ranks finish in a different order
 /// every step.
-final class ShuffledTiming: Objective, @unchecked Sendable {
+final class ShuffledTiming: ObjectiveWrapper, @unchecked Sendable {
     let inner: any Objective
     init(_ inner: any Objective) { self.inner = inner }
-    var dimension: Int { inner.dimension }
-    var name: String { inner.name }
-    var constants: ObjectiveConstants { inner.constants }
-    func loss(at x: UnsafeBufferPointer<Float>) -> Double { inner.loss(at: x) }
     func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
         usleep(UInt32(((batch.worker * 7 + Int(batch.step) * 3) % 5) * 200))
         return inner.gradient(at: x, batch: batch, into: g)
     }
-    func fullGradient(at x: UnsafeBufferPointer<Float>, into g: UnsafeMutableBufferPointer<Float>) -> Double { inner.fullGradient(at: x, into: g) }
-    func hessianVectorProduct(at x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
-        inner.hessianVectorProduct(at: x, v, into: out)
-    }
-    func initialPoint(seed: UInt64, into x: UnsafeMutableBufferPointer<Float>) { inner.initialPoint(seed: seed, into: x) }
-    func relativeError(at x: UnsafeBufferPointer<Float>) -> Double? { inner.relativeError(at: x) }
 }

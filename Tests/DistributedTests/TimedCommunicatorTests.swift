@@ -7,33 +7,27 @@ import Problems
 import XCTest
 
 /// The timing decorator: bytes counted are the bytes passed (by the
-/// direct-exchange model), what one rank sends the others receive, times are
-/// non-negative and a gather body's time is compute, and a run's summary
-/// splits its wall time into the two.
+/// direct-exchange model), what one rank sends the others receive, waiting
+/// inside a collective for a slower rank is communication while a gather
+/// body's time is compute, and a run's summary splits rank 0's wall time
+/// into the two.
 final class TimedCommunicatorTests: XCTestCase {
-    /// Runs `body(rank, communicator)` on W threads joined by one fabric and
-    /// returns the decorators after all have finished.
-    func onRanks(_ w: Int, _ body: @escaping @Sendable (Int, TimedCommunicator) throws -> Void) throws -> [TimedCommunicator] {
-        let fabric = InProcessFabric(size: w)
-        let timers = (0..<w).map { TimedCommunicator(InProcessCommunicator(fabric: fabric, rank: $0)) }
-        let failures = FailureList()
-        let group = DispatchGroup()
-        for r in 0..<w {
-            let t = timers[r]
-            group.enter()
-            Thread {
-                do { try body(r, t) } catch { failures.add("rank \(r): \(error)"); t.abort(reason: "\(error)") }
-                group.leave()
-            }.start()
+    /// Runs `body(rank, timed)` on W rank threads (`onRanks`), each rank's
+    /// communicator wrapped in a `TimedCommunicator`; returns the decorators.
+    /// The ranks pass an untimed barrier first, so the timed part starts
+    /// together however late a thread was started.
+    func timedRanks(_ w: Int, _ body: @escaping @Sendable (Int, TimedCommunicator) throws -> Void) throws -> [TimedCommunicator] {
+        try onRanks(w) { r, comm in
+            let timed = TimedCommunicator(comm)
+            try comm.barrier()
+            try body(r, timed)
+            return timed
         }
-        XCTAssertEqual(group.wait(timeout: .now() + 20), .success)
-        XCTAssertEqual(failures.all, [])
-        return timers
     }
 
     func testBytesCountedAreTheBytesPassed() throws {
         let w = 3, n = 10
-        let timers = try onRanks(w) { r, c in
+        let timers = try timedRanks(w) { r, c in
             // A gather of 5·(r + 1) bytes, its lending form, an all-reduce of
             // n floats (slices 3, 3, 4) and a broadcast of 7 floats from rank 1.
             let mine = [UInt8](repeating: UInt8(r), count: 5 * (r + 1))
@@ -55,7 +49,6 @@ final class TimedCommunicatorTests: XCTestCase {
             XCTAssertEqual(t.bytesSent, 2 * own * (w - 1) + reduce + bcastSent, "rank \(r)")
             XCTAssertEqual(t.bytesReceived, 2 * others + reduce + bcastReceived, "rank \(r)")
             XCTAssertEqual(t.collectives, 5)
-            XCTAssertGreaterThanOrEqual(t.communicationSeconds, 0)
         }
         // Every byte sent is received by someone.
         XCTAssertEqual(timers.map(\.bytesSent).reduce(0, +), timers.map(\.bytesReceived).reduce(0, +))
@@ -63,36 +56,78 @@ final class TimedCommunicatorTests: XCTestCase {
 
     func testOneRankMovesNothingAndGatherBodiesAreCompute() throws {
         let c = TimedCommunicator(InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0))
-        let t0 = Clock.now()
+        let decoding = 0.3
+        var senders: [Int] = []
         try [UInt8](repeating: 1, count: 100).withUnsafeBytes { raw in
-            try c.allGather(raw) { _, view in
+            try c.allGather(raw) { r, view in
+                senders.append(r)
                 XCTAssertEqual(view.count, 100)
-                Thread.sleep(forTimeInterval: 0.05)
+                Thread.sleep(forTimeInterval: decoding)
             }
         }
         var v = [Float](repeating: 1, count: 8)
         try v.withUnsafeMutableBufferPointer { try c.allReduceSum($0) }
-        let wall = Clock.now() - t0
+        XCTAssertEqual(senders, [0], "one rank's gather hands its own message to the body once")
         XCTAssertEqual(c.bytesSent, 0)
         XCTAssertEqual(c.bytesReceived, 0)
+        XCTAssertEqual(c.collectives, 2)
         XCTAssertEqual(v, [Float](repeating: 1, count: 8))
-        XCTAssertGreaterThanOrEqual(c.communicationSeconds, 0)
-        XCTAssertLessThan(c.communicationSeconds, 0.04, "the 0.05 s spent decoding is not communication")
-        XCTAssertGreaterThanOrEqual(wall, 0.05)
+        XCTAssertLessThan(c.communicationSeconds, decoding / 2, "the \(decoding) s spent decoding is not communication")
+    }
+
+    /// Rank 1 arrives late at an all-reduce: rank 0's wait is communication,
+    /// rank 1's own time there stays small. Then rank 0 decodes slowly inside
+    /// a gather body: that time is rank 0's compute, and rank 1's wait for
+    /// rank 0 at the end of the gather is rank 1's communication.
+    func testWaitingForASlowerRankIsCommunicationAndDecodingIsNot() throws {
+        let delay = 0.4
+        let times = try onRanks(2) { r, comm -> (late: Double, slowDecoder: Double) in
+            let c = TimedCommunicator(comm)
+            try comm.barrier()   // untimed: the timed part starts together
+            if r == 1 { Thread.sleep(forTimeInterval: delay) }
+            var v = [Float](repeating: Float(r), count: 8)
+            try v.withUnsafeMutableBufferPointer { try c.allReduceSum($0) }
+            guard v.allSatisfy({ $0 == 1 }) else { throw CSGDError("all-reduce gave \(v)") }
+            let late = c.communicationSeconds
+            try comm.barrier()
+            try [UInt8](repeating: UInt8(r), count: 10).withUnsafeBytes { raw in
+                try c.allGather(raw) { from, _ in
+                    if r == 0 && from == 1 { Thread.sleep(forTimeInterval: delay) }
+                }
+            }
+            return (late, c.communicationSeconds - late)
+        }
+        XCTAssertGreaterThan(times[0].late, delay / 2, "rank 0 waited \(delay) s in the all-reduce for rank 1")
+        XCTAssertLessThan(times[1].late, times[0].late / 4, "the late rank hardly waits: \(times)")
+        XCTAssertGreaterThan(times[1].slowDecoder, delay / 2, "rank 1 waited \(delay) s at the gather's end for rank 0")
+        XCTAssertLessThan(times[0].slowDecoder, times[1].slowDecoder / 4, "rank 0's decoding is its compute: \(times)")
     }
 
     func testRunSummarySplitsWallTimeAndCountsEveryStep() throws {
         // sgd with no compressor: one all-reduce of d floats a step, plus a
         // two-Double gather per log record (steps 0, 10, 20 and the final one).
-        let d = 40, w = 4, steps = 30
-        let config = TrainerConfiguration(steps: steps, seed: 3, learningRate: 0.01, logEvery: 10)
+        // One worker pauses in every gradient: when it is rank 0, the pauses
+        // are rank 0's compute; when it is another rank, rank 0 spends them
+        // waiting in the all-reduce, as communication.
+        let d = 40, w = 4, steps = 30, pause = 0.01
+        func run(slowWorker: Int, onRecord: (@Sendable (StepRecord) -> Void)? = nil) throws -> RunSummary {
+            let config = TrainerConfiguration(steps: steps, seed: 3, learningRate: 0.01, logEvery: 10)
+            let objective = SlowWorker(try ProblemSpec.make("relu:d=\(d),n=400"), worker: slowWorker, pause: pause)
+            return try InProcessRun.run(objective: objective, method: try MethodSpec.parse("sgd:batch=4"),
+                                        compressor: nil, workers: w, config: config, onRecord: onRecord)
+        }
+        let paused = Double(steps) * pause
         let lines = RecordList()
-        let s = try InProcessRun.run(objective: try ProblemSpec.make("relu:d=\(d),n=400"), method: try MethodSpec.parse("sgd:batch=4"),
-                                     compressor: nil, workers: w, config: config, onRecord: { lines.add($0) })
+        let s = try run(slowWorker: 1, onRecord: { lines.add($0) })
         let comm = try XCTUnwrap(s.communicationSeconds), compute = try XCTUnwrap(s.computeSeconds)
-        XCTAssertGreaterThanOrEqual(comm, 0)
-        XCTAssertGreaterThanOrEqual(compute, 0)
+        XCTAssertGreaterThan(comm, paused / 2, "rank 0 waited for rank 1's \(paused) s of pauses")
+        XCTAssertLessThan(compute, comm, "rank 0's own work is small next to its waiting")
         XCTAssertEqual(comm + compute, s.wallSeconds, accuracy: 1e-9)
+        let own = try run(slowWorker: 0)
+        let ownComm = try XCTUnwrap(own.communicationSeconds), ownCompute = try XCTUnwrap(own.computeSeconds)
+        XCTAssertGreaterThan(ownCompute, paused / 2, "rank 0's own \(paused) s of pauses are compute")
+        XCTAssertLessThan(ownComm, ownCompute, "the others wait for rank 0, not rank 0 for them")
+        XCTAssertEqual(ownComm + ownCompute, own.wallSeconds, accuracy: 1e-9)
         let slice = d / w, records = steps / 10 + 1
         let expected = steps * 4 * ((d - slice) + slice * (w - 1)) + records * 16 * (w - 1)
         XCTAssertEqual(s.wireBytesSent, expected)
@@ -112,12 +147,16 @@ final class TimedCommunicatorTests: XCTestCase {
     }
 }
 
-/// Failures reported from rank threads.
-private final class FailureList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+/// Pauses worker `worker`'s every stochastic gradient by `pause` seconds.
+private final class SlowWorker: ObjectiveWrapper, @unchecked Sendable {
+    let inner: any Objective
+    let worker: Int
+    let pause: Double
+    init(_ inner: any Objective, worker: Int, pause: Double) { self.inner = inner; self.worker = worker; self.pause = pause }
+    func gradient(at x: UnsafeBufferPointer<Float>, batch: BatchKey, into g: UnsafeMutableBufferPointer<Float>) -> Double {
+        if batch.worker == worker { Thread.sleep(forTimeInterval: pause) }
+        return inner.gradient(at: x, batch: batch, into: g)
+    }
 }
 
 /// Log records handed to `onRecord`.

@@ -33,19 +33,13 @@ final class MatrixFactorizationTests: XCTestCase {
 
     func testGradientAndHessian() throws {
         let p = try XCTUnwrap(try ProblemSpec.make(spec) as? MatrixFactorization)
-        for seed: UInt64 in 1...3 {
-            let x = testVector(12, seed: seed, sigma: 0.5)
-            assertGradientMatchesFiniteDifferences(p, at: x, reference: reference(p))
-            assertHessianConsistent(p, at: x, direction: testVector(12, seed: seed + 50), h: 1e-2)
-        }
+        assertDerivativesAtTestPoints(p, sigma: 0.5, directionSeed: 50, h: 1e-2, reference: reference(p))
     }
 
     func testMinimisersAndSaddle() throws {
         let p = try XCTUnwrap(try ProblemSpec.make(spec) as? MatrixFactorization)
         let u = p.planted
-        XCTAssertLessThan(norm(p.fullGradient(u).g), 1e-5)
-        XCTAssertEqual(p.loss(u), 0, accuracy: 1e-10)
-        let ev = eigenvalues(p.denseHessian(u), n: 12)
+        let ev = try assertMinimiser(p, at: u, value: 0, gradientTolerance: 1e-5, lossAccuracy: 1e-10, relativeErrorAccuracy: 1e-5)
         XCTAssertGreaterThan(ev[0], -1e-5, "PSD at the minimiser")
         XCTAssertEqual(ev.filter { abs($0) < 1e-5 }.count, 1, "r(r−1)/2 = 1 rotation direction")
         // U*·O (a rotation) is a minimiser too.
@@ -70,13 +64,6 @@ final class MatrixFactorizationTests: XCTestCase {
     }
 
     func testOracle() throws {
-        let noisy = spec + ",noise=0.2"
-        let p = try ProblemSpec.make(noisy)
-        let x = testVector(12, seed: 4, sigma: 0.5)
-        assertUnbiased(p, at: x, steps: 1500)
-        try assertDeterministic(noisy, at: x)
-        // Noise-free: the oracle is the full gradient.
-        let q = try ProblemSpec.make(spec)
-        XCTAssertEqual(q.stochasticGradient(x, BatchKey(seed: 1, step: 2)).g, q.fullGradient(x).g)
+        try assertExactGradientOracle(spec, at: testVector(12, seed: 4, sigma: 0.5))
     }
 }

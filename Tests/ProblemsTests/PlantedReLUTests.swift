@@ -6,17 +6,9 @@ import Problems
 final class PlantedReLUTests: XCTestCase {
     let spec = "relu:d=6,n=240"
 
+    /// f(w) = (1/(2n))·Σⱼ (ReLU(⟨xⱼ,w⟩) − yⱼ)².
     func reference(_ p: PlantedReLU) -> ([Double]) -> Double {
-        let d = p.dimension, n = p.sampleCount, a = p.features.map(Double.init), y = p.labels.map(Double.init)
-        return { w in
-            var s = 0.0
-            for j in 0..<n {
-                var z = 0.0
-                for t in 0..<d { z += a[j * d + t] * w[t] }
-                s += (max(0, z) - y[j]) * (max(0, z) - y[j])
-            }
-            return s / (2 * Double(n))
-        }
+        meanSquaredResidual(rows: p.features, labels: p.labels, divisor: 2) { z, y in max(0, z) - y }
     }
 
     /// True when no sample's pre-activation ⟨xⱼ,w⟩ changes sign within w ± h·v
@@ -45,8 +37,7 @@ final class PlantedReLUTests: XCTestCase {
         XCTAssertEqual(variance, 3, accuracy: 0.4, "N(200, 3): 3 is the variance")
         let q = try XCTUnwrap(try ProblemSpec.make(spec) as? PlantedReLU)
         for j in 0..<q.sampleCount {
-            var z = 0.0
-            for t in 0..<6 { z += Double(q.features[j * 6 + t]) * Double(q.planted[t]) }
+            let z = rowDot(q.features, j, q.planted)
             XCTAssertEqual(Double(q.labels[j]), max(0, z), accuracy: 1e-4 * max(1, abs(z)))
         }
         let x = q.features.map(Double.init)
@@ -72,11 +63,8 @@ final class PlantedReLUTests: XCTestCase {
     func testMinimiser() throws {
         let p = try XCTUnwrap(try ProblemSpec.make(spec) as? PlantedReLU)
         let w = p.planted
-        XCTAssertLessThan(norm(p.fullGradient(w).g), 1e-3)
-        XCTAssertEqual(p.loss(w), 0, accuracy: 1e-6)
-        let ev = eigenvalues(p.denseHessian(w), n: 6)
+        let ev = try assertMinimiser(p, at: w, value: 0, gradientTolerance: 1e-3, lossAccuracy: 1e-6, relativeErrorAccuracy: 0)
         XCTAssertGreaterThan(ev[0], 0.1, "PSD (here definite) at w*")
-        XCTAssertEqual(try XCTUnwrap(p.relError(w)), 0)
         for s in 0..<10 {
             let g = p.stochasticGradient(w, BatchKey(seed: 4, step: UInt64(s), size: 5)).g
             XCTAssertLessThan(norm(g), 1e-3, "every sample is fitted at w*")
@@ -87,23 +75,13 @@ final class PlantedReLUTests: XCTestCase {
         let p = try XCTUnwrap(try ProblemSpec.make(spec) as? PlantedReLU)
         let w = probe(p, seed: 7)
         let d = 6
-        for worker in 0..<3 {
-            let shard = (worker * 80) ..< (worker * 80 + 80)
-            var seen = Set<Int>()
-            for s in 0..<50 {
-                let key = BatchKey(seed: 8, step: UInt64(s), worker: worker, workers: 3, size: 5)
-                let idx = p.sampleIndices(batch: key)
-                XCTAssertTrue(idx.allSatisfy { shard.contains($0) }, "worker \(worker) drew \(idx) outside \(shard)")
-                seen.formUnion(idx)
-                var expect = [Double](repeating: 0, count: d)
-                for j in idx {
-                    var z = 0.0
-                    for t in 0..<d { z += Double(p.features[j * d + t]) * Double(w[t]) }
-                    if z > 0 { for t in 0..<d { expect[t] += (z - Double(p.labels[j])) * Double(p.features[j * d + t]) / 5 } }
-                }
-                XCTAssertLessThanOrEqual(difference(p.stochasticGradient(w, key).g, expect), 1e-5 * max(1, norm(expect)))
+        assertBatchesStayInShards(samples: 240, steps: 50, size: 5, seed: 8, coverage: 70, indices: p.sampleIndices) { key, batch in
+            var expect = [Double](repeating: 0, count: d)
+            for j in batch {
+                let z = rowDot(p.features, j, w)
+                if z > 0 { for t in 0..<d { expect[t] += (z - Double(p.labels[j])) * Double(p.features[j * d + t]) / 5 } }
             }
-            XCTAssertGreaterThan(seen.count, 70, "the batches cover worker \(worker)'s shard")
+            XCTAssertLessThanOrEqual(difference(p.stochasticGradient(w, key).g, expect), 1e-5 * max(1, norm(expect)))
         }
         assertUnbiased(p, at: w, steps: 1500, workers: 3, size: 4)
         try assertDeterministic(spec, at: w, size: 4)

@@ -60,6 +60,60 @@ extension Objective {
     }
 }
 
+/// ⟨aᵢ, x⟩ in Double for row i of the row-major n×d matrix `rows`.
+func rowDot(_ rows: [Float], _ i: Int, _ x: [Double]) -> Double {
+    let d = x.count
+    var z = 0.0
+    for t in 0..<d { z += Double(rows[i * d + t]) * x[t] }
+    return z
+}
+
+func rowDot(_ rows: [Float], _ i: Int, _ x: [Float]) -> Double { rowDot(rows, i, x.map(Double.init)) }
+
+/// The Double reference loss of a sample-based problem:
+/// x ↦ Σᵢ r(⟨aᵢ, x⟩, yᵢ)² / (c·n) over the n rows aᵢ of `rows` and labels yᵢ.
+func meanSquaredResidual(rows: [Float], labels: [Float], divisor c: Double,
+                         residual: @escaping (_ z: Double, _ y: Double) -> Double) -> ([Double]) -> Double {
+    let n = labels.count, y = labels.map(Double.init)
+    return { x in
+        var s = 0.0
+        for i in 0..<n {
+            let r = residual(rowDot(rows, i, x), y[i])
+            s += r * r
+        }
+        return s / (c * Double(n))
+    }
+}
+
+/// Gradient and Hessian checks (`assertGradientMatchesFiniteDifferences`,
+/// `assertHessianConsistent` with step h) at three N(0, σ²) test points
+/// (seeds 1…3), each with a unit-variance direction of seed + `directionSeed`.
+func assertDerivativesAtTestPoints(
+    _ p: any Objective, sigma: Float, directionSeed: UInt64, h: Float, reference: ([Double]) -> Double,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    let d = p.dimension
+    for seed: UInt64 in 1...3 {
+        let x = testVector(d, seed: seed, sigma: sigma)
+        assertGradientMatchesFiniteDifferences(p, at: x, reference: reference, file: file, line: line)
+        assertHessianConsistent(p, at: x, direction: testVector(d, seed: seed + directionSeed), h: h, file: file, line: line)
+    }
+}
+
+/// At a global minimiser x: ‖∇f(x)‖ ≤ `gradientTolerance`, f(x) = f* and
+/// relative error 0 (within the accuracies given). Returns the eigenvalues of
+/// the dense Hessian there (ascending) for the caller's curvature checks.
+@discardableResult
+func assertMinimiser(
+    _ p: any Objective, at x: [Float], value: Double, gradientTolerance: Double, lossAccuracy: Double, relativeErrorAccuracy: Double,
+    file: StaticString = #filePath, line: UInt = #line
+) throws -> [Double] {
+    XCTAssertLessThan(norm(p.fullGradient(x).g), gradientTolerance, "‖∇f‖ at a minimiser", file: file, line: line)
+    XCTAssertEqual(p.loss(x), value, accuracy: lossAccuracy, "f at a minimiser", file: file, line: line)
+    XCTAssertEqual(try XCTUnwrap(p.relError(x), file: file, line: line), 0, accuracy: relativeErrorAccuracy, "relative error", file: file, line: line)
+    return eigenvalues(p.denseHessian(x), n: p.dimension)
+}
+
 /// The problem's loss agrees with an independent Double reference, and its
 /// full gradient with central differences of that reference (step h·max(1, |xᵢ|)).
 func assertGradientMatchesFiniteDifferences(
@@ -136,6 +190,40 @@ func assertUnbiased(
     let bound = factor * (variance / Double(steps)).squareRoot()
     XCTAssertGreaterThan(variance, 0, "the oracle should be stochastic here", file: file, line: line)
     XCTAssertLessThanOrEqual(err, bound, "‖mean − ∇f‖ = \(err), ‖∇f‖ = \(norm(full))", file: file, line: line)
+}
+
+/// The oracle of a problem with an exact gradient: with `noise=0.2` it is
+/// unbiased and deterministic; without noise it is the full gradient itself.
+func assertExactGradientOracle(_ spec: String, at x: [Float], file: StaticString = #filePath, line: UInt = #line) throws {
+    let noisy = spec + ",noise=0.2"
+    assertUnbiased(try ProblemSpec.make(noisy), at: x, steps: 1500, file: file, line: line)
+    try assertDeterministic(noisy, at: x, file: file, line: line)
+    let q = try ProblemSpec.make(spec)
+    XCTAssertEqual(q.stochasticGradient(x, BatchKey(seed: 1, step: 2)).g, q.fullGradient(x).g, file: file, line: line)
+}
+
+/// Mini-batches of a sample-based problem with n samples split over
+/// `workers` workers: at every step each worker's batch holds `size`
+/// indices (`indices(key)`), all inside its contiguous shard of n/W, on
+/// which `check(key, batch)` makes the caller's checks; over the steps the
+/// batches reach more than `coverage` distinct samples of each shard.
+func assertBatchesStayInShards(
+    samples n: Int, workers: Int = 3, steps: Int, size: Int, seed: UInt64, coverage: Int, indices: (BatchKey) -> [Int],
+    file: StaticString = #filePath, line: UInt = #line, check: (BatchKey, [Int]) -> Void
+) {
+    for w in 0..<workers {
+        let shard = (w * n / workers) ..< ((w + 1) * n / workers)
+        var seen = Set<Int>()
+        for s in 0..<steps {
+            let key = BatchKey(seed: seed, step: UInt64(s), worker: w, workers: workers, size: size)
+            let batch = indices(key)
+            XCTAssertEqual(batch.count, size, file: file, line: line)
+            XCTAssertTrue(batch.allSatisfy { shard.contains($0) }, "worker \(w) drew \(batch) outside \(shard)", file: file, line: line)
+            seen.formUnion(batch)
+            check(key, batch)
+        }
+        XCTAssertGreaterThan(seen.count, coverage, "the batches cover worker \(w)'s shard", file: file, line: line)
+    }
 }
 
 /// Same BatchKey ⇒ bit-identical gradient and loss (also on a second instance

@@ -33,11 +33,7 @@ final class TensorDecompositionTests: XCTestCase {
 
     func testGradientAndHessian() throws {
         let p = try XCTUnwrap(try ProblemSpec.make(spec) as? TensorDecomposition)
-        for seed: UInt64 in 1...3 {
-            let x = testVector(6, seed: seed, sigma: 0.5)
-            assertGradientMatchesFiniteDifferences(p, at: x, reference: reference(p))
-            assertHessianConsistent(p, at: x, direction: testVector(6, seed: seed + 30), h: 2e-3)
-        }
+        assertDerivativesAtTestPoints(p, sigma: 0.5, directionSeed: 30, h: 2e-3, reference: reference(p))
     }
 
     func testMinimisersAndSaddles() throws {
@@ -45,12 +41,9 @@ final class TensorDecompositionTests: XCTestCase {
         for i in 0..<4 {
             for sign: Float in [1, -1] {
                 let a = component(p, i).map { sign * $0 }
-                XCTAssertLessThan(norm(p.fullGradient(a).g), 1e-5)
-                XCTAssertEqual(p.loss(a), -1.0 / 12, accuracy: 1e-6)
-                let ev = eigenvalues(p.denseHessian(a), n: 6)
+                let ev = try assertMinimiser(p, at: a, value: -1.0 / 12, gradientTolerance: 1e-5, lossAccuracy: 1e-6, relativeErrorAccuracy: 1e-3)
                 XCTAssertEqual(ev[0], 1, accuracy: 1e-5)
                 XCTAssertEqual(ev[5], 2, accuracy: 1e-5)
-                XCTAssertEqual(try XCTUnwrap(p.relError(a)), 0, accuracy: 1e-3)
             }
         }
         XCTAssertEqual(p.optimalValue, -1.0 / 12)
@@ -75,10 +68,6 @@ final class TensorDecompositionTests: XCTestCase {
     }
 
     func testOracle() throws {
-        let noisy = spec + ",noise=0.2"
-        let p = try ProblemSpec.make(noisy)
-        let x = testVector(6, seed: 4, sigma: 0.5)
-        assertUnbiased(p, at: x, steps: 1500)
-        try assertDeterministic(noisy, at: x)
+        try assertExactGradientOracle(spec, at: testVector(6, seed: 4, sigma: 0.5))
     }
 }
