@@ -129,5 +129,14 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),
         .testTarget(name: "CSGDBenchTests", dependencies: ["CSGDBench", "Compression", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
+        // The code of the article "Using csgd as a library" (Distributed's
+        // documentation): the example package's sources, compiled here too,
+        // under another module name, and run by their test.
+        .target(
+            name: "LibraryUsageExample",
+            dependencies: ["Optimization", "Compression", "Distributed"],
+            path: "Examples/LibraryUsage/Sources/LibraryUsage"
+        ),
+        .testTarget(name: "LibraryUsageTests", dependencies: ["LibraryUsageExample", "Optimization", "Distributed"]),
     ]
 )
