@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "MPIBackend", targets: ["MPIBackend"]),
         .library(name: "CSGDBench", targets: ["CSGDBench"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
     traits: [
@@ -102,6 +103,9 @@ let package = Package(
                 "CSGDCore", "Compression", "Communication", "Optimization", "Datasets", "NeuralNet", "Distributed",
             ]
         ),
+        // SVG charts for the experiment reports (line, scatter with fits, strip plots,
+        // heat maps, panels); Foundation only.
+        .target(name: "Plotting"),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
             name: "csgd",
@@ -123,5 +127,6 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),
         .testTarget(name: "CSGDBenchTests", dependencies: ["CSGDBench", "Compression", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
     ]
 )
