@@ -32,14 +32,17 @@ protocol FramedChart: Chart {
     func plotArea(in bounds: Rect, options: FrameOptions) -> Rect
     /// Draws the chart within `bounds`.
     func draw(into writer: inout SVGWriter, bounds: Rect, options: FrameOptions)
-    /// The chart's title, for the document's `<title>`.
-    var documentTitle: String { get }
+    /// The chart's title, also the document's `<title>`.
+    var title: String { get }
 }
 
 extension FramedChart {
+    /// By default a chart does not share its x axis.
+    var xSharing: (scale: Scale, span: ClosedRange<Double>)? { nil }
+
     /// The standalone document: the whole chart in a `width` × `height` SVG.
     func standaloneSVG(width: Double, height: Double) -> String {
-        SVGWriter.document(width: width, height: height, title: documentTitle) { writer in
+        SVGWriter.document(width: width, height: height, title: title) { writer in
             draw(into: &writer, bounds: Rect(x: 0, y: 0, width: width, height: height), options: .standalone)
         }
     }

@@ -75,9 +75,6 @@ public struct DistributionChart: Chart, FramedChart {
 
     // MARK: Layout and drawing
 
-    var documentTitle: String { title }
-    var xSharing: (scale: Scale, span: ClosedRange<Double>)? { nil }
-
     private var keys: [String] {
         var seen = Set<String>()
         return groups.map { $0.key ?? $0.name }.filter { seen.insert($0).inserted }

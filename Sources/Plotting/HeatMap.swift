@@ -83,9 +83,6 @@ public struct HeatMap: Chart, FramedChart {
 
     // MARK: Layout and drawing
 
-    var documentTitle: String { title }
-    var xSharing: (scale: Scale, span: ClosedRange<Double>)? { nil }
-
     /// The colour range in colour-scale units.
     private var colorSpan: ClosedRange<Double> {
         let automatic = colorScale.span(covering: values.flatMap { $0 }, padding: 0)
@@ -151,8 +148,7 @@ public struct HeatMap: Chart, FramedChart {
         let labels = colorTicks(length: bounds.height - 80).major.map { TextMetrics.width($0.label, fontSize: Style.tickFont) }.max() ?? 0
         let bar = Self.barGap + Self.barWidth + Style.majorTick + Style.tickGap + labels
             + (colorLabel.isEmpty ? 0 : 6 + Style.labelFont * Style.lineHeight)
-        let entries = Legend(entries: zip(overlays, overlayStyles).filter { $0.0.inLegend }.map { Legend.Entry(label: $0.0.name, style: $0.1) })
-        let (frame, position) = entries.place(legend == .hidden ? .hidden : .bottom, bounds: bounds) { right, bottom in
+        let (frame, position) = overlayLegend.place(legend == .hidden ? .hidden : .bottom, bounds: bounds) { right, bottom in
             PlotFrame(bounds: bounds, title: title, x: x.plan, y: y.plan, reserveRight: right + bar, reserveBottom: bottom, options: options)
         } obstacles: { _ in Obstacles() }
         return (frame, position, x, y)
@@ -162,6 +158,10 @@ public struct HeatMap: Chart, FramedChart {
         palette.resolve(overlays.map { ($0.name, $0.style) })
     }
 
+    private var overlayLegend: Legend {
+        Legend(entries: zip(overlays, overlayStyles).filter { $0.0.inLegend }.map { Legend.Entry(label: $0.0.name, style: $0.1) })
+    }
+
     func plotArea(in bounds: Rect, options: FrameOptions) -> Rect {
         layout(in: bounds, options: options).0.plot
     }
@@ -169,6 +169,9 @@ public struct HeatMap: Chart, FramedChart {
     func draw(into w: inout SVGWriter, bounds: Rect, options: FrameOptions) {
         let (frame, position, x, y) = layout(in: bounds, options: options)
         let f = NumberFormat.coordinate
+        let styles = overlayStyles
+        let lines = zip(overlays, styles).map { SeriesGeometry($0, style: $1, frame: frame) }
+        let covered = lines.reduce(Obstacles()) { $0.merged($1.obstacles) }
         w.open("g", [("class", "cells"), ("shape-rendering", "crispEdges"), ("stroke", "none")])
         var labels: [(String, Point, Color)] = []
         for (r, row) in values.enumerated() where r < rowCount {
@@ -181,8 +184,8 @@ public struct HeatMap: Chart, FramedChart {
                     ("fill", color?.hex ?? Style.missing),
                 ])
                 let text = NumberFormat.compact(value)
-                if showsValues, let color, TextMetrics.width(text, fontSize: Style.tickFont) + 4 <= right - left, bottom - top >= 14 {
-                    labels.append((text, Point(x: (left + right) / 2, y: (top + bottom) / 2 + Style.tickFont * 0.35), color))
+                if showsValues, let color, let at = Self.labelSpot(text, cell: Rect(x: left, y: top, width: right - left, height: bottom - top), avoiding: covered) {
+                    labels.append((text, at, color))
                 }
             }
         }
@@ -194,8 +197,7 @@ public struct HeatMap: Chart, FramedChart {
             }
             w.close("g")
         }
-        for (overlay, style) in zip(overlays, overlayStyles) {
-            let geometry = SeriesGeometry(overlay, style: style, frame: frame)
+        for ((overlay, style), geometry) in zip(zip(overlays, styles), lines) {
             if !geometry.lines.isEmpty {
                 var halo = style
                 halo.color = .white
@@ -207,8 +209,19 @@ public struct HeatMap: Chart, FramedChart {
         }
         frame.drawAxes(into: &w)
         drawColorBar(into: &w, frame: frame)
-        Legend(entries: zip(overlays, overlayStyles).filter { $0.0.inLegend }.map { Legend.Entry(label: $0.0.name, style: $0.1) })
-            .draw(into: &w, at: position)
+        overlayLegend.draw(into: &w, at: position)
+    }
+
+    /// Where a value label goes in its cell: the middle, else the upper or
+    /// lower part, wherever it is clear of the overlays; nil if it fits nowhere.
+    private static func labelSpot(_ text: String, cell: Rect, avoiding covered: Obstacles) -> Point? {
+        let width = TextMetrics.width(text, fontSize: Style.tickFont) + 4, height = Style.tickFont + 3
+        guard width <= cell.width, height <= cell.height else { return nil }
+        let middles = [cell.midY, cell.minY + height / 2 + 1, cell.maxY - height / 2 - 1]
+        let spot = middles.first { y in
+            !covered.touch(Rect(x: cell.midX - width / 2 - 2, y: y - height / 2 - 2, width: width + 4, height: height + 4))
+        }
+        return spot.map { Point(x: cell.midX, y: $0 + Style.tickFont * 0.35) }
     }
 
     private func drawColorBar(into w: inout SVGWriter, frame: PlotFrame) {

@@ -64,8 +64,6 @@ public struct LineChart: Chart, FramedChart {
 
     // MARK: Layout and drawing
 
-    var documentTitle: String { title }
-
     var xSharing: (scale: Scale, span: ClosedRange<Double>)? {
         (x.scale, x.span(covering: extents.x))
     }

@@ -43,9 +43,6 @@ public struct Panel: Chart, FramedChart {
 
     // MARK: Layout and drawing
 
-    var documentTitle: String { title }
-    var xSharing: (scale: Scale, span: ClosedRange<Double>)? { nil }
-
     func plotArea(in bounds: Rect, options: FrameOptions) -> Rect { bounds }
 
     private var titleHeight: Double {

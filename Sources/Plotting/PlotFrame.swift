@@ -86,15 +86,12 @@ struct PlotFrame {
         let f = NumberFormat.coordinate
         w.open("g", [("fill", "none"), ("stroke", Style.axis), ("stroke-width", "1"), ("shape-rendering", "crispEdges")])
         w.empty("rect", [("x", f(plot.x)), ("y", f(plot.y)), ("width", f(plot.width)), ("height", f(plot.height))])
-        var major = "", minor = ""
-        for (ticks, length) in [(xTicks.major.map(\.value), Style.majorTick), (xTicks.minor, Style.minorTick)] {
-            let d = ticks.compactMap(xMap.pixel).map { "M\(f($0)) \(f(plot.maxY))v\(f(length))" }.joined()
-            if length == Style.majorTick { major += d } else { minor += d }
+        func marks(_ xs: [Double], _ ys: [Double], length: Double) -> String {
+            xs.compactMap(xMap.pixel).map { "M\(f($0)) \(f(plot.maxY))v\(f(length))" }.joined()
+                + ys.compactMap(yMap.pixel).map { "M\(f(plot.minX)) \(f($0))h\(f(-length))" }.joined()
         }
-        for (ticks, length) in [(yTicks.major.map(\.value), Style.majorTick), (yTicks.minor, Style.minorTick)] {
-            let d = ticks.compactMap(yMap.pixel).map { "M\(f(plot.minX)) \(f($0))h\(f(-length))" }.joined()
-            if length == Style.majorTick { major += d } else { minor += d }
-        }
+        let major = marks(xTicks.major.map(\.value), yTicks.major.map(\.value), length: Style.majorTick)
+        let minor = marks(xTicks.minor, yTicks.minor, length: Style.minorTick)
         if !major.isEmpty { w.empty("path", [("d", major)]) }
         if !minor.isEmpty { w.empty("path", [("d", minor)]) }
         w.close("g")

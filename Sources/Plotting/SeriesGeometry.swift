@@ -97,7 +97,9 @@ struct SeriesGeometry {
 
     /// What a legend should not cover.
     var obstacles: Obstacles {
-        Obstacles(polylines: lines).merged(Obstacles(points: markers, areas: bands))
+        let r = Style.markerRadius + 0.5
+        let discs = markers.map { Rect(x: $0.x - r, y: $0.y - r, width: 2 * r, height: 2 * r) }
+        return Obstacles(polylines: lines).merged(Obstacles(boxes: discs, areas: bands))
     }
 
     /// The series as a group titled with its name: band, line, markers.

@@ -99,6 +99,38 @@ enum Examples {
         return panel
     }
 
+    /// Ten series with long names: the legend has to go outside.
+    static var crowded: LineChart {
+        var chart = LineChart(title: "Ten methods", xLabel: "communicated bits", yLabel: "accuracy", xScale: .log)
+        let x = (0...60).map { pow(10, 3 + Double($0) / 10) }
+        for k in 0..<10 {
+            let y = x.map { 1 / (1 + exp(-(log10($0) - 4 - Double(k) * 0.2) * 2)) - 0.02 * Double(k) }
+            chart.add(Series(name: "method \(k) with a long descriptive name", x: x, y: y))
+        }
+        return chart
+    }
+
+    /// A heat map over named categories, slanted labels, many cells.
+    static var categoryHeatMap: HeatMap {
+        let compressors = ["none", "QSGD 2 bit", "QSGD 4 bit", "QSGD 8 bit", "Top-k 1 %", "Top-k 10 %", "Rand-k 1 %", "sign", "PowerSGD r=2", "PowerSGD r=4"]
+        let problems = ["quadratic", "saddle", "tensor PCA", "MLP / MNIST", "CNN / CIFAR-10"]
+        let values = problems.indices.map { p in compressors.indices.map { c in sin(Double(p * 10 + c)) * 5 } }
+        var map = HeatMap(title: "Relative slow-down (%)", xLabel: "compressor", yLabel: "problem",
+                          columns: .categories(compressors), rows: .categories(problems), values: values)
+        map.colorLabel = "slow-down (%)"
+        return map
+    }
+
+    /// Four charts of different kinds in a 2 × 2 grid.
+    static var grid: Panel {
+        var panel = Panel(title: "Summary", columns: 2)
+        panel.add(rateFit)
+        panel.add(escapeSteps)
+        panel.add(heatMap)
+        panel.add(lossCurves)
+        return panel
+    }
+
     /// Every example with a file name.
     static var all: [(String, any Chart, Double, Double)] {
         [
@@ -107,6 +139,10 @@ enum Examples {
             ("strip", escapeSteps, 560, 400),
             ("heatmap", heatMap, 600, 420),
             ("panel", panel, 640, 640),
+            ("crowded", crowded, 640, 400),
+            ("heatmap-categories", categoryHeatMap, 640, 400),
+            ("small", lossCurves, 360, 240),
+            ("panel-grid", grid, 1100, 800),
         ]
     }
 }

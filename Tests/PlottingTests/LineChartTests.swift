@@ -165,4 +165,16 @@ final class LineChartTests: XCTestCase {
         let dashed = svg.elements("path").filter { SVGCheck.attribute("stroke-dasharray", of: $0) != nil }
         XCTAssertEqual(dashed.count, 3)
     }
+
+    func testLongSeriesAreThinnedToThePixelColumns() throws {
+        let x = (0..<100_000).map(Double.init)
+        var chart = LineChart()
+        chart.add(Series(name: "noisy", x: x, y: x.map { sin($0 * 0.37) + $0 / 50_000 }, band: Band(lower: x.map { _ in -1 }, upper: x.map { _ in 3 })))
+        let svg = try SVGCheck(chart.svg(width: 640, height: 400))
+        let paths = SVGCheck.paths(svg.series[0].group)
+        let line = SVGCheck.numbers(inPath: SVGCheck.attribute("d", of: paths[1])!)
+        XCTAssertLessThan(line.count / 2, 4 * 640, "at most four points a pixel column")
+        XCTAssertGreaterThan(line.count / 2, 2 * 500, "but the envelope of every column is kept")
+        XCTAssertLessThan(SVGCheck.numbers(inPath: SVGCheck.attribute("d", of: paths[0])!).count / 2, 4 * 640)
+    }
 }

@@ -42,4 +42,19 @@ final class PanelTests: XCTestCase {
         XCTAssertTrue(svg.texts.contains("Grid"))
         XCTAssertTrue(svg.texts.contains("10"))
     }
+
+    private struct Badge: Chart {
+        func svg(width: Double, height: Double) -> String {
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\"><circle cx=\"5\" cy=\"5\" r=\"5\"/></svg>"
+        }
+    }
+
+    func testChartsFromElsewhereAreNested() throws {
+        var panel = Panel(columns: 2)
+        panel.add(Badge())
+        panel.add(Examples.rateFit)
+        let svg = try SVGCheck(panel.svg(width: 800, height: 300))
+        XCTAssertEqual(svg.elements("svg").count, 2)
+        XCTAssertEqual(svg.elements("circle").count, 1)
+    }
 }
