@@ -26,10 +26,6 @@ struct Rect: Equatable {
         minX < other.maxX && other.minX < maxX && minY < other.maxY && other.minY < maxY
     }
 
-    func insetBy(_ d: Double) -> Rect {
-        Rect(x: x + d, y: y + d, width: Swift.max(0, width - 2 * d), height: Swift.max(0, height - 2 * d))
-    }
-
     /// The part of segment p0–p1 inside this rectangle (Liang–Barsky), or nil.
     func clip(_ p0: Point, _ p1: Point) -> (Point, Point)? {
         let dx = p1.x - p0.x, dy = p1.y - p0.y

@@ -51,11 +51,6 @@ struct PlotFrame {
         self.slantsXLabels = slanted
     }
 
-    /// The left and right margins around the plot area.
-    var margins: (left: Double, right: Double) {
-        (plot.minX - bounds.minX, bounds.maxX - plot.maxX)
-    }
-
     var xMap: AxisMap { AxisMap(scale: x.scale, span: x.span, from: plot.minX, to: plot.maxX) }
     var yMap: AxisMap { AxisMap(scale: y.scale, span: y.span, from: plot.maxY, to: plot.minY) }
 
