@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MPIBackend", targets: ["MPIBackend"]),
         .library(name: "CSGDBench", targets: ["CSGDBench"]),
         .library(name: "Reproduce", targets: ["Reproduce"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "csgd", targets: ["csgd"]),
     ],
     traits: [
@@ -103,10 +104,13 @@ let package = Package(
                 "CSGDCore", "Compression", "Communication", "Optimization", "Datasets", "NeuralNet", "Distributed",
             ]
         ),
+        // SVG charts for the experiment reports (line, scatter with fits, strip plots,
+        // heat maps, panels); Foundation only.
+        .target(name: "Plotting"),
         // The papers' experiments: runs keyed by their command line, verdicts, the report.
         .target(
             name: "Reproduce",
-            dependencies: ["CSGDCore", "Distributed", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSGDCore", "Distributed", "Plotting", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
@@ -138,5 +142,6 @@ let package = Package(
             path: "Examples/LibraryUsage/Sources/LibraryUsage"
         ),
         .testTarget(name: "LibraryUsageTests", dependencies: ["LibraryUsageExample", "Optimization", "Distributed"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
     ]
 )
