@@ -117,7 +117,7 @@ let package = Package(
             name: "csgd",
             dependencies: [
                 "CSGDCore", "Compression", "Communication", "Checkpointing", "Optimization", "Problems",
-                "Distributed", "Datasets", "NeuralNet", "MPIBackend", "CSGDBench",
+                "Distributed", "Datasets", "NeuralNet", "MPIBackend", "CSGDBench", "Reproduce",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -143,5 +143,6 @@ let package = Package(
         ),
         .testTarget(name: "LibraryUsageTests", dependencies: ["LibraryUsageExample", "Optimization", "Distributed"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "ReproduceTests", dependencies: ["Reproduce", "Distributed"]),
     ]
 )

@@ -55,7 +55,7 @@ public struct RunScheduler: Sendable {
                 defer { slots.signal(); group.leave() }
                 do {
                     try self.execute(run)
-                    progress(state.finishOne())
+                    state.finishOne(progress)
                 } catch {
                     state.fail(error)
                 }
@@ -108,10 +108,11 @@ final class SchedulerState: @unchecked Sendable {
 
     func fail(_ e: Error) { lock.lock(); if firstError == nil { firstError = e }; lock.unlock() }
 
-    func finishOne() -> RunScheduler.Progress {
+    /// Counts a finished run and reports, under the lock (one report at a time, in order).
+    func finishOne(_ report: (RunScheduler.Progress) -> Void) {
         lock.lock(); defer { lock.unlock() }
         finishedHere += 1
-        return snapshotLocked()
+        report(snapshotLocked())
     }
 
     func snapshot() -> RunScheduler.Progress { lock.lock(); defer { lock.unlock() }; return snapshotLocked() }

@@ -7,6 +7,7 @@ struct CSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "csgd",
         abstract: "Compressed SGD with error feedback that provably escapes saddle points.",
-        subcommands: [CompressCommand.self, OptimizeCommand.self, TheoryCommand.self, BenchTrainCommand.self, BenchStepCommand.self, TrainCommand.self]
+        subcommands: [CompressCommand.self, OptimizeCommand.self, TheoryCommand.self, BenchTrainCommand.self, BenchStepCommand.self, TrainCommand.self,
+                      ReproduceCommand.self, ReportCommand.self]
     )
 }

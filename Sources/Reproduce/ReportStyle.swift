@@ -1,0 +1,26 @@
+import Foundation
+import Plotting
+
+/// The look shared by every plot of the report: one palette in which each
+/// method or configuration keeps its colour from plot to plot, and the
+/// plots' size.
+public enum ReportStyle {
+    /// Every group name the experiments use, registered in a fixed order.
+    public static let palette: Palette = {
+        var p = Palette()
+        p.register(["SGD", "QSGD b=7", "no compression", "topk 0.1%", "randomk 0.1%",
+                    "no compression, σ = 0.01", "topk 0.1%, σ = 0.01", "randomk 0.1%, σ = 0.01"])
+        return p
+    }()
+
+    public static let width = 720.0
+    public static let height = 420.0
+
+    /// Writes a chart's SVG into `directory/file` (atomically) and returns its reference.
+    static func write(_ chart: any Chart, file: String, caption: String, into directory: URL,
+                      width: Double = width, height: Double = height) throws -> PlotReference {
+        try Files.makeDirectory(directory)
+        try Files.writeAtomically(Data(chart.svg(width: width, height: height).utf8), to: directory.appendingPathComponent(file))
+        return PlotReference(file: file, caption: caption)
+    }
+}
