@@ -173,8 +173,12 @@ float normal_finish_tail(const stream_key *k, uint64_t e, uint32_t a, uint32_t b
     }
 }
 
-// The wedge test and the attempts after it (normal_internal.h).
-float normal_finish_from(const stream_key *k, uint64_t e, uint32_t a, uint32_t w, uint32_t blk[4], int haveBlock) {
+// The exact test, the wedge and the attempts after it (normal_internal.h):
+// attempt a tests word w, the main word at a = 0 and word 0 of the attempt's
+// retry block after.
+float normal_finish_miss(const stream_key *k, uint64_t e, uint32_t w) {
+    uint32_t a = 0, blk[4];
+    int haveBlock = 0;
     for (;;) {
         uint32_t i = LAYER(w), u = POS(w);
         float x = width_times(u, i);
@@ -189,23 +193,32 @@ float normal_finish_from(const stream_key *k, uint64_t e, uint32_t a, uint32_t w
     }
 }
 
-// The normal of element e from its main word w: the fast test inline, the
-// misses finished by normal_finish_from. `normal_of_word` is the same for the
-// other files.
-static inline float of_word(const stream_key *k, uint64_t e, uint32_t w) {
-    uint32_t i = LAYER(w), u = POS(w);
-    if (u < CSGD_ZIG_K[i]) return with_sign(width_times(u, i), w);
-    uint32_t blk[4];
-    return normal_finish_from(k, e, 0, w, blk, 0);
-}
-
-float normal_of_word(const stream_key *k, uint64_t e, uint32_t w) { return of_word(k, e, w); }
-
 // ------------------------------------------------------------ portable path
+
+#if defined(__x86_64__)
+// The 64 main words of group g by AES-NI: sixteen independent blocks, so the
+// rounds of different blocks overlap.
+__attribute__((target("aes,sse4.1")))
+void normal_group_words_ni(const stream_key *k, uint32_t g, uint32_t w[GROUP]) {
+    const __m128i weyl = _mm_set_epi64x((long long)WEYL_HI, (long long)WEYL_LO);
+    __m128i rk[ARS_ROUNDS + 1];
+    rk[0] = _mm_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0);
+    for (int r = 1; r <= ARS_ROUNDS; r++) rk[r] = _mm_add_epi64(rk[r - 1], weyl);
+    uint64_t b0 = (uint64_t)g * 16;
+    __m128i v[16];
+    for (int b = 0; b < 16; b++) {
+        uint64_t blk = b0 + (uint64_t)b;
+        v[b] = _mm_xor_si128(_mm_setr_epi32((int)(uint32_t)blk, (int)k->c2, (int)k->c3, (int)(uint32_t)(blk >> 32)), rk[0]);
+    }
+    for (int r = 1; r < ARS_ROUNDS; r++)
+        for (int b = 0; b < 16; b++) v[b] = _mm_aesenc_si128(v[b], rk[r]);
+    for (int b = 0; b < 16; b++) _mm_storeu_si128((__m128i *)(w + 4 * b), _mm_aesenclast_si128(v[b], rk[ARS_ROUNDS]));
+}
+#endif
 
 static void group_words(const stream_key *k, uint32_t g, uint32_t w[GROUP]) {
 #if defined(__x86_64__)
-    if (k->aesni) { group_words_ni(k, g, w); return; }
+    if (k->aesni) { normal_group_words_ni(k, g, w); return; }
 #endif
     uint64_t b0 = (uint64_t)g * 16;
     for (int b = 0; b < 16; b++) main_block(k, b0 + (uint64_t)b, w + 4 * b);
@@ -217,7 +230,7 @@ void normal_groups_portable(const stream_key *k, uint32_t first, size_t count, f
         uint32_t g = first + (uint32_t)j;
         uint64_t e0 = (uint64_t)g * GROUP;
         group_words(k, g, w);
-        for (int t = 0; t < GROUP; t++) out[GROUP * j + (size_t)t] = of_word(k, e0 + (uint64_t)t, w[t]);
+        for (int t = 0; t < GROUP; t++) out[GROUP * j + (size_t)t] = normal_of_word(k, e0 + (uint64_t)t, w[t]);
     }
 }
 
@@ -226,7 +239,7 @@ static void at_each(const stream_key *k, const uint32_t *elements, size_t count,
     for (size_t j = 0; j < count; j++) {
         uint32_t w[4];
         main_block(k, elements[j] >> 2, w);
-        out[j] = of_word(k, elements[j], w[elements[j] & 3]);
+        out[j] = normal_of_word(k, elements[j], w[elements[j] & 3]);
     }
 }
 
@@ -249,7 +262,7 @@ static void at_ni(const stream_key *k, const uint32_t *elements, size_t count, f
         uint32_t w[4];
         for (int b = 0; b < 8; b++) {
             _mm_storeu_si128((__m128i *)w, _mm_aesenclast_si128(v[b], rk[ARS_ROUNDS]));
-            out[j + b] = of_word(k, elements[j + b], w[elements[j + b] & 3]);
+            out[j + b] = normal_of_word(k, elements[j + b], w[elements[j + b] & 3]);
         }
     }
     at_each(k, elements + j, count - j, out + j);

@@ -18,7 +18,7 @@ void normal_groups_avx2(const stream_key *k, uint32_t first, size_t count, float
     for (size_t j = 0; j < count; j++) {
         uint32_t g = first + (uint32_t)j;
         uint64_t e0 = (uint64_t)g * GROUP;
-        group_words_ni(k, g, w);
+        normal_group_words_ni(k, g, w);
         float *o = out + GROUP * j;
         for (int r = 0; r < GROUP / 8; r++) {
             __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 8 * r));
@@ -35,8 +35,7 @@ void normal_groups_avx2(const stream_key *k, uint32_t first, size_t count, float
             unsigned miss = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(inside)) & 0xFFu;
             for (; miss; miss &= miss - 1) {
                 int t = 8 * r + __builtin_ctz(miss);
-                uint32_t blk[4];
-                o[t] = normal_finish_from(k, e0 + (uint64_t)t, 0, w[t], blk, 0);
+                o[t] = normal_finish_miss(k, e0 + (uint64_t)t, w[t]);
             }
         }
     }

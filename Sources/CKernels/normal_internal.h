@@ -70,35 +70,25 @@ static inline float width_times(uint32_t u, uint32_t i) {
 }
 static inline float with_sign(float x, uint32_t w) { return fl(bitsOf(x) ^ ((w >> LB & 1u) << 31)); }
 
-#if defined(__x86_64__)
-// The 64 main words of group g by AES-NI: sixteen independent blocks, so the
-// rounds of different blocks overlap.
-__attribute__((target("aes,sse4.1")))
-static inline void group_words_ni(const stream_key *k, uint32_t g, uint32_t w[GROUP]) {
-    const __m128i weyl = _mm_set_epi64x((long long)WEYL_HI, (long long)WEYL_LO);
-    __m128i rk[ARS_ROUNDS + 1];
-    rk[0] = _mm_setr_epi32((int)k->k0, (int)k->k1, (int)k->c1, 0);
-    for (int r = 1; r <= ARS_ROUNDS; r++) rk[r] = _mm_add_epi64(rk[r - 1], weyl);
-    uint64_t b0 = (uint64_t)g * 16;
-    __m128i v[16];
-    for (int b = 0; b < 16; b++) {
-        uint64_t blk = b0 + (uint64_t)b;
-        v[b] = _mm_xor_si128(_mm_setr_epi32((int)(uint32_t)blk, (int)k->c2, (int)k->c3, (int)(uint32_t)(blk >> 32)), rk[0]);
-    }
-    for (int r = 1; r < ARS_ROUNDS; r++)
-        for (int b = 0; b < 16; b++) v[b] = _mm_aesenc_si128(v[b], rk[r]);
-    for (int b = 0; b < 16; b++) _mm_storeu_si128((__m128i *)(w + 4 * b), _mm_aesenclast_si128(v[b], rk[ARS_ROUNDS]));
-}
-#endif
-
 // normal.c: the scalar finishing of an element whose fast test missed.
 // Marsaglia's tail beyond r from attempt a (whose retry block is `blk`) on.
 INTERNAL float normal_finish_tail(const stream_key *k, uint64_t e, uint32_t a, uint32_t blk[4], uint32_t signWord);
-// The normal of element e whose fast test at attempt `a` failed on word w
-// (a = 0: w is the main word; a > 0: w is word 0 of retry block `blk`).
-INTERNAL float normal_finish_from(const stream_key *k, uint64_t e, uint32_t a, uint32_t w, uint32_t blk[4], int haveBlock);
-// The normal of element e from its main word w.
-INTERNAL float normal_of_word(const stream_key *k, uint64_t e, uint32_t w);
+// The normal of element e whose main word w missed a fast test.
+INTERNAL float normal_finish_miss(const stream_key *k, uint64_t e, uint32_t w);
+
+// The normal of element e from its main word w: the fast test inline, a miss
+// finished by normal_finish_miss.
+static inline float normal_of_word(const stream_key *k, uint64_t e, uint32_t w) {
+    uint32_t i = LAYER(w), u = POS(w);
+    if (u < CSGD_ZIG_K[i]) return with_sign(width_times(u, i), w);
+    return normal_finish_miss(k, e, w);
+}
+
+#if defined(__x86_64__)
+// normal.c: the 64 main words of group g by AES-NI (the portable path's with
+// AES-NI, and the AVX2 path's).
+INTERNAL void normal_group_words_ni(const stream_key *k, uint32_t g, uint32_t w[GROUP]);
+#endif
 
 // Groups first … first + count − 1 into out, one path each (normal.c,
 // normal_avx2.c, normal_avx512.c), and the AVX-512 path of `csgd_normal_at`.

@@ -19,13 +19,17 @@ static inline uint32_t counter_of(uint32_t first, const uint32_t *counters, size
     return counters ? counters[j] : first + (uint32_t)j;
 }
 
-// The portable path: out in stream order, or in fours.
-static void blocks_portable(const uint32_t key[5], uint32_t first, const uint32_t *counters, size_t count,
-                            int fours, uint32_t *out) {
+// The portable path: the scalar block, one at a time; out in stream order,
+// or in fours. Inlined into each entry point (`blocks_on`), so `counters` and
+// `fours` are constants there.
+__attribute__((always_inline))
+static inline void blocks_portable(const uint32_t key[5], uint32_t first, const uint32_t *counters, size_t count,
+                                   int fours, uint32_t *out) {
     for (size_t j = 0; j < count; j++) {
         csgd_philox_words b = csgd_philox4x32_10(counter_of(first, counters, j), key[2], key[3], key[4], key[0], key[1]);
-        const uint32_t w[4] = {b.w0, b.w1, b.w2, b.w3};
-        for (size_t a = 0; a < 4; a++) out[fours ? 16 * (j / 4) + 4 * a + j % 4 : 4 * j + a] = w[a];
+        uint32_t *o = fours ? out + 16 * (j / 4) + j % 4 : out + 4 * j;
+        const size_t step = fours ? 4 : 1;
+        o[0] = b.w0; o[step] = b.w1; o[2 * step] = b.w2; o[3 * step] = b.w3;
     }
 }
 
@@ -193,8 +197,9 @@ static void blocks_avx2(const uint32_t key[5], uint32_t first, const uint32_t *c
 #endif
 
 // `count` blocks of counters `first` + j or counters[j], on `path`.
-static void blocks_on(csgd_path path, const uint32_t key[5], uint32_t first, const uint32_t *counters, size_t count,
-                      int fours, uint32_t *out) {
+__attribute__((always_inline))
+static inline void blocks_on(csgd_path path, const uint32_t key[5], uint32_t first, const uint32_t *counters,
+                             size_t count, int fours, uint32_t *out) {
     switch (path) {
 #if defined(__x86_64__)
     case CSGD_PATH_AVX512_VAES: blocks_avx512(key, first, counters, count, fours, out); return;
