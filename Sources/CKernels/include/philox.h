@@ -27,6 +27,9 @@ typedef struct {
 } csgd_philox_words;
 
 /// Philox4x32-10 of the counter (c0, c1, c2, c3) under the key (k0, k1).
+/// Always inlined (as the Swift function it replaces was), so a caller's
+/// loop keeps its blocks in registers.
+__attribute__((always_inline))
 static inline csgd_philox_words csgd_philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                                                    uint32_t k0, uint32_t k1) {
     uint32_t x0 = c0, x1 = c1, x2 = c2, x3 = c3, a = k0, b = k1;
