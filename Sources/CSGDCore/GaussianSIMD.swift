@@ -1,5 +1,33 @@
 import CKernels
 
+/// The instruction paths of the C kernels (`csgd_path` in CKernels'
+/// kernel_path.h), one meaning for all of them: the Gaussian stream, the
+/// fused noisy pass, Philox in bulk and K-of-d sampling. Every path of a
+/// kernel gives the same bits; the vector paths run only on CPUs that have
+/// their instructions, so the fastest is picked at run time (`best`).
+extension KernelPath: @retroactive CaseIterable, @retroactive CustomStringConvertible {
+    public static let allCases: [KernelPath] = [.portable, .softwareAES, .avx2, .avx512]
+
+    public var description: String {
+        switch self {
+        case .portable: return "portable"
+        case .softwareAES: return "software-aes"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        }
+    }
+
+    /// The fastest path this CPU runs: AVX-512 with VAES, else AVX2 with
+    /// AES-NI, else portable.
+    public static let best: KernelPath = csgd_best_path()
+
+    /// Which of `allCases` this CPU runs, asked once.
+    @usableFromInline static let runs: [Bool] = allCases.map { csgd_path_runs($0) != 0 }
+
+    /// Whether this CPU can run the path.
+    @inlinable public var isAvailable: Bool { KernelPath.runs[Int(rawValue)] }
+}
+
 /// Standard normals, position-indexed: ARS-7 words through a 1024-layer ziggurat.
 ///
 /// Element `e` of a key's Gaussian stream starts from word `e` of the key's
@@ -13,42 +41,17 @@ import CKernels
 /// `e`, never on the path, SIMD width or split that computed it. Elements come
 /// in groups of 64 (`groupSize`); every operation is integer work or one IEEE
 /// Float operation without fused multiply–add. The generator and the transform
-/// live in C (`CKernels`, normal.c): a portable path (AES-NI when the CPU has
-/// it, software AES otherwise; same bits), an AVX2 path with AES-NI and an
-/// AVX-512 path with VAES, chosen at run time. docs/randomness.md gives the
-/// construction in full.
+/// live in C (`CKernels`: normal.c, normal_avx2.c, normal_avx512.c, and
+/// error_feedback.c for the fused pass): a portable path (AES-NI when the CPU
+/// has it, software AES otherwise; same bits), an AVX2 path with AES-NI and an
+/// AVX-512 path with VAES, chosen at run time (`KernelPath`).
+/// docs/randomness.md gives the construction in full.
 public enum GaussianSIMD {
     /// Elements a group: 16 ARS blocks.
     public static let groupSize = 64
 
-    /// An implementation of the stream; all give the same bits.
-    public enum Path: Int, Sendable, CaseIterable, CustomStringConvertible {
-        /// Portable C, a word at a time, AES-NI when the CPU has it.
-        case portable = 0
-        /// AVX-512 with VAES, sixteen lanes.
-        case avx512 = 1
-        /// Portable C with AES in software (for tests: the reference of the others).
-        case softwareAES = 2
-        /// AVX2 with AES-NI, eight lanes, misses finished one by one.
-        case avx2 = 3
-
-        public var description: String { ["portable", "avx512", "software-aes", "avx2"][rawValue] }
-
-        /// The vector level this CPU has: 2 AVX-512 with VAES, 1 AVX2 with AES-NI, 0 neither.
-        static let level = Int(csgd_normal_vector_level())
-
-        /// The fastest path this CPU runs.
-        public static let best: Path = level == 2 ? .avx512 : level == 1 ? .avx2 : .portable
-
-        /// Whether this CPU can run the path.
-        public var isAvailable: Bool {
-            switch self {
-            case .avx512: return Path.level == 2
-            case .avx2: return Path.level >= 1
-            case .portable, .softwareAES: return true
-            }
-        }
-    }
+    /// An implementation of the stream (`KernelPath`); all give the same bits.
+    public typealias Path = KernelPath
 
     /// Writes the normals of groups `first ..< first + count` of `key`'s
     /// stream (64 a group, wrapping modulo 2³² groups) into
@@ -59,7 +62,7 @@ public enum GaussianSIMD {
                               path: Path = .best) {
         guard count > 0 else { return }
         precondition(path.isAvailable, "this CPU cannot run the \(path) path")
-        csgd_normal_groups(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
+        csgd_normal_groups(path, key.k0, key.k1, key.c1, key.c2, key.c3, first, count, out)
     }
 
     /// Writes the normals of the listed elements of `key`'s stream (any
@@ -71,7 +74,7 @@ public enum GaussianSIMD {
                           path: Path = .best) {
         guard let base = elements.baseAddress, elements.count > 0 else { return }
         precondition(path.isAvailable, "this CPU cannot run the \(path) path")
-        csgd_normal_at(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, base, elements.count, out)
+        csgd_normal_at(path, key.k0, key.k1, key.c1, key.c2, key.c3, base, elements.count, out)
     }
 
     /// Error feedback's fused pass with fresh noise over whole blocks of 1024
@@ -91,7 +94,7 @@ public enum GaussianSIMD {
         precondition(firstGroup % 16 == 0 && count % 16 == 0, "whole blocks of 16 groups")
         precondition(path.isAvailable, "this CPU cannot run the \(path) path")
         let acc = UnsafeMutableRawPointer(laneSums).assumingMemoryBound(to: Float.self)
-        csgd_normal_compensate(Int32(path.rawValue), key.k0, key.k1, key.c1, key.c2, key.c3, firstGroup, count, sigma, v, e, acc)
+        csgd_normal_compensate(path, key.k0, key.k1, key.c1, key.c2, key.c3, firstGroup, count, sigma, v, e, acc)
     }
 
     /// A word's layer bits: its low `layerBits` bits pick the layer, the next

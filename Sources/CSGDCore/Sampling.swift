@@ -31,22 +31,23 @@ public enum Sampling {
     }
 
     /// The same draw with the membership structure chosen by the caller, and
-    /// for the bitmap, whether its Philox words may be computed sixteen
-    /// blocks at a time (AVX-512, when the CPU has it). All must agree; tests
-    /// check that they do.
+    /// for the bitmap, the path of its Philox words (`csgd_philox_blocks`:
+    /// sixteen blocks at a time on AVX-512, eight on AVX2, one portably). All
+    /// must agree; tests check that they do.
     static func withoutReplacement(
         d: Int, key: RandomKey, into out: UnsafeMutableBufferPointer<UInt32>,
-        workspace ws: inout SamplingWorkspace, useBitmap: Bool, vectorized: Bool = true
+        workspace ws: inout SamplingWorkspace, useBitmap: Bool, path: KernelPath = .best
     ) {
         let k = out.count
         precondition(k >= 0 && k <= d && d <= (1 << 32), "need 0 <= K <= d <= 2^32")
         guard k > 0 else { return }
         if useBitmap {
+            precondition(path.isAvailable, "this CPU cannot run the \(path) path")
             let words = (d + 63) / 64
             // All zeros between calls (the kernel clears what it sets).
             if ws.bitmap.count < words { ws.bitmap = [UInt64](repeating: 0, count: words) }
             let n = ws.bitmap.withUnsafeMutableBufferPointer { bm in
-                csgd_sample_bitmap(vectorized ? 1 : 0, key.k0, key.k1, key.c1, key.c2, key.c3, UInt64(d), k,
+                csgd_sample_bitmap(path, key.k0, key.k1, key.c1, key.c2, key.c3, UInt64(d), k,
                                    bm.baseAddress!, out.baseAddress!)
             }
             precondition(n == k, "bitmap sampling found \(n) indices, not \(k)")

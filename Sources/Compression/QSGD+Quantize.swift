@@ -1,28 +1,18 @@
 import CSGDCore
 
-// QSGD's quantization kernel: the Philox stream, the per-call constants, the
-// chunked parallel driver, the SIMD block kernel with its tie patch (S ≤ 8191)
-// and the scalar path (larger S). The rounding rule it implements, bit for
-// bit, is documented on `QSGD`.
+// QSGD's quantization kernel: the per-call constants, the chunked parallel
+// driver, the SIMD block kernel with its tie patch (S ≤ 8191) and the scalar
+// path (larger S). The random words are the key's Philox blocks, computed in
+// bulk by `Philox4x32.fours` and `Philox4x32.blocks(_:at:)` (the shared C
+// implementations, sixteen blocks at a time on AVX-512) or one at a time by
+// `RandomKey.block`. The rounding rule it implements, bit for bit, is
+// documented on `QSGD`.
 
 extension QSGD {
-    /// The Philox key and fixed counter words of one `RandomKey`'s stream.
-    struct StreamKey {
-        var k0: UInt32, k1: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
-
-        init(_ key: RandomKey) {
-            k0 = key.k0; k1 = key.k1; c1 = key.c1; c2 = key.c2; c3 = key.c3
-        }
-
-        /// `key.block(counter)`.
-        @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-            Philox4x32.block(counter, c1, c2, c3, key: k0, k1)
-        }
-    }
-
     /// The constants of one `compress` call (see the rounding rule on `QSGD`).
     struct QuantParams {
-        var stream: StreamKey
+        /// The stream of the random words.
+        var key: RandomKey
         var levels: Int
         var width: Int
         /// σ: r_i = x_i·σ, |r_i| ≤ 256·S.
@@ -30,8 +20,8 @@ extension QSGD {
 
         /// `norm` and `maxAbs` already scaled by 2^64 for tiny norms; `maxAbs`
         /// may be 0 when it is known not to constrain σ.
-        init(stream: StreamKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
-            self.stream = stream
+        init(key: RandomKey, levels: Int, width: Int, norm n: Float, maxAbs m: Float) {
+            self.key = key
             self.levels = levels
             self.width = width
             let limit = Float(256 * levels)
@@ -42,8 +32,9 @@ extension QSGD {
             sigma = s
         }
 
+        /// `key.block(counter)`.
         @inline(__always) func block(_ counter: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
-            stream.block(counter)
+            key.block(counter)
         }
     }
 }
@@ -160,77 +151,6 @@ extension QSGD {
         }
     }
 
-    /// 32-bit × 32-bit → 64-bit products of four lanes, split into halves.
-    @inline(__always)
-    static func mulHiLo(_ x: SIMD4<UInt32>, _ m: UInt64) -> (hi: SIMD4<UInt32>, lo: SIMD4<UInt32>) {
-        let p = SIMD4<UInt64>(truncatingIfNeeded: x) &* SIMD4<UInt64>(repeating: m)
-        return (SIMD4<UInt32>(truncatingIfNeeded: p &>> 32), SIMD4<UInt32>(truncatingIfNeeded: p))
-    }
-
-    /// The Philox4x32-10 state of four blocks, one block a lane.
-    struct PhiloxLanes {
-        var x0, x1, x2, x3: SIMD4<UInt32>
-
-        @inline(__always)
-        init(counters: SIMD4<UInt32>, _ k: StreamKey) {
-            x0 = counters
-            x1 = SIMD4(repeating: k.c1); x2 = SIMD4(repeating: k.c2); x3 = SIMD4(repeating: k.c3)
-        }
-
-        @inline(__always)
-        mutating func round(_ ka: SIMD4<UInt32>, _ kb: SIMD4<UInt32>) {
-            let (h0, l0) = mulHiLo(x0, 0xD251_1F53)
-            let (h1, l1) = mulHiLo(x2, 0xCD9E_8D57)
-            x0 = h1 ^ x1 ^ ka; x1 = l1; x2 = h0 ^ x3 ^ kb; x3 = l0
-        }
-
-        @inline(__always)
-        subscript(word a: Int) -> SIMD4<UInt32> {
-            switch a {
-            case 0: return x0
-            case 1: return x1
-            case 2: return x2
-            default: return x3
-            }
-        }
-    }
-
-    /// The ten round keys of Philox4x32-10, as lane splats.
-    struct PhiloxKeys {
-        typealias Ten = (SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>,
-                         SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>)
-        var a: Ten
-        var b: Ten
-
-        init(_ p: StreamKey) {
-            func keys(_ k: UInt32, _ step: UInt32) -> Ten {
-                func s(_ r: UInt32) -> SIMD4<UInt32> { SIMD4(repeating: k &+ r &* step) }
-                return (s(0), s(1), s(2), s(3), s(4), s(5), s(6), s(7), s(8), s(9))
-            }
-            a = keys(p.k0, 0x9E37_79B9)
-            b = keys(p.k1, 0xBB67_AE85)
-        }
-    }
-
-    /// Philox4x32-10 of eight consecutive blocks (two interleaved sets of
-    /// four, lane = block), bit for bit `Philox4x32.block`.
-    @inline(__always)
-    static func philox8(_ first: UInt32, _ p: StreamKey, _ k: PhiloxKeys) -> (PhiloxLanes, PhiloxLanes) {
-        let c = SIMD4<UInt32>(0, 1, 2, 3) &+ first
-        var s = PhiloxLanes(counters: c, p), t = PhiloxLanes(counters: c &+ 4, p)
-        s.round(k.a.0, k.b.0); t.round(k.a.0, k.b.0)
-        s.round(k.a.1, k.b.1); t.round(k.a.1, k.b.1)
-        s.round(k.a.2, k.b.2); t.round(k.a.2, k.b.2)
-        s.round(k.a.3, k.b.3); t.round(k.a.3, k.b.3)
-        s.round(k.a.4, k.b.4); t.round(k.a.4, k.b.4)
-        s.round(k.a.5, k.b.5); t.round(k.a.5, k.b.5)
-        s.round(k.a.6, k.b.6); t.round(k.a.6, k.b.6)
-        s.round(k.a.7, k.b.7); t.round(k.a.7, k.b.7)
-        s.round(k.a.8, k.b.8); t.round(k.a.8, k.b.8)
-        s.round(k.a.9, k.b.9); t.round(k.a.9, k.b.9)
-        return (s, t)
-    }
-
     /// Full blocks for S ≤ 8191: Philox, rounding and packing in SIMD, one
     /// block of 128 coordinates at a time, specialized for the field width.
     ///
@@ -264,46 +184,59 @@ extension QSGD {
     /// 16 + 8 bytes an entry, each list under 1 KiB).
     static let tieCapacity = 48
 
+    /// Blocks of 128 coordinates whose random words one call computes
+    /// (`Philox4x32.fours`, eight Philox blocks a block: 2 KiB on the stack).
+    static let wordTile = 16
+
     static func quantizeBlocks<W: FieldWidth>(
         _ x: UnsafePointer<Float>, blocks: Range<Int>, params p: QuantParams, out: UnsafeMutablePointer<UInt32>, _: W.Type
     ) {
         withUnsafeTemporaryAllocation(of: SIMD4<UInt32>.self, capacity: tieCapacity) { tiedWords in
         withUnsafeTemporaryAllocation(of: Int.self, capacity: tieCapacity) { tiedAt in
-            let keys = PhiloxKeys(p.stream)
+        withUnsafeTemporaryAllocation(of: SIMD4<UInt32>.self, capacity: 8 * wordTile) { tile in
+            let words = tile.baseAddress!
             let sigma = SIMD4<Float>(repeating: p.sigma)
             var tiedCount = 0
-            for b in blocks {
-                let (s, t) = philox8(UInt32(truncatingIfNeeded: b * 8), p.stream, keys)
-                let ties = quantizeBlock(UnsafeRawPointer(x + b * 128), s, t, sigma: sigma,
-                                         out: UnsafeMutableRawPointer(out + b * 4 * W.bits), W.self)
-                if ties != 0 {   // p ≈ 0.4 a block at 8 random bits a coordinate
-                    var pending = ties
-                    while pending != 0 {
-                        let a = pending.trailingZeroBitCount
-                        pending &= pending &- 1
-                        tiedWords[tiedCount] = a < 4 ? s[word: a] : t[word: a - 4]
-                        tiedAt[tiedCount] = b << 3 | a
-                        tiedCount += 1
-                        if tiedCount == tieCapacity {
-                            patchTies(x, at: UnsafeBufferPointer(start: tiedAt.baseAddress!, count: tiedCount),
-                                      words: tiedWords.baseAddress!, params: p, keys: keys, out: out)
-                            tiedCount = 0
+            var b0 = blocks.lowerBound
+            while b0 < blocks.upperBound {
+                let n = min(wordTile, blocks.upperBound - b0)
+                Philox4x32.fours(p.key, first: UInt32(truncatingIfNeeded: b0 * 8), count: 8 * n, into: words)
+                for b in b0..<(b0 + n) {
+                    let u = UnsafePointer(words + 8 * (b - b0))
+                    let ties = quantizeBlock(UnsafeRawPointer(x + b * 128), u, sigma: sigma,
+                                             out: UnsafeMutableRawPointer(out + b * 4 * W.bits), W.self)
+                    if ties != 0 {   // p ≈ 0.4 a block at 8 random bits a coordinate
+                        var pending = ties
+                        while pending != 0 {
+                            let a = pending.trailingZeroBitCount
+                            pending &= pending &- 1
+                            tiedWords[tiedCount] = u[a]
+                            tiedAt[tiedCount] = b << 3 | a
+                            tiedCount += 1
+                            if tiedCount == tieCapacity {
+                                patchTies(x, at: UnsafeBufferPointer(start: tiedAt.baseAddress!, count: tiedCount),
+                                          words: tiedWords.baseAddress!, params: p, out: out)
+                                tiedCount = 0
+                            }
                         }
                     }
                 }
+                b0 += n
             }
             if tiedCount > 0 {
                 patchTies(x, at: UnsafeBufferPointer(start: tiedAt.baseAddress!, count: tiedCount),
-                          words: tiedWords.baseAddress!, params: p, keys: keys, out: out)
+                          words: tiedWords.baseAddress!, params: p, out: out)
             }
+        }
         }
         }
     }
 
-    /// Quantizes and packs one full block (coordinates xb[0..<128]) with the
-    /// Philox words of blocks 8b…8b+3 (`s`) and 8b+4…8b+7 (`t`); returns a
-    /// bit mask of the random words (a = 0…7, word a of s for a < 4, word
-    /// a − 4 of t otherwise) whose 16 coordinates hold a tie.
+    /// Quantizes and packs one full block b (coordinates xb[0..<128]) with
+    /// the Philox words of blocks 8b…8b+7 in fours (`Philox4x32.fours`):
+    /// u[a] holds word a of blocks 8b…8b+3 for a < 4, word a − 4 of blocks
+    /// 8b+4…8b+7 otherwise, one block a lane. Returns a bit mask of the
+    /// random words u[a] whose 16 coordinates hold a tie.
     ///
     /// Field k = 16g + 4a + c (coordinates 128b + 64g + 16a + 4c + lane)
     /// uses byte c of word a of Philox block 8b + 4g + lane; lane l's 32·w-bit
@@ -311,12 +244,12 @@ extension QSGD {
     /// Written out step by step so that every shift and offset is a constant.
     @inline(__always)
     static func quantizeBlock<W: FieldWidth>(
-        _ xb: UnsafeRawPointer, _ s: PhiloxLanes, _ t: PhiloxLanes, sigma: SIMD4<Float>,
+        _ xb: UnsafeRawPointer, _ u: UnsafePointer<SIMD4<UInt32>>, sigma: SIMD4<Float>,
         out o: UnsafeMutableRawPointer, _: W.Type
     ) -> Int {
         var k = BlockKernel<W>(x: xb, sigma: sigma, out: o)
-        k.word(0, s.x0); k.word(1, s.x1); k.word(2, s.x2); k.word(3, s.x3)
-        k.word(4, t.x0); k.word(5, t.x1); k.word(6, t.x2); k.word(7, t.x3)
+        k.word(0, u[0]); k.word(1, u[1]); k.word(2, u[2]); k.word(3, u[3])
+        k.word(4, u[4]); k.word(5, u[5]); k.word(6, u[6]); k.word(7, u[7])
         return k.ties
     }
 
@@ -400,36 +333,39 @@ extension QSGD {
         return (floorR, SIMD4<Int32>(truncatingIfNeeded: top))
     }
 
+    /// Tied coordinates whose low random bits one call computes
+    /// (`Philox4x32.blocks(_:at:)`: sixteen blocks in one AVX-512 pass).
+    static let tieBatch = 16
+
     /// Finishes the ties of the listed random words (entry b·8 + a with the
-    /// word itself: word a of the block's `s` and `t` lanes, see
-    /// `quantizeBlock`). The kernel rounded tied lanes down; u_i <
-    /// frac(q)·2^32 holds exactly when the low 24 random bits are below
-    /// frac(r)·2^24 (the top byte equals the byte of frac(q)), and then the
-    /// field becomes ⌊q⌋ + 1. The low bits of eight ties at a time come from
-    /// one SIMD Philox pass (`philoxLanes`), so their latency overlaps.
+    /// word itself: u[a] of block b, see `quantizeBlock`). The kernel rounded
+    /// tied lanes down; u_i < frac(q)·2^32 holds exactly when the low 24
+    /// random bits are below frac(r)·2^24 (the top byte equals the byte of
+    /// frac(q)), and then the field becomes ⌊q⌋ + 1. The low bits of
+    /// `tieBatch` ties at a time come from one bulk Philox call, so their
+    /// latency overlaps.
     @inline(never)
     static func patchTies(
         _ x: UnsafePointer<Float>, at entries: UnsafeBufferPointer<Int>, words: UnsafePointer<SIMD4<UInt32>>,
-        params p: QuantParams, keys: PhiloxKeys, out: UnsafeMutablePointer<UInt32>
+        params p: QuantParams, out: UnsafeMutablePointer<UInt32>
     ) {
         let w = p.width
         let mask = UInt64((1 << UInt32(w)) &- 1)
         let sigma = SIMD4<Float>(repeating: p.sigma)
         let magicBits = Int32(bitPattern: QSGD.magic.bitPattern)
-        // A batch of up to 8 tied coordinates: index, ⌊r⌋ and r (stack, 128 bytes).
-        withUnsafeTemporaryAllocation(of: (index: Int, floor: Int32, r: Float).self, capacity: 8) { batch in
+        // A batch of tied coordinates (index, ⌊r⌋ and r), the counters of
+        // their low bits' blocks and those blocks (stack, under 1 KiB).
+        withUnsafeTemporaryAllocation(of: (index: Int, floor: Int32, r: Float).self, capacity: tieBatch) { batch in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 5 * tieBatch) { scratch in
             let batch = batch.baseAddress!
+            let counters = scratch.baseAddress!, blocks = counters + tieBatch
             var n = 0
-            @inline(__always) func counter(_ j: Int) -> UInt32 {
-                j < n ? 0x8000_0000 | UInt32(truncatingIfNeeded: batch[j].index >> 2) : 0
-            }
             func flush() {
-                let s = philoxLanes(SIMD4(counter(0), counter(1), counter(2), counter(3)), p.stream, keys)
-                let t = n > 4 ? philoxLanes(SIMD4(counter(4), counter(5), counter(6), counter(7)), p.stream, keys) : s
+                for j in 0..<n { counters[j] = 0x8000_0000 | UInt32(truncatingIfNeeded: batch[j].index >> 2) }
+                Philox4x32.blocks(p.key, at: UnsafeBufferPointer(start: counters, count: n), into: blocks)
                 for j in 0..<n {
                     let (i, fl, r) = batch[j]
-                    let lanes = j < 4 ? s : t
-                    let low = lanes[word: i & 3][j & 3] & 0xFF_FFFF
+                    let low = blocks[4 * j + (i & 3)] & 0xFF_FFFF
                     // frac(r)·2^24 is exact in Double.
                     guard Double(low) < (Double(r) - Double(fl)) * 0x1p24 else { continue }
                     let v = UInt64(UInt32(bitPattern: (fl >> 8) + 1)) & mask
@@ -457,21 +393,13 @@ extension QSGD {
                         // ⌊r⌋ = floorR − bits(1.5·2^23), exact.
                         batch[n] = (b * 128 + 4 * k + l, floorR[l] &- magicBits, xv[l] * p.sigma)
                         n += 1
-                        if n == 8 { flush() }
+                        if n == tieBatch { flush() }
                     }
                 }
             }
             if n > 0 { flush() }
         }
-    }
-
-    /// Philox4x32-10 of four arbitrary counters (lane = block).
-    @inline(__always)
-    static func philoxLanes(_ counters: SIMD4<UInt32>, _ p: StreamKey, _ k: PhiloxKeys) -> PhiloxLanes {
-        var s = PhiloxLanes(counters: counters, p)
-        s.round(k.a.0, k.b.0); s.round(k.a.1, k.b.1); s.round(k.a.2, k.b.2); s.round(k.a.3, k.b.3); s.round(k.a.4, k.b.4)
-        s.round(k.a.5, k.b.5); s.round(k.a.6, k.b.6); s.round(k.a.7, k.b.7); s.round(k.a.8, k.b.8); s.round(k.a.9, k.b.9)
-        return s
+        }
     }
 }
 

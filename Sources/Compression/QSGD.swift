@@ -159,7 +159,8 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
 /// **Speed.** For d ≥ 65536 `compress`, `add` and `decompress` run in chunks
 /// of 32768 coordinates on Dispatch's threads. A first pass computes the norm;
 /// the second (last chunk first, to reuse what the first pass left in cache)
-/// draws the random bytes (SIMD Philox, one block for 16 coordinates), rounds
+/// draws the random bytes (Philox in bulk, `Philox4x32.fours`: one block for
+/// 16 coordinates, sixteen blocks at a time on AVX-512), rounds
 /// and packs each block of 128 coordinates in registers (for S ≤ 8191, with
 /// the field width a compile-time constant; a scalar path for larger S), and
 /// finishes the rare ties from a small stack list (`QSGD+Quantize.swift`).
@@ -210,7 +211,6 @@ public struct QSGD: Compressor {
         let d = dimension, w = fieldWidth
         let fieldCount = QSGD.fieldWords(dimension: d, width: w)
         if m.fields.count != fieldCount { m.fields = [UInt32](repeating: 0, count: fieldCount) }
-        let stream = StreamKey(key)
         let (normD, maxBound) = QSGD.normAndBound(x, scratch: &m.normScratch)
         let normF = Float(normD)
         guard normF.isFinite, normF > 0 else {
@@ -230,7 +230,7 @@ public struct QSGD: Compressor {
         // large (vectors dominated by a few coordinates): then scan for it.
         let mb = tiny ? maxBound * 0x1p64 : maxBound
         let maxAbs = mb * (limit / n) > limit ? QSGD.maxAbs(x) * (tiny ? 0x1p64 : 1) : 0
-        let p = QuantParams(stream: stream, levels: levels, width: w, norm: n, maxAbs: maxAbs)
+        let p = QuantParams(key: key, levels: levels, width: w, norm: n, maxAbs: maxAbs)
         if tiny {
             var scaled = m.scaledInput   // moved out and back: no copy
             m.scaledInput = []

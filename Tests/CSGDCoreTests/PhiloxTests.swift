@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 @testable import CSGDCore
 
 final class PhiloxTests: XCTestCase {
@@ -31,5 +32,54 @@ final class PhiloxTests: XCTestCase {
         // Same key, same bits.
         let a = base.block(5), b = RandomKey(seed: 42, step: 7, worker: 3, purpose: .perturbation).block(5)
         XCTAssertEqual([a.0, a.1, a.2, a.3], [b.0, b.1, b.2, b.3])
+    }
+
+    /// Every path of the bulk kernels (portable, AVX2, AVX-512 where the CPU
+    /// has them) gives `Philox4x32.block`'s words, in stream order, in fours
+    /// and at listed counters: keys of every kind, counts that leave partial
+    /// vectors, first counters near 0 and across the 2³² wrap.
+    func testBulkPathsEqualTheScalarBlock() {
+        let paths = KernelPath.allCases.filter { $0.isAvailable }
+        if !KernelPath.avx512.isAvailable { print("no AVX-512 on this CPU: \(paths) against the scalar block") }
+        let keys = [RandomKey(seed: 1, purpose: .quantization),
+                    RandomKey(seed: 0x9E37_79B9_7F4A_7C15, step: 977, worker: 5, purpose: .randomKIndices),
+                    RandomKey(seed: .max, step: .max, worker: RandomKey.shared, purpose: .test)]
+        for key in keys {
+            for first in [UInt32(0), 3, 1_000_003, 0xFFFF_FFF5] {
+                for count in [1, 3, 4, 8, 12, 16, 20, 28, 36, 100] {
+                    let want = (0..<count).flatMap { j -> [UInt32] in
+                        let w = key.block(first &+ UInt32(j))
+                        return [w.0, w.1, w.2, w.3]
+                    }
+                    let counters = (0..<count).map { j in first &+ UInt32((j * 7919) % (count + 3)) }
+                    let wantAt = counters.flatMap { c -> [UInt32] in
+                        let w = key.block(c)
+                        return [w.0, w.1, w.2, w.3]
+                    }
+                    for path in paths {
+                        var got = [UInt32](repeating: 0, count: 4 * count)
+                        got.withUnsafeMutableBufferPointer {
+                            csgd_philox_blocks(path, key.k0, key.k1, key.c1, key.c2, key.c3, first, count, $0.baseAddress!)
+                        }
+                        XCTAssertEqual(got, want, "\(path) blocks: key \(key), first \(first), count \(count)")
+                        got = [UInt32](repeating: 0, count: 4 * count)
+                        counters.withUnsafeBufferPointer { c in
+                            got.withUnsafeMutableBufferPointer { Philox4x32.blocks(key, at: c, into: $0.baseAddress!, path: path) }
+                        }
+                        XCTAssertEqual(got, wantAt, "\(path) at: key \(key), first \(first), count \(count)")
+                        guard count % 4 == 0 else { continue }
+                        var fours = [SIMD4<UInt32>](repeating: .zero, count: count)
+                        fours.withUnsafeMutableBufferPointer { Philox4x32.fours(key, first: first, count: count, into: $0.baseAddress!, path: path) }
+                        // Word w of blocks 4q … 4q + 3, one a lane.
+                        for q in 0..<(count / 4) {
+                            for w in 0..<4 {
+                                let lanes = SIMD4((0..<4).map { l in want[4 * (4 * q + l) + w] })
+                                XCTAssertEqual(fours[4 * q + w], lanes, "\(path) fours: key \(key), first \(first), four \(q), word \(w)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

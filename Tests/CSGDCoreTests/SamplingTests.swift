@@ -1,14 +1,15 @@
 import XCTest
+import CKernels
 @testable import CSGDCore
 
 final class SamplingTests: XCTestCase {
-    func draw(k: Int, d: Int, seed: UInt64, step: UInt64 = 0, bitmap: Bool? = nil, vectorized: Bool = true) -> [UInt32] {
+    func draw(k: Int, d: Int, seed: UInt64, step: UInt64 = 0, bitmap: Bool? = nil, path: KernelPath = .best) -> [UInt32] {
         var out = [UInt32](repeating: 0, count: k)
         var ws = SamplingWorkspace()
         let key = RandomKey(seed: seed, step: step, purpose: .randomKIndices)
         out.withUnsafeMutableBufferPointer { o in
             if let bitmap {
-                Sampling.withoutReplacement(d: d, key: key, into: o, workspace: &ws, useBitmap: bitmap, vectorized: vectorized)
+                Sampling.withoutReplacement(d: d, key: key, into: o, workspace: &ws, useBitmap: bitmap, path: path)
             } else {
                 Sampling.withoutReplacement(d: d, key: key, into: o, workspace: &ws)
             }
@@ -29,14 +30,15 @@ final class SamplingTests: XCTestCase {
     func testHashAndBitmapPathsAgree() {
         // d = 2²⁸: one word in 16 may be rejected by Lemire's method, so the
         // bitmap path's batches end early often.
-        // The bitmap path with its Philox words one block at a time and
-        // sixteen at a time (AVX-512 where the CPU has it); K = d, K = d − 1
-        // and d not a multiple of 64 exercise the scan's ends.
+        // The bitmap path with its Philox words on every path this CPU runs
+        // (one block at a time, eight with AVX2, sixteen with AVX-512); K = d,
+        // K = d − 1 and d not a multiple of 64 exercise the scan's ends.
         for (k, d, seed) in [(3, 10, 1), (50, 1000, 2), (500, 1000, 3), (40, 1 << 20, 4), (4096, 1 << 16, 5),
                              (20_000, 1 << 28, 6), (1000, 1000, 7), (999, 1000, 8), (70_000, 100_003, 9), (41_943, 1 << 22, 10)] {
             let reference = draw(k: k, d: d, seed: UInt64(seed), bitmap: false)
-            XCTAssertEqual(draw(k: k, d: d, seed: UInt64(seed), bitmap: true), reference, "k=\(k), d=\(d)")
-            XCTAssertEqual(draw(k: k, d: d, seed: UInt64(seed), bitmap: true, vectorized: false), reference, "k=\(k), d=\(d)")
+            for path in KernelPath.allCases where path.isAvailable {
+                XCTAssertEqual(draw(k: k, d: d, seed: UInt64(seed), bitmap: true, path: path), reference, "\(path): k=\(k), d=\(d)")
+            }
         }
     }
 
