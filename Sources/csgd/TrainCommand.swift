@@ -128,7 +128,7 @@ struct TrainSetup {
     let trainCount: Int
     let test: Dataset
     let objective: NetworkObjective
-    let method: MethodSpec
+    let method: any Method
     let compressor: CompressorSpec
     let workers: Int
     let steps: Int
@@ -151,7 +151,7 @@ struct TrainSetup {
         if c.certify { guard c.eps > 0, c.rho > 0 else { throw CSGDError("--eps and --rho must be positive") } }
 
         let modelSpec = try ModelSpec.parse(c.model)
-        var m = try MethodSpec.parse(c.method)
+        var m = try Methods.parse(c.method)
         let partition = try PartitionSpec.parse(c.partition)
         let dataSpec = try DatasetSpec.parse(c.dataset)
         compressor = try m.compressor(given: c.compressor.map(CompressorSpec.parse))
@@ -163,16 +163,19 @@ struct TrainSetup {
         }
 
         // The method's mini-batch is --batch unless the spec sets its own.
-        if m.batchGiven {
+        if m.batchIsSet {
             if let b = c.batch, b != m.batch { throw CSGDError("--batch \(b) disagrees with the method's batch=\(m.batch)") }
         } else {
             m.batch = c.batch ?? 64
         }
         batch = m.batch
         if let s = c.noise {
-            guard m.kind == .alg1 || m.kind == .psgd else { throw CSGDError("--noise: method '\(m.kind.rawValue)' adds no noise (use alg1 or psgd)") }
-            if case .none = m.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
-            m.noise = .sigma(s)
+            guard var perturbed = m as? any PerturbedMethod else {
+                throw CSGDError("--noise: method '\(m.name)' adds no noise (use \(Methods.perturbedNames.joined(separator: " or ")))")
+            }
+            if case .none = perturbed.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
+            perturbed.noise = .sigma(s)
+            m = perturbed
         }
         method = m
 
