@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         --model: mnist-ae, mlp:784-256-10, resnet:N[,…] (see docs/train.md).
         --dataset: fashion-mnist (Debian's dataset-fashion-mnist), mnist, cifar10, synthetic[:n=…].
-        --method: alg1, sgd, ef-sgd, psgd, qsgd-sgd, … as in `csgd optimize`; --batch sets its mini-batch.
+        --method: \(Methods.names.joined(separator: ", ")) as in `csgd optimize`; --batch sets its mini-batch.
         One epoch is ⌈n / (W·B)⌉ steps: every worker passes once over its shard (n/W samples).
         """)
 
@@ -55,7 +55,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step size η.")
     var lr: Double = 0.1
 
-    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (alg1, psgd).")
+    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (\(Methods.perturbedNames.joined(separator: ", "))).")
     var noise: Double?
 
     @Option(help: "Random seed (initialisation, shuffles, noise, compression).")

@@ -90,7 +90,7 @@ public struct Alg1: PerturbedMethod {
             if noise == .none { noise = .radius(t.r) }
             if reset != .off { rule = ResetRule(I: max(1, Int(t.I.rounded(.up))), R: t.R, F: variant == .neurips ? 0 : t.F) }
         }
-        let eta = try context.stepSize(common.eta, fallback: theoryEta, method: Self.name, objective: objective, batch: batch)
+        let eta = try stepSize(objective: objective, context: context, fallback: theoryEta)
         if deferredNoise, !(compressor is RandomK) {
             throw CSGDError("method 'alg1': noise=deferred needs compressor randomk (it picks coordinates without looking at them), not '\(compressor)'")
         }

@@ -34,7 +34,7 @@ public struct CNC: Method {
     }
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        let eta = try context.stepSize(common.eta, method: Self.name, objective: objective, batch: batch)
+        let eta = try stepSize(objective: objective, context: context)
         return cnc(compressor: compressor, eta: eta, batch: batch, gThres: gThres ?? context.epsilon ?? 1e-3, tThres: tThres ?? 10,
                    curvatureStep: curvatureStep ?? 2 * eta)
     }

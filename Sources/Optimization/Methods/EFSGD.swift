@@ -10,20 +10,12 @@ import Compression
 /// (`Alg1`) without its noise and reset.
 ///
 /// Spec: `ef-sgd[:batch=B][,eta=η]`.
-public struct EFSGD: Method {
+public struct EFSGD: PlainMethod {
     public static let name = "ef-sgd"
+    public static let builder: PlainBuilder = efSGD(compressor:eta:batch:)
     public var common: CommonOptions
 
     public init(common: CommonOptions) { self.common = common }
-
-    public static func parse(_ p: inout SpecParser) throws -> EFSGD {
-        try p.read(options: ["batch", "eta"])
-        return EFSGD(common: try p.commonOptions())
-    }
-
-    public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        efSGD(compressor: compressor, eta: try context.stepSize(common.eta, method: Self.name, objective: objective, batch: batch), batch: batch)
-    }
 }
 
 /// EF-SGD's chain: gradient → error feedback (w ← v + e, m ← C(w),

@@ -54,6 +54,13 @@ extension Method {
     /// Whether the spec set `batch=` itself (a run's --batch must then agree).
     public var batchIsSet: Bool { common.batchIsSet }
 
+    /// η for this method's chain: its `eta=`, else the run's, else
+    /// `fallback`, else the objective's suggestion for its mini-batch
+    /// (`MethodContext.stepSize`).
+    public func stepSize(objective: any Objective, context: MethodContext, fallback: Double? = nil) throws -> Double {
+        try context.stepSize(common.eta, fallback: fallback, method: name, objective: objective, batch: batch)
+    }
+
     /// The compressor this method sends: its own prescription, else
     /// `given`, else none. Giving a different one than the method
     /// prescribes is an error naming both.
@@ -63,6 +70,28 @@ extension Method {
             throw CSGDError("method '\(name)' sends \(prescribed) messages; drop --compressor \(given)")
         }
         return prescribed
+    }
+}
+
+/// A method whose spec takes only the common options (`batch=`, `eta=`) and
+/// whose chain is its builder of (compressor, η, batch): SGD, EF-SGD.
+public protocol PlainMethod: Method {
+    init(common: CommonOptions)
+    /// The method's builder.
+    static var builder: PlainBuilder { get }
+}
+
+/// A builder of a `PlainMethod`'s chain from the compressor, η and the mini-batch.
+public typealias PlainBuilder = @Sendable (_ compressor: any Compressor, _ eta: Double, _ batch: Int) -> MethodChain
+
+extension PlainMethod {
+    public static func parse(_ p: inout SpecParser) throws -> Self {
+        try p.read(options: ["batch", "eta"])
+        return Self(common: try p.commonOptions())
+    }
+
+    public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
+        Self.builder(compressor, try stepSize(objective: objective, context: context), batch)
     }
 }
 

@@ -57,7 +57,7 @@ public struct PGD: Method {
             throw CSGDError("method 'pgd' needs ℓ, ρ and ε: give ell=, rho=, eps= (or --eps) when the problem does not know them")
         }
         var p = PGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c ?? 1, delta: delta ?? 0.1, deltaF: deltaF ?? 1)
-        p.eta = try context.stepSize(common.eta, fallback: p.eta, method: Self.name, objective: objective, batch: batch)
+        p.eta = try stepSize(objective: objective, context: context, fallback: p.eta)
         if let r { p.r = r }
         if let gThres { p.gThres = gThres }
         if let fThres { p.fThres = fThres }

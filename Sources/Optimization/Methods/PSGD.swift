@@ -29,7 +29,7 @@ public struct PSGD: PerturbedMethod {
     }
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        let eta = try context.stepSize(common.eta, method: Self.name, objective: objective, batch: batch)
+        let eta = try stepSize(objective: objective, context: context)
         return psgd(noise: Float(noise.perCoordinateSigma(dimension: objective.dimension)), compressor: compressor, eta: eta, batch: batch)
     }
 }

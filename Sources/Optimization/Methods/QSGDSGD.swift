@@ -30,7 +30,7 @@ public struct QSGDSGD: Method {
     }
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        qsgdSGD(compressor: compressor, eta: try context.stepSize(common.eta, method: Self.name, objective: objective, batch: batch), batch: batch)
+        qsgdSGD(compressor: compressor, eta: try stepSize(objective: objective, context: context), batch: batch)
     }
 }
 

@@ -6,20 +6,12 @@ import Compression
 /// With the default compressor `none` it is plain data-parallel SGD.
 ///
 /// Spec: `sgd[:batch=B][,eta=η]`.
-public struct SGD: Method {
+public struct SGD: PlainMethod {
     public static let name = "sgd"
+    public static let builder: PlainBuilder = sgd(compressor:eta:batch:)
     public var common: CommonOptions
 
     public init(common: CommonOptions) { self.common = common }
-
-    public static func parse(_ p: inout SpecParser) throws -> SGD {
-        try p.read(options: ["batch", "eta"])
-        return SGD(common: try p.commonOptions())
-    }
-
-    public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        sgd(compressor: compressor, eta: try context.stepSize(common.eta, method: Self.name, objective: objective, batch: batch), batch: batch)
-    }
 }
 
 /// SGD's chain: gradient → compress → average → step.
