@@ -88,9 +88,9 @@ struct OptimizeCommand: ParsableCommand {
     /// Theory parameters for alg1:theory from the problem's constants.
     static func theory(for objective: any Objective, compressor: any Compressor, eps: Double?, rho: Double?) throws -> TheoryParameters {
         let k = objective.constants
-        guard let eps else { throw CSGDError("method 'alg1:theory' needs --eps") }
-        guard let L = k.L else { throw CSGDError("method 'alg1:theory': problem '\(objective.name)' does not know L") }
-        guard let rho = rho ?? k.rho else { throw CSGDError("method 'alg1:theory': problem '\(objective.name)' does not know ρ; pass --rho") }
+        guard let eps else { throw CSGDError("method 'alg1': theory needs --eps") }
+        guard let L = k.L else { throw CSGDError("method 'alg1': theory needs L, which problem '\(objective.name)' does not know") }
+        guard let rho = rho ?? k.rho else { throw CSGDError("method 'alg1': theory needs ρ, which problem '\(objective.name)' does not know; pass --rho") }
         let mu = CompressorMu.lowerBound(compressor)
         return try TheoryParameters(TheoryInputs(epsilon: eps, L: L, rho: rho, sigma: k.sigma ?? 0, ell: k.ell,
                                                  dimension: objective.dimension, mu: mu, linear: compressor.isLinear))

@@ -114,7 +114,7 @@ final class MethodsTests: XCTestCase {
         XCTAssertEqual(try q.compressor(given: nil), .qsgd(levels: 127, coding: .fixed))
         XCTAssertEqual(try q.compressor(given: .qsgd(levels: 127, coding: .fixed)), .qsgd(levels: 127, coding: .fixed))
         XCTAssertThrowsError(try q.compressor(given: .topK(.count(2)))) { e in
-            XCTAssertEqual("\(e)", "method 'qsgd-sgd' sends qsgd:127,coding=fixed messages; drop --compressor topk:2")
+            XCTAssertEqual("\(e)", "method 'qsgd-sgd': sends qsgd:127,coding=fixed messages; drop --compressor topk:2")
         }
         XCTAssertEqual(try sgd.compressor(given: nil), CompressorSpec.none)
         XCTAssertEqual(try sgd.compressor(given: .sign), .sign)
@@ -143,7 +143,7 @@ final class MethodsTests: XCTestCase {
         XCTAssertEqual(try Methods.parse("sgd").chain(compressor: c, objective: objective, context: MethodContext()).eta, 0.25)
         let silent = SuggestingObjective(dimension: 4, suggested: nil)
         XCTAssertThrowsError(try Methods.parse("ef-sgd").chain(compressor: c, objective: silent, context: MethodContext())) { e in
-            XCTAssertEqual("\(e)", "no step size for method 'ef-sgd' on 'suggesting:d=4': pass --lr η")
+            XCTAssertEqual("\(e)", "method 'ef-sgd': no step size on 'suggesting:d=4': pass --lr η")
         }
         // CNC's curvature step defaults to 2η, its threshold to the run's ε.
         let cnc = try Methods.parse("cnc").chain(compressor: c, objective: objective, context: MethodContext(learningRate: 0.1, epsilon: 0.02))
@@ -157,7 +157,7 @@ final class MethodsTests: XCTestCase {
         XCTAssertEqual((pgd.transforms[3] as? PerturbWhenSmall)?.parameters,
                        PGDParameters.derive(d: 4, ell: 4, rho: 1, eps: 0.1, c: 1, delta: 0.1, deltaF: 1))
         XCTAssertThrowsError(try Methods.parse("pgd").chain(compressor: c, objective: silent, context: MethodContext())) { e in
-            XCTAssertTrue("\(e)".hasPrefix("method 'pgd' needs ℓ, ρ and ε"), "\(e)")
+            XCTAssertTrue("\(e)".hasPrefix("method 'pgd': needs ℓ, ρ and ε"), "\(e)")
         }
     }
 

@@ -84,7 +84,7 @@ public struct Alg1: PerturbedMethod {
         var theoryEta: Double?
         if theory {
             guard let t = context.theory else {
-                throw CSGDError("method 'alg1:theory' needs ε, L, ρ, σ: pass --eps and a problem that knows its constants")
+                throw error("theory needs ε, L, ρ, σ: pass --eps and a problem that knows its constants")
             }
             theoryEta = t.eta
             if noise == .none { noise = .radius(t.r) }
@@ -92,7 +92,7 @@ public struct Alg1: PerturbedMethod {
         }
         let eta = try stepSize(objective: objective, context: context, fallback: theoryEta)
         if deferredNoise, !(compressor is RandomK) {
-            throw CSGDError("method 'alg1': noise=deferred needs compressor randomk (it picks coordinates without looking at them), not '\(compressor)'")
+            throw error("noise=deferred needs compressor randomk (it picks coordinates without looking at them), not '\(compressor)'")
         }
         return alg1(noise: Float(noise.perCoordinateSigma(dimension: objective.dimension)), compressor: compressor, reset: rule,
                     deferredNoise: deferredNoise, eta: eta, batch: batch)

@@ -54,6 +54,11 @@ extension Method {
     /// Whether the spec set `batch=` itself (a run's --batch must then agree).
     public var batchIsSet: Bool { common.batchIsSet }
 
+    /// A `CSGDError` about this method in `SpecParser`'s style: `method 'NAME': message`.
+    public func error(_ message: String) -> CSGDError {
+        CSGDError(SpecParser.prefix(kind: "method", name: name) + message)
+    }
+
     /// η for this method's chain: its `eta=`, else the run's, else
     /// `fallback`, else the objective's suggestion for its mini-batch
     /// (`MethodContext.stepSize`).
@@ -67,7 +72,7 @@ extension Method {
     public func compressor(given: CompressorSpec?) throws -> CompressorSpec {
         guard let prescribed = prescribedCompressor else { return given ?? .none }
         if let given, given != prescribed {
-            throw CSGDError("method '\(name)' sends \(prescribed) messages; drop --compressor \(given)")
+            throw error("sends \(prescribed) messages; drop --compressor \(given)")
         }
         return prescribed
     }
@@ -149,7 +154,7 @@ public struct MethodContext: Sendable {
     public func stepSize(_ own: Double?, fallback: Double? = nil, method: String, objective: any Objective, batch: Int) throws -> Double {
         let eta = own ?? learningRate ?? fallback ?? objective.suggestedStepSize(batch: max(1, batch))
         guard let eta, eta > 0, eta.isFinite else {
-            throw CSGDError("no step size for method '\(method)' on '\(objective.name)': pass --lr η")
+            throw CSGDError(SpecParser.prefix(kind: "method", name: method) + "no step size on '\(objective.name)': pass --lr η")
         }
         return eta
     }

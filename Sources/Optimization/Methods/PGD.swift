@@ -54,7 +54,7 @@ public struct PGD: Method {
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
         let k = objective.constants
         guard let ell = ell ?? k.L, let rho = rho ?? context.rho ?? k.rho, let eps = eps ?? context.epsilon else {
-            throw CSGDError("method 'pgd' needs ℓ, ρ and ε: give ell=, rho=, eps= (or --eps) when the problem does not know them")
+            throw error("needs ℓ, ρ and ε: give ell=, rho=, eps= (or --eps) when the problem does not know them")
         }
         var p = PGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c ?? 1, delta: delta ?? 0.1, deltaF: deltaF ?? 1)
         p.eta = try stepSize(objective: objective, context: context, fallback: p.eta)
