@@ -7,7 +7,8 @@ import Foundation
 /// An item is `key=value`, a bare word the kind defines as shorthand for a
 /// `key=value` (`theory` for `theory=on`, `fixed` for `coding=fixed`), or,
 /// first and only where the name takes one, a positional value
-/// (`topk:0.001`, `mlp:784-256-10`, `dirichlet:0.5`). Names are matched
+/// (`topk:0.001`, `mlp:784-256-10`, `dirichlet:0.5`); an empty item list
+/// (`relu:`) is no item. Names are matched
 /// without regard to case, after resolving aliases; a key is matched exactly,
 /// else without regard to case when that leaves one candidate (alg1 has both
 /// `r` and `R`). Whitespace around the name, items, keys and values is
@@ -18,14 +19,14 @@ import Foundation
 /// read the values. Every failure is a one-line `CSGDError` in one style:
 ///
 /// - `method 'adam' is not known (expected one of: alg1, sgd, …)`
-/// - `method 'alg1': option 'foo' is not known (allowed: batch, eta, …)`
+/// - `method 'alg1': option 'foo' is not known (allowed: r, sigma, batch, …)`
 /// - `method 'alg1': option 'batch' is given twice`
 /// - `method 'alg1': option 'batch' needs a value (batch=…)`
 /// - `method 'alg1': option list 'batch=2,' has an empty item`
 /// - `compressor 'sign': takes no options (got '3')`
 /// - `compressor 'topk': needs K first, as in 'topk:0.01'`
 /// - `method 'alg1': eta = 'x' is not a finite number`, `… batch = '2.5' is not an integer`
-/// - `method 'alg1': batch = 0 must be at least 1`, `model 'mlp': dropout = 1.5 must be in [0, 1)`
+/// - `method 'alg1': batch = 0 must be positive`, `model 'mlp': dropout = 1.5 must be in [0, 1)`
 /// - `problem 'saddle': start = 'middle' is not one of: saddle, random`
 ///
 /// A kind's own checks use `error(_:)` for the same `KIND 'NAME': ` prefix.

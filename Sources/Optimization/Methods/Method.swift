@@ -10,7 +10,9 @@ import Compression
 /// manner of optax (`alg1(noise:compressor:reset:…)`, `sgd(…)`, …). The
 /// registry `Methods.all` lists the types; `Methods.parse` reads a spec.
 /// The run code sees only this protocol: the name, the spec's text, the
-/// mini-batch, the compressor the method prescribes and `chain`.
+/// mini-batch, the compressor the method prescribes, whether it needs the
+/// theory's parameters, and `chain` (and `PerturbedMethod` for a run's
+/// `--noise`).
 public protocol Method: Sendable {
     /// The name a spec starts with (`alg1`).
     static var name: String { get }
