@@ -107,15 +107,18 @@ public struct Alg1: PerturbedMethod {
 ///   - noise: σ of ξ_t ~ N(0, σ²I) a coordinate (0: none), shared by the ranks.
 ///   - compressor: C, of the objective's dimension.
 ///   - reset: the error reset's rule (nil: no reset).
+///   - deferredNoise: draw each coordinate's noise when it is sent (RandomK
+///     only, no reset): `DeferredNoise` after the average instead of ξ_t in
+///     the error feedback.
 ///   - eta: the step size η (the reset's x_t − η ē_t uses it too).
 ///   - batch: the mini-batch a worker (0: the full gradient).
-public func alg1(noise sigma: Float, compressor: any Compressor, reset: ResetRule? = nil, deferredNoise: Bool = false,
+public func alg1(noise: Float, compressor: any Compressor, reset: ResetRule? = nil, deferredNoise: Bool = false,
                  eta: Double, batch: Int = 1) -> MethodChain {
-    let feedback = ErrorFeedback(compressor, noise: deferredNoise ? 0 : sigma)
+    let feedback = ErrorFeedback(compressor, noise: deferredNoise ? 0 : noise)
     let memory: any GradientTransform
     if let reset { memory = ErrorReset(rule: reset, eta: eta, feedback: feedback) } else { memory = feedback }
     var transforms: [any GradientTransform] = [StochasticGradient(batch: batch), memory, AverageMessages()]
-    if deferredNoise && sigma > 0 { transforms.append(DeferredNoise(sigma: sigma)) }
+    if deferredNoise && noise > 0 { transforms.append(DeferredNoise(sigma: noise)) }
     transforms.append(SGDStep())
     return MethodChain(transforms: transforms, eta: eta)
 }

@@ -41,7 +41,7 @@ public struct PSGD: PerturbedMethod {
 ///   - compressor: what messages are sent as (the method prescribes the identity).
 ///   - eta: the step size η.
 ///   - batch: the mini-batch a worker (0: the full gradient).
-public func psgd(noise sigma: Float, compressor: any Compressor, eta: Double, batch: Int = 1) -> MethodChain {
-    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor, noise: sigma), AverageMessages(), SGDStep()],
+public func psgd(noise: Float, compressor: any Compressor, eta: Double, batch: Int = 1) -> MethodChain {
+    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor, noise: noise), AverageMessages(), SGDStep()],
                 eta: eta)
 }
