@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(name: "CSGDCoreTests", dependencies: ["CSGDCore"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "CSGDCore"]),
-        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "CSGDCore", "CLAPACKE"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Compression", "CSGDCore", "CLAPACKE"]),
         .testTarget(name: "ProblemsTests", dependencies: ["Problems", "Optimization", "CSGDCore", "CLAPACKE"]),
         .testTarget(
             name: "DistributedTests",

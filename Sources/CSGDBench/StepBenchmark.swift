@@ -69,7 +69,7 @@ public enum StepBenchmark {
 
     /// Runs the benchmark once. With an `evictor` the cold memcpy is timed
     /// too. `threadsPerWorker` 0 is `InProcessRun`'s choice, ⌊cores/W⌋.
-    public static func measure(method: MethodSpec, compressor: CompressorSpec?, dimension d: Int, workers: Int,
+    public static func measure(method: any Method, compressor: CompressorSpec?, dimension d: Int, workers: Int,
                                steps: Int, warmup: Int = 3, seed: UInt64 = 0, threadsPerWorker: Int = 0,
                                evictor: CacheEvictor? = nil) throws -> Result {
         guard d >= 1 else { throw CSGDError("--dim \(d) must be positive") }

@@ -7,17 +7,15 @@ public enum CoordinateCount: Equatable, Sendable, CustomStringConvertible {
     case count(Int)
     case fraction(Double)
 
-    /// Parses `text`; a value with a `.` or an exponent is a fraction.
-    public static func parse(_ text: String, what: String) throws -> CoordinateCount {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        if t.contains(".") || t.lowercased().contains("e") {
-            guard let f = Double(t), f.isFinite else { throw CSGDError("\(what): '\(text)' is not a number") }
-            guard f > 0 && f <= 1 else { throw CSGDError("\(what): fraction \(text) is outside (0, 1]") }
-            return .fraction(f)
+    /// Parses `text`, the positional value of the spec `p`: with a `.` or
+    /// an exponent it is a fraction in (0, 1], else a count ≥ 1.
+    public static func parse(_ text: String, in p: SpecParser) throws -> CoordinateCount {
+        if text.contains(".") || text.lowercased().contains("e") {
+            guard Double(text) != nil else { throw p.error("K = '\(text)' is not a number (a count or a fraction of d)") }
+            return .fraction(try p.number(text, as: "K", NumberRange(lower: 0, lowerInclusive: false, upper: 1)))
         }
-        guard let k = Int(t) else { throw CSGDError("\(what): '\(text)' is not a number") }
-        guard k > 0 else { throw CSGDError("\(what): K = \(k) must be positive") }
-        return .count(k)
+        guard Int(text) != nil else { throw p.error("K = '\(text)' is not a number (a count or a fraction of d)") }
+        return .count(try p.integer(text, as: "K", .positive))
     }
 
     /// K for dimension d; throws when K > d.
@@ -50,9 +48,10 @@ public enum QSGDCoding: String, Equatable, Sendable, CaseIterable {
 /// A parsed `--compressor` argument: which compressor and its parameters,
 /// before the dimension is known.
 ///
-/// Grammar: `none`, `fp64`, `randomk:K`, `topk:K`, `sketch-topk:K[,rows=R][,cols=C]`,
-/// `sign`, `qsgd:S[,coding=elias|fixed]` (also `qsgd:S,fixed`), where K is a
-/// count or a fraction of d.
+/// Grammar: `none` (also `identity`), `fp64`, `randomk:K`, `topk:K`,
+/// `sketch-topk:K[,rows=R][,cols=C]`, `sign`, `qsgd:S[,coding=elias|fixed]`
+/// (also `qsgd:S,fixed`), where K is a count or a fraction of d; parsed by
+/// `SpecParser`, K and S being its positional value.
 public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
     case none
     /// The identity sent as float64 (64·d bits): the seed's uncompressed wire.
@@ -71,74 +70,32 @@ public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
         "none", "fp64", "randomk:0.01", "topk:0.01", "sketch-topk:0.01", "sign", "qsgd:15,coding=fixed", "qsgd:15",
     ]
 
+    /// Parses a `--compressor` argument; errors are one line (`SpecParser`'s style).
     public static func parse(_ text: String) throws -> CompressorSpec {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let (name, rest): (String, String?) = {
-            if let c = trimmed.firstIndex(of: ":") {
-                return (String(trimmed[..<c]).lowercased(), String(trimmed[trimmed.index(after: c)...]))
-            }
-            return (trimmed.lowercased(), nil)
-        }()
-        let args = rest.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
-        func noArgs() throws {
-            if rest != nil { throw CSGDError("compressor '\(name)' takes no parameters, got '\(rest!)'") }
-        }
-        func positional() throws -> String {
-            guard let first = args.first, !first.isEmpty, !first.contains("=") else {
-                throw CSGDError("compressor '\(name)' needs a parameter, as in '\(name):\(name == "qsgd" ? "15" : "0.01")'")
-            }
-            return first
-        }
-        func options(allowed: Set<String>) throws -> [String: String] {
-            var out: [String: String] = [:]
-            for a in args.dropFirst() {
-                if a == "fixed" || a == "elias", allowed.contains("coding") { out["coding"] = a; continue }
-                let kv = a.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2, !kv[1].isEmpty else { throw CSGDError("compressor '\(name)': malformed option '\(a)' (expected key=value)") }
-                guard allowed.contains(kv[0]) else {
-                    throw CSGDError("compressor '\(name)': unknown option '\(kv[0])' (allowed: \(allowed.sorted().joined(separator: ", ")))")
-                }
-                guard out[kv[0]] == nil else { throw CSGDError("compressor '\(name)': option '\(kv[0])' given twice") }
-                out[kv[0]] = kv[1]
-            }
-            return out
-        }
-        func positiveInt(_ s: String, _ what: String) throws -> Int {
-            guard let v = Int(s) else { throw CSGDError("compressor '\(name)': \(what) '\(s)' is not an integer") }
-            guard v > 0 else { throw CSGDError("compressor '\(name)': \(what) = \(v) must be positive") }
-            return v
-        }
-        switch name {
-        case "none", "identity":
-            try noArgs(); return .none
-        case "fp64":
-            try noArgs(); return .fp64
-        case "sign":
-            try noArgs(); return .sign
+        var p = try SpecParser(text, kind: "compressor", names: names, aliases: ["identity": "none"])
+        let k = SpecParser.Positional.required(what: "K", example: "\(p.name):0.01")
+        switch p.name {
         case "randomk", "topk":
-            let k = try CoordinateCount.parse(try positional(), what: "compressor '\(name)'")
-            _ = try options(allowed: [])
-            return name == "randomk" ? .randomK(k) : .topK(k)
+            try p.read(positional: k)
+            let count = try CoordinateCount.parse(p.positional!, in: p)
+            return p.name == "randomk" ? .randomK(count) : .topK(count)
         case "sketch-topk":
-            let k = try CoordinateCount.parse(try positional(), what: "compressor '\(name)'")
-            let o = try options(allowed: ["rows", "cols"])
-            let r = try o["rows"].map { s in try positiveInt(s, "rows") }
-            let c = try o["cols"].map { s in try positiveInt(s, "cols") }
-            return .sketchTopK(k, rows: r, cols: c)
+            try p.read(options: ["rows", "cols"], positional: k)
+            return .sketchTopK(try CoordinateCount.parse(p.positional!, in: p),
+                               rows: try p.integer("rows", .positive), cols: try p.integer("cols", .positive))
         case "qsgd":
-            let p = try positional()
-            guard let s = Int(p) else { throw CSGDError("compressor 'qsgd': levels S = '\(p)' is not an integer") }
-            guard s >= 1 else { throw CSGDError("compressor 'qsgd': levels S = \(s) must be at least 1") }
-            guard s <= 1 << 30 else { throw CSGDError("compressor 'qsgd': levels S = \(s) is too large (at most 2^30)") }
-            let o = try options(allowed: ["coding"])
-            var coding = QSGDCoding.elias
-            if let c = o["coding"] {
-                guard let v = QSGDCoding(rawValue: c) else { throw CSGDError("compressor 'qsgd': coding '\(c)' is not elias or fixed") }
-                coding = v
-            }
-            return .qsgd(levels: s, coding: coding)
+            try p.read(options: ["coding"], shorthands: ["fixed": "coding=fixed", "elias": "coding=elias"],
+                       positional: .required(what: "its levels S", example: "qsgd:15"))
+            let s = try p.integer(p.positional!, as: "S", .positive)
+            guard s <= 1 << 30 else { throw p.error("S = \(s) is too large (at most 2^30)") }
+            return .qsgd(levels: s, coding: try p.choice("coding", default: QSGDCoding.elias))
         default:
-            throw CSGDError("unknown compressor '\(name)' (expected one of: \(names.joined(separator: ", ")))")
+            try p.read()
+            switch p.name {
+            case "fp64": return .fp64
+            case "sign": return .sign
+            default: return .none
+            }
         }
     }
 

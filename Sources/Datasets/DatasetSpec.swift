@@ -24,28 +24,19 @@ public enum DatasetSpec: Equatable, Sendable, CustomStringConvertible {
     /// The Debian package that provides Fashion-MNIST.
     public static let fashionMNISTPackage = "dataset-fashion-mnist"
 
+    /// Parses a `--dataset` argument (`SpecParser`'s grammar and errors).
     public static func parse(_ text: String) throws -> DatasetSpec {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var name = trimmed.lowercased()
-        var options: String? = nil
-        if let c = trimmed.firstIndex(of: ":") {
-            name = String(trimmed[..<c]).lowercased()
-            options = String(trimmed[trimmed.index(after: c)...])
+        var p = try SpecParser(text, kind: "dataset", names: names,
+                               aliases: ["fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"])
+        if p.name == "synthetic" {
+            try p.read(options: SyntheticSpec.keys)
+            return .synthetic(try SyntheticSpec.parse(p))
         }
-        func noOptions() throws {
-            if let options { throw CSGDError("dataset '\(name)' takes no options, got '\(options)'") }
-        }
-        switch name {
-        case "fashion-mnist", "fashion_mnist", "fashionmnist":
-            try noOptions(); return .fashionMNIST
-        case "mnist":
-            try noOptions(); return .mnist
-        case "cifar10", "cifar-10":
-            try noOptions(); return .cifar10
-        case "synthetic":
-            return .synthetic(try SyntheticSpec.parse(options: options))
-        default:
-            throw CSGDError("unknown dataset '\(name.isEmpty ? trimmed : name)' (expected one of: \(names.joined(separator: ", ")))")
+        try p.read()
+        switch p.name {
+        case "fashion-mnist": return .fashionMNIST
+        case "mnist": return .mnist
+        default: return .cifar10
         }
     }
 

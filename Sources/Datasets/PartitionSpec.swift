@@ -31,30 +31,20 @@ public enum PartitionSpec: Equatable, Sendable, CustomStringConvertible {
     /// The names `parse` accepts.
     public static let names = ["iid", "by-class", "dirichlet:α"]
 
+    /// Parses a `--partition` argument (`SpecParser`'s grammar and errors;
+    /// α is the positional value of `dirichlet`, or its option `alpha=`).
     public static func parse(_ text: String) throws -> PartitionSpec {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var name = trimmed.lowercased()
-        var argument: String? = nil
-        if let c = trimmed.firstIndex(of: ":") {
-            name = String(trimmed[..<c]).lowercased()
-            argument = String(trimmed[trimmed.index(after: c)...]).trimmingCharacters(in: .whitespaces)
+        var p = try SpecParser(text, kind: "partition", names: ["iid", "by-class", "dirichlet"],
+                               aliases: ["byclass": "by-class", "by_class": "by-class"])
+        guard p.name == "dirichlet" else {
+            try p.read()
+            return p.name == "iid" ? .iid : .byClass
         }
-        switch name {
-        case "iid", "by-class", "byclass", "by_class":
-            if let argument { throw CSGDError("partition '\(name)' takes no parameter, got '\(argument)'") }
-            return name == "iid" ? .iid : .byClass
-        case "dirichlet":
-            guard var a = argument, !a.isEmpty else {
-                throw CSGDError("partition 'dirichlet' needs a concentration α, as in 'dirichlet:0.5'")
-            }
-            if a.lowercased().hasPrefix("alpha=") { a = String(a.dropFirst(6)) }
-            guard let alpha = Double(a), alpha.isFinite else {
-                throw CSGDError("partition 'dirichlet': α = '\(a)' is not a finite number")
-            }
-            guard alpha > 0 else { throw CSGDError("partition 'dirichlet': α = \(a) must be positive") }
-            return .dirichlet(alpha: alpha)
-        default:
-            throw CSGDError("unknown partition '\(name)' (expected one of: iid, by-class, dirichlet:α)")
+        try p.read(options: ["alpha"], positional: .optional)
+        switch (p.positional, p.value("alpha")) {
+        case let (a?, nil), let (nil, a?): return .dirichlet(alpha: try p.number(a, as: "α", .positive))
+        case (nil, nil): throw p.error("needs a concentration α first, as in 'dirichlet:0.5'")
+        case (_?, _?): throw p.error("give α once, as in 'dirichlet:0.5' or 'dirichlet:alpha=0.5'")
         }
     }
 

@@ -32,51 +32,27 @@ public struct SyntheticSpec: Equatable, Sendable, CustomStringConvertible {
 
     public init() {}
 
-    /// Parses the text after `synthetic:` (comma-separated key=value pairs;
-    /// `nil` or empty for all defaults).
-    public static func parse(options: String?) throws -> SyntheticSpec {
+    /// The options `synthetic:` takes.
+    public static let keys = ["n", "classes", "shape", "seed", "test", "noise"]
+
+    /// Reads the options of a `synthetic[:…]` spec whose items `p` has read
+    /// (`keys`), with `SpecParser`'s one-line errors.
+    public static func parse(_ p: SpecParser) throws -> SyntheticSpec {
         var s = SyntheticSpec()
-        guard let options, !options.isEmpty else { return s }
-        var seen = Set<String>()
-        let allowed = ["n", "classes", "shape", "seed", "test", "noise"]
-        for item in options.split(separator: ",", omittingEmptySubsequences: false) {
-            let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
-                throw CSGDError("dataset 'synthetic': malformed option '\(item)' (expected key=value)")
+        s.count = try p.integer("n", default: s.count, .positive)
+        s.testCount = try p.integer("test", .positive)
+        s.classes = try p.integer("classes", default: s.classes, .positive)
+        guard s.classes <= 256 else { throw p.error("classes = \(s.classes) exceeds 256 (labels are bytes)") }
+        if let shape = p.value("shape") {
+            let parts = shape.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+            guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2] else {
+                throw p.error("shape = '\(shape)' is not CxHxW (e.g. 1x28x28)")
             }
-            let (key, value) = (kv[0].lowercased(), kv[1])
-            guard allowed.contains(key) else {
-                throw CSGDError("dataset 'synthetic': unknown option '\(key)' (allowed: \(allowed.joined(separator: ", ")))")
-            }
-            guard seen.insert(key).inserted else { throw CSGDError("dataset 'synthetic': option '\(key)' given twice") }
-            func positive(_ what: String) throws -> Int {
-                guard let v = Int(value) else { throw CSGDError("dataset 'synthetic': \(what) '\(value)' is not an integer") }
-                guard v > 0 else { throw CSGDError("dataset 'synthetic': \(what) = \(v) must be positive") }
-                return v
-            }
-            switch key {
-            case "n": s.count = try positive("n")
-            case "test": s.testCount = try positive("test")
-            case "classes":
-                s.classes = try positive("classes")
-                guard s.classes <= 256 else { throw CSGDError("dataset 'synthetic': classes = \(s.classes) exceeds 256 (labels are bytes)") }
-            case "shape":
-                let parts = value.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-                guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2] else {
-                    throw CSGDError("dataset 'synthetic': shape '\(value)' is not CxHxW (e.g. 1x28x28)")
-                }
-                guard c > 0, h > 0, w > 0 else { throw CSGDError("dataset 'synthetic': shape \(value) has a dimension ≤ 0") }
-                (s.channels, s.height, s.width) = (c, h, w)
-            case "seed":
-                guard let v = UInt64(value) else { throw CSGDError("dataset 'synthetic': seed '\(value)' is not a non-negative integer") }
-                s.seed = v
-            default: // noise
-                guard let v = Double(value), v.isFinite, v >= 0 else {
-                    throw CSGDError("dataset 'synthetic': noise '\(value)' is not a finite number ≥ 0")
-                }
-                s.noise = v
-            }
+            guard c > 0, h > 0, w > 0 else { throw p.error("shape = \(shape) has a dimension ≤ 0") }
+            (s.channels, s.height, s.width) = (c, h, w)
         }
+        s.seed = try p.unsigned("seed") ?? s.seed
+        s.noise = try p.number("noise", default: s.noise, .nonNegative)
         _ = try s.floats(s.count)
         _ = try s.floats(s.effectiveTestCount)
         return s

@@ -18,7 +18,7 @@ public enum InProcessRun {
     /// `evaluator` runs on rank 0 every `config.evalEvery` steps and at the
     /// end; its results go into that step's record and the summary (`metrics`).
     public static func run(
-        objective: any Objective, method: MethodSpec, compressor given: CompressorSpec?, workers: Int,
+        objective: any Objective, method: any Method, compressor given: CompressorSpec?, workers: Int,
         config: TrainerConfiguration, theory: TheoryParameters? = nil,
         onRecord: (@Sendable (StepRecord) -> Void)? = nil,
         evaluator: Evaluator? = nil

@@ -50,10 +50,10 @@ public typealias Evaluator = @Sendable (_ step: Int, _ x: UnsafeBufferPointer<Fl
 /// bookkeeping around it (iterate, bits, resets, running norms, log
 /// records, the certificate, the evaluation hook, checkpoints).
 ///
-/// Each step builds a fresh `GradientBuffer` over this rank's gradient
-/// storage and runs the chain (see `MethodChain` for each method's
-/// transforms). All state is explicit; randomness comes from keys (seed,
-/// step, worker, purpose), so every rank computes the same iterate and a run
+/// Each step builds a fresh `StepState` over this rank's gradient storage
+/// and runs the chain (the transforms `Method.chain` builds; see
+/// Optimization's `Methods/`). All state is explicit; randomness comes from
+/// keys (seed, step, worker, purpose), so every rank computes the same iterate and a run
 /// replays bit for bit. That is also why a checkpoint (`config.checkpoint`)
 /// needs only x_t, the transforms' states and this bookkeeping to resume a
 /// run with the same bits as one never stopped: the random streams and the
@@ -61,7 +61,7 @@ public typealias Evaluator = @Sendable (_ step: Int, _ x: UnsafeBufferPointer<Fl
 /// CheckpointExchange.swift).
 public final class Trainer {
     public let objective: any Objective
-    public let method: MethodSpec
+    public let method: any Method
     public let communicator: Communicator
     public let config: TrainerConfiguration
     public let eta: Double
@@ -92,11 +92,18 @@ public final class Trainer {
     var updateNorms = RecentMean(capacity: 100)
     var gradientNorms = RecentMean(capacity: 100)
 
-    /// - Throws: `CSGDError` when no step size can be found or the method
-    ///   cannot run on this objective.
-    public init(objective: any Objective, method: MethodSpec, compressor: any Compressor,
+    /// `compressor` is the one the method sends with (`method.compressor(given:)`
+    /// made for the objective's dimension); `theory` serves alg1's `theory`.
+    /// - Throws: `CSGDError` when the compressor does not fit the objective,
+    ///   no step size can be found or the method cannot run on this objective.
+    public init(objective: any Objective, method: any Method, compressor: any Compressor,
                 communicator: Communicator, config: TrainerConfiguration, theory: TheoryParameters? = nil) throws {
-        let built = try MethodChain.build(method: method, compressor: compressor, objective: objective, context: config.methodContext, theory: theory)
+        guard compressor.dimension == objective.dimension else {
+            throw CSGDError("compressor dimension \(compressor.dimension) != problem dimension \(objective.dimension)")
+        }
+        var methodContext = config.methodContext
+        methodContext.theory = theory
+        let built = try method.chain(compressor: compressor, objective: objective, context: methodContext)
         self.objective = objective
         self.method = method
         self.communicator = communicator
@@ -127,9 +134,9 @@ public final class Trainer {
         context.resets = 0
         context.updateNorm = nil
         context.gradientSumSquares = nil
-        var g = GradientBuffer(local: gradient.buffer, stepSize: eta)
+        var g = StepState(local: gradient.buffer, stepSize: eta)
         let local = gradient.buffer, eta = self.eta
-        let outcome = try chain.step(&g, context: &context) { g in g = GradientBuffer(local: local, stepSize: eta) }
+        let outcome = try chain.step(&g, context: &context) { g in g = StepState(local: local, stepSize: eta) }
         uploadBits += context.uploadBits
         downloadBits += context.downloadBits
         resets += context.resets

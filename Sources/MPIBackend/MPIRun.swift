@@ -16,7 +16,7 @@ public enum MPIRun {
     /// Runs the method on this rank. `onRecord` is called on rank 0 only.
     /// On an error the other ranks are stopped through `MPI_Abort`.
     public static func run(
-        objective: any Objective, method: MethodSpec, compressor given: CompressorSpec?,
+        objective: any Objective, method: any Method, compressor given: CompressorSpec?,
         communicator: MPICommunicator, config: TrainerConfiguration, theory: TheoryParameters? = nil,
         evaluator: Evaluator? = nil, onRecord: (@Sendable (StepRecord) -> Void)? = nil
     ) throws -> RunSummary {

@@ -5,9 +5,9 @@ import Foundation
 /// A parsed `--model` argument: which network, before it is built for an
 /// input shape and a number of classes.
 ///
-/// - `mnist-ae[:loss=mse|bce]`: the seed paper's convolutional autoencoder
-///   (SPEC §5): Conv(1→16, k3, s2, p1) ReLU, Conv(16→32, k3, s2, p1) ReLU,
-///   Conv(32→64, k7); ConvT(64→32, k7) ReLU, ConvT(32→16, k3, s2, p1, op1)
+/// - `mnist-ae[:loss=mse|bce]`: the convolutional autoencoder of *Escaping
+///   Saddle Points with Compressed SGD* (NeurIPS 2021): Conv(1→16, k3, s2,
+///   p1) ReLU, Conv(16→32, k3, s2, p1) ReLU, Conv(32→64, k7); ConvT(64→32, k7) ReLU, ConvT(32→16, k3, s2, p1, op1)
 ///   ReLU, ConvT(16→1, k3, s2, p1, op1) Sigmoid; loss against the input
 ///   (MSE by default). On 1×28×28 images d = 210,369.
 /// - `mlp:784-256-10[,act=relu|sigmoid|tanh][,dropout=P]`: fully connected
@@ -25,9 +25,10 @@ import Foundation
 /// - `vgg:B[,width=W][,dropout=P]`: B VGG blocks (conv3×3 ReLU conv3×3 ReLU,
 ///   same padding, max-pool 2, dropout P + 0.1·i in block i), widths W·2^i
 ///   (W = 32, P = 0.2 by default), then flatten, dense 128 ReLU, dropout 0.2,
-///   dense classes (SPEC §7.5's VGG-style CNN); cross-entropy.
+///   dense classes (a VGG-style CNN); cross-entropy.
 ///
-/// Every failure is a `CSGDError` whose one line names the problem.
+/// Every failure is a `CSGDError` whose one line names the problem
+/// (`SpecParser`'s style: `model 'mlp': width = 'x' is not an integer`).
 /// `description` is the canonical spelling, which parses back to the same spec.
 public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
     case mnistAutoencoder(loss: Loss)
@@ -38,62 +39,39 @@ public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
     /// The model names `parse` accepts.
     public static let names = ["mnist-ae", "mlp", "resnet", "vgg"]
 
+    /// Parses a `--model` argument (`SpecParser`'s grammar and errors; the
+    /// widths, depth or blocks are its positional value).
     public static func parse(_ text: String) throws -> ModelSpec {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let name: String, rest: String
-        if let c = trimmed.firstIndex(of: ":") {
-            name = String(trimmed[..<c]).lowercased()
-            rest = String(trimmed[trimmed.index(after: c)...])
-        } else {
-            name = trimmed.lowercased()
-            rest = ""
-        }
-        var items = rest.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if items == [""] { items = [] }
-        switch name {
+        var p = try SpecParser(text, kind: "model", names: names)
+        let probability = NumberRange(lower: 0, upper: 1, upperInclusive: false)
+        switch p.name {
         case "mnist-ae":
-            let o = try Options(model: name, items: items, allowed: ["loss"])
-            let loss = try o.choice("loss", default: Loss.mse, among: [.mse, .binaryCrossEntropy])
-            return .mnistAutoencoder(loss: loss)
+            try p.read(options: ["loss"])
+            return .mnistAutoencoder(loss: try p.choice("loss", default: Loss.mse, among: [.mse, .binaryCrossEntropy]))
         case "mlp":
-            guard let first = items.first, !first.contains("=") else {
-                throw CSGDError("model 'mlp' needs its layer widths, e.g. mlp:784-256-10")
+            try p.read(options: ["act", "dropout"], positional: .required(what: "its layer widths", example: "mlp:784-256-10"))
+            let widths = try p.positional!.split(separator: "-", omittingEmptySubsequences: false).map {
+                try p.integer(String($0), as: "width", .positive)
             }
-            let widths = try first.split(separator: "-", omittingEmptySubsequences: false).map { w -> Int in
-                guard let v = Int(w), v >= 1 else { throw CSGDError("model 'mlp': width '\(w)' is not a positive integer") }
-                return v
-            }
-            guard widths.count >= 2 else { throw CSGDError("model 'mlp' needs at least an input and an output width, e.g. mlp:784-10") }
-            let o = try Options(model: name, items: Array(items.dropFirst()), allowed: ["act", "dropout"])
-            let act = try o.choice("act", default: Activation.Kind.relu, among: Activation.Kind.allCases)
-            let p = try o.probability("dropout", default: 0)
-            return .mlp(widths: widths, activation: act, dropout: p)
+            guard widths.count >= 2 else { throw p.error("needs at least an input and an output width, as in 'mlp:784-10'") }
+            return .mlp(widths: widths, activation: try p.choice("act", default: Activation.Kind.relu, among: Activation.Kind.allCases),
+                        dropout: try p.number("dropout", default: 0, probability))
         case "resnet":
-            guard let first = items.first, !first.contains("=") else {
-                throw CSGDError("model 'resnet' needs a depth, e.g. resnet:18 or resnet:8")
+            try p.read(options: ["width"], positional: .required(what: "a depth", example: "resnet:18"))
+            let depth = try p.integer(p.positional!, as: "depth")
+            guard depth == 10 || depth == 18 || depth == 34 || (depth >= 8 && (depth - 2) % 6 == 0) else {
+                throw p.error("depth = \(depth) is not 10, 18, 34 or 6k+2 (8, 14, 20, 32, …)")
             }
-            guard let depth = Int(first), depth == 10 || depth == 18 || depth == 34 || (depth >= 8 && (depth - 2) % 6 == 0) else {
-                throw CSGDError("model 'resnet': depth '\(first)' is not 10, 18, 34 or 6k+2 (8, 14, 20, 32, …)")
-            }
-            let o = try Options(model: name, items: Array(items.dropFirst()), allowed: ["width"])
-            let width = try o.positive("width", default: [10, 18, 34].contains(depth) ? 64 : 16)
-            return .resnet(depth: depth, width: width)
-        case "vgg":
-            guard let first = items.first, !first.contains("=") else {
-                throw CSGDError("model 'vgg' needs a number of blocks, e.g. vgg:3")
-            }
-            guard let blocks = Int(first), blocks >= 1, blocks <= 6 else {
-                throw CSGDError("model 'vgg': blocks '\(first)' must be an integer in 1...6")
-            }
-            let o = try Options(model: name, items: Array(items.dropFirst()), allowed: ["width", "dropout"])
-            let width = try o.positive("width", default: 32)
-            let p = try o.probability("dropout", default: 0.2)
-            guard p + 0.1 * Double(blocks - 1) < 1 else {
-                throw CSGDError("model 'vgg': dropout \(p) + 0.1 per block reaches 1 by block \(blocks)")
-            }
-            return .vgg(blocks: blocks, width: width, dropout: p)
+            return .resnet(depth: depth, width: try p.integer("width", default: [10, 18, 34].contains(depth) ? 64 : 16, .positive))
         default:
-            throw CSGDError("unknown model '\(name)' (expected one of: mnist-ae, mlp:784-256-10, resnet:N, vgg:B)")
+            try p.read(options: ["width", "dropout"], positional: .required(what: "a number of blocks", example: "vgg:3"))
+            let blocks = try p.integer(p.positional!, as: "blocks", .between(1, 6))
+            let width = try p.integer("width", default: 32, .positive)
+            let dropout = try p.number("dropout", default: 0.2, probability)
+            guard dropout + 0.1 * Double(blocks - 1) < 1 else {
+                throw p.error("dropout \(dropout) + 0.1 per block reaches 1 by block \(blocks)")
+            }
+            return .vgg(blocks: blocks, width: width, dropout: dropout)
         }
     }
 
@@ -204,46 +182,4 @@ struct Builder {
     mutating func maxPool(_ k: Int) throws { add(try Pool2d(.max, kernel: k, input: shape)) }
     mutating func dropout(_ p: Double) throws { salt += 1; add(try Dropout(p, salt: salt, input: shape)) }
     mutating func basicBlock(_ out: Int, stride: Int) throws { add(try ResidualBlock.basic(shape.channels, out, stride: stride, input: shape)) }
-}
-
-/// The `key=value` options after a model name.
-private struct Options {
-    let model: String
-    var values: [String: String] = [:]
-
-    init(model: String, items: [String], allowed: [String]) throws {
-        self.model = model
-        for item in items {
-            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
-                throw CSGDError("model '\(model)': malformed option '\(item)' (expected key=value)")
-            }
-            let key = kv[0].lowercased()
-            guard allowed.contains(key) else {
-                throw CSGDError("model '\(model)': unknown option '\(kv[0])' (allowed: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))")
-            }
-            guard values[key] == nil else { throw CSGDError("model '\(model)': option '\(key)' given twice") }
-            values[key] = kv[1]
-        }
-    }
-
-    func positive(_ key: String, default v: Int) throws -> Int {
-        guard let s = values[key] else { return v }
-        guard let x = Int(s), x >= 1 else { throw CSGDError("model '\(model)': \(key) = '\(s)' is not a positive integer") }
-        return x
-    }
-
-    func probability(_ key: String, default v: Double) throws -> Double {
-        guard let s = values[key] else { return v }
-        guard let x = Double(s), x >= 0, x < 1 else { throw CSGDError("model '\(model)': \(key) = '\(s)' is not in [0, 1)") }
-        return x
-    }
-
-    func choice<E: RawRepresentable>(_ key: String, default v: E, among all: [E]) throws -> E where E.RawValue == String {
-        guard let s = values[key] else { return v }
-        guard let x = all.first(where: { $0.rawValue == s.lowercased() }) else {
-            throw CSGDError("model '\(model)': \(key) = '\(s)' is not one of: \(all.map(\.rawValue).joined(separator: ", "))")
-        }
-        return x
-    }
 }

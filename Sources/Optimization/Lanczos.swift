@@ -68,6 +68,7 @@ public enum Lanczos {
 
     /// λ_min of the symmetric operator `apply` (v ↦ A v on R^`dimension`).
     /// - Parameters:
+    ///   - dimension: d, the length of the vectors `apply` maps.
     ///   - iterations: cap on the Krylov dimension (nil: `defaultIterations`);
     ///     clamped to [1, d].
     ///   - tolerance: relative residual tolerance (see the type's doc).

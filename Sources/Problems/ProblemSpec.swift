@@ -3,7 +3,7 @@ import CSGDCore
 import Optimization
 
 /// A parsed `--problem NAME[:key=value,…]` argument: which synthetic objective
-/// and its options (SPEC §5), before anything is generated.
+/// and its options, before anything is generated.
 ///
 /// Names and their options (defaults in parentheses; every problem also takes
 /// `noise=σ` (0), additive N(0, σ²) oracle noise per coordinate keyed by the
@@ -40,20 +40,12 @@ public enum ProblemSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Parses a `--problem` argument (`SpecParser`'s grammar and errors) and validates it.
     public static func parse(_ text: String) throws -> ProblemSpec {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let name: String, rest: String?
-        if let c = trimmed.firstIndex(of: ":") {
-            name = String(trimmed[..<c]).trimmingCharacters(in: .whitespaces).lowercased()
-            rest = String(trimmed[trimmed.index(after: c)...])
-        } else {
-            name = trimmed.lowercased()
-            rest = nil
-        }
-        guard let allowed = allowedOptions(for: name) else {
-            throw CSGDError("unknown problem '\(name)' (expected one of: \(names.joined(separator: ", ")))")
-        }
-        let o = try SpecOptions(problem: name, text: rest, allowed: allowed)
+        var p = try SpecParser(text, kind: "problem", names: names)
+        try p.read(options: allowedOptions(for: p.name)!)
+        let o = SpecOptions(p)
+        let name = p.name
         let spec: ProblemSpec
         switch name {
         case "saddle": spec = .saddle(try StrictSaddle.Options(o))

@@ -19,7 +19,7 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
     /// Runs a method over this backend's ranks. Returns the summary and
     /// whether this process reports it (always for inproc; rank 0 under MPI).
     func run(
-        objective: any Objective, method: MethodSpec, compressor: CompressorSpec?, workers: Int?,
+        objective: any Objective, method: any Method, compressor: CompressorSpec?, workers: Int?,
         config: TrainerConfiguration, theory: TheoryParameters?, evaluator: Evaluator? = nil,
         onRecord: (@Sendable (StepRecord) -> Void)?
     ) throws -> (summary: RunSummary, reports: Bool) {

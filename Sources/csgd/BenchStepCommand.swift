@@ -59,13 +59,13 @@ struct BenchStepCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (m, c) = try CLI.orExit { () throws -> (MethodSpec, CompressorSpec) in
+        let (m, c) = try CLI.orExit { () throws -> (any Method, CompressorSpec) in
             guard dim >= 1 else { throw CSGDError("--dim \(dim) must be positive") }
             guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             guard reps >= 1 else { throw CSGDError("--reps \(reps) must be at least 1") }
             guard threads >= 0 else { throw CSGDError("--threads \(threads) must not be negative") }
-            let m = try MethodSpec.parse(method)
+            let m = try Methods.parse(method)
             let c = try CompressorSpec.parse(compressor)
             _ = try m.compressor(given: c).make(dimension: dim)
             return (m, c)

@@ -14,7 +14,7 @@ struct OptimizeCommand: ParsableCommand {
         abstract: "Run a method on a synthetic problem over simulated workers.",
         discussion: """
         --problem: saddle, matrix-factorization, phase-retrieval, tensor-decomposition, relu (NAME[:k=v,…]).
-        --method: alg1, sgd, ef-sgd, psgd, pgd, cnc, qsgd-sgd (NAME[:k=v,…]); see docs/methods.md.
+        --method: \(Methods.names.joined(separator: ", ")) (NAME[:k=v,…]); see docs/optimize.md.
         """)
 
     @Option(help: "Problem spec, e.g. saddle:d=10 or relu:d=1000,n=10000.")
@@ -54,19 +54,19 @@ struct OptimizeCommand: ParsableCommand {
 
     func run() throws {
         let checkpointPolicy = try output.checkpointPolicy()
-        let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, MethodSpec, CompressorSpec, TheoryParameters?) in
+        let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, any Method, CompressorSpec, TheoryParameters?) in
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             if let workers { guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") } }
             if let lr { guard lr > 0, lr.isFinite else { throw CSGDError("--lr \(lr) must be a positive step size") } }
             if let eps { guard eps > 0 else { throw CSGDError("--eps \(eps) must be positive") } }
             if let rho { guard rho > 0 else { throw CSGDError("--rho \(rho) must be positive") } }
             guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
-            let m = try MethodSpec.parse(method)
+            let m = try Methods.parse(method)
             let objective = try ProblemSpec.parse(problem).make()
             let c = try m.compressor(given: compressor.map(CompressorSpec.parse))
             let made = try c.make(dimension: objective.dimension)
             var theory: TheoryParameters?
-            if m.useTheory {
+            if m.usesTheory {
                 theory = try Self.theory(for: objective, compressor: made, eps: eps, rho: rho)
             }
             return (objective, m, c, theory)
@@ -88,9 +88,9 @@ struct OptimizeCommand: ParsableCommand {
     /// Theory parameters for alg1:theory from the problem's constants.
     static func theory(for objective: any Objective, compressor: any Compressor, eps: Double?, rho: Double?) throws -> TheoryParameters {
         let k = objective.constants
-        guard let eps else { throw CSGDError("method 'alg1:theory' needs --eps") }
-        guard let L = k.L else { throw CSGDError("method 'alg1:theory': problem '\(objective.name)' does not know L") }
-        guard let rho = rho ?? k.rho else { throw CSGDError("method 'alg1:theory': problem '\(objective.name)' does not know ρ; pass --rho") }
+        guard let eps else { throw CSGDError("method 'alg1': theory needs --eps") }
+        guard let L = k.L else { throw CSGDError("method 'alg1': theory needs L, which problem '\(objective.name)' does not know") }
+        guard let rho = rho ?? k.rho else { throw CSGDError("method 'alg1': theory needs ρ, which problem '\(objective.name)' does not know; pass --rho") }
         let mu = CompressorMu.lowerBound(compressor)
         return try TheoryParameters(TheoryInputs(epsilon: eps, L: L, rho: rho, sigma: k.sigma ?? 0, ell: k.ell,
                                                  dimension: objective.dimension, mu: mu, linear: compressor.isLinear))

@@ -16,7 +16,7 @@ struct RunDriver {
     var resume: Bool
     var checkpoint: CheckpointPolicy?
 
-    func run(objective: any Objective, method: MethodSpec, compressor: CompressorSpec, workers: Int?,
+    func run(objective: any Objective, method: any Method, compressor: CompressorSpec, workers: Int?,
              config: TrainerConfiguration, theory: TheoryParameters? = nil, evaluator: Evaluator? = nil) throws -> RunSummary? {
         let reporter = backend.launchRank == 0
         let logWriter = try CLI.orExit { try reporter ? logPath.map { try JSONLWriter(path: $0, resuming: resume) } : nil }

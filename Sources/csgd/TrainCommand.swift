@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         --model: mnist-ae, mlp:784-256-10, resnet:N[,…] (see docs/train.md).
         --dataset: fashion-mnist (Debian's dataset-fashion-mnist), mnist, cifar10, synthetic[:n=…].
-        --method: alg1, sgd, ef-sgd, psgd, qsgd-sgd, … as in `csgd optimize`; --batch sets its mini-batch.
+        --method: \(Methods.names.joined(separator: ", ")) as in `csgd optimize`; --batch sets its mini-batch.
         One epoch is ⌈n / (W·B)⌉ steps: every worker passes once over its shard (n/W samples).
         """)
 
@@ -55,7 +55,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step size η.")
     var lr: Double = 0.1
 
-    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (alg1, psgd).")
+    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (\(Methods.perturbedNames.joined(separator: ", "))).")
     var noise: Double?
 
     @Option(help: "Random seed (initialisation, shuffles, noise, compression).")
@@ -128,7 +128,7 @@ struct TrainSetup {
     let trainCount: Int
     let test: Dataset
     let objective: NetworkObjective
-    let method: MethodSpec
+    let method: any Method
     let compressor: CompressorSpec
     let workers: Int
     let steps: Int
@@ -151,7 +151,7 @@ struct TrainSetup {
         if c.certify { guard c.eps > 0, c.rho > 0 else { throw CSGDError("--eps and --rho must be positive") } }
 
         let modelSpec = try ModelSpec.parse(c.model)
-        var m = try MethodSpec.parse(c.method)
+        var m = try Methods.parse(c.method)
         let partition = try PartitionSpec.parse(c.partition)
         let dataSpec = try DatasetSpec.parse(c.dataset)
         compressor = try m.compressor(given: c.compressor.map(CompressorSpec.parse))
@@ -163,16 +163,19 @@ struct TrainSetup {
         }
 
         // The method's mini-batch is --batch unless the spec sets its own.
-        if m.batchGiven {
+        if m.batchIsSet {
             if let b = c.batch, b != m.batch { throw CSGDError("--batch \(b) disagrees with the method's batch=\(m.batch)") }
         } else {
             m.batch = c.batch ?? 64
         }
         batch = m.batch
         if let s = c.noise {
-            guard m.kind == .alg1 || m.kind == .psgd else { throw CSGDError("--noise: method '\(m.kind.rawValue)' adds no noise (use alg1 or psgd)") }
-            if case .none = m.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
-            m.noise = .sigma(s)
+            guard var perturbed = m as? any PerturbedMethod else {
+                throw CSGDError("--noise: method '\(m.name)' adds no noise (use \(Methods.perturbedNames.joined(separator: " or ")))")
+            }
+            if case .none = perturbed.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
+            perturbed.noise = .sigma(s)
+            m = perturbed
         }
         method = m
 

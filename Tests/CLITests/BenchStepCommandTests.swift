@@ -19,7 +19,7 @@ final class BenchStepCommandTests: XCTestCase {
             // optimiser = CPU − oracle (the oracle is the chain's head link),
             // passes = optimiser / warm memcpy, no cold figures without the eviction.
             let links = try XCTUnwrap(o["links"] as? [String: Double])
-            XCTAssertEqual(Set(links.keys), ["StochasticGradient", "GaussianPerturbation", "ErrorFeedback", "AverageMessages", "SGDStep"])
+            XCTAssertEqual(Set(links.keys), ["StochasticGradient", "ErrorFeedback", "AverageMessages", "SGDStep"])
             let cpu = try number(o, "cpu_per_worker_step_s"), oracle = try number(o, "oracle_per_worker_step_s")
             let optimizer = try number(o, "optimizer_per_worker_step_s"), warm = try number(o, "memcpy_warm_s")
             XCTAssertEqual(oracle, try XCTUnwrap(links["StochasticGradient"]))

@@ -51,15 +51,15 @@ final class CompressCommandTests: XCTestCase {
 
     func testBadInputIsOneLineAndExitTwo() throws {
         let cases: [([String], String)] = [
-            (["--compressor", "gzip"], "unknown compressor 'gzip'"),
-            (["--compressor", "topk:0"], "must be positive"),
+            (["--compressor", "gzip"], "compressor 'gzip' is not known (expected one of: none, fp64, randomk, topk, sketch-topk, sign, qsgd)"),
+            (["--compressor", "topk:0"], "compressor 'topk': K = 0 must be positive"),
             (["--compressor", "topk:2000", "--dim", "1000"], "exceeds the dimension d = 1000"),
-            (["--compressor", "randomk:1.5"], "outside (0, 1]"),
-            (["--compressor", "qsgd:0"], "at least 1"),
-            (["--compressor", "sketch-topk:10,rows=0"], "rows = 0"),
-            (["--compressor", "sketch-topk:10,cols=-2"], "cols = -2"),
-            (["--compressor", "topk:1,,"], "malformed option"),
-            (["--compressor", "none", "--compressor", "topk:"], "needs a parameter"),
+            (["--compressor", "randomk:1.5"], "compressor 'randomk': K = 1.5 must be in (0, 1]"),
+            (["--compressor", "qsgd:0"], "compressor 'qsgd': S = 0 must be positive"),
+            (["--compressor", "sketch-topk:10,rows=0"], "compressor 'sketch-topk': rows = 0 must be positive"),
+            (["--compressor", "sketch-topk:10,cols=-2"], "compressor 'sketch-topk': cols = -2 must be positive"),
+            (["--compressor", "topk:1,,"], "compressor 'topk': option list '1,,' has an empty item"),
+            (["--compressor", "none", "--compressor", "topk:"], "compressor 'topk': needs K first, as in 'topk:0.01'"),
             (["--dim", "0"], "--dim 0 must be positive"),
         ]
         for (args, fragment) in cases {

@@ -33,11 +33,15 @@ final class OptimizeCommandTests: XCTestCase {
     func testBadInputIsOneLineAndExitTwo() throws {
         let base = ["optimize", "--steps", "5"]
         let cases: [([String], String)] = [
-            (["--problem", "rosenbrock", "--method", "sgd"], "unknown problem 'rosenbrock'"),
-            (["--problem", "saddle", "--method", "adam"], "unknown method 'adam'"),
-            (["--problem", "saddle", "--method", "sgd:momentum=0.9"], "does not take option 'momentum'"),
-            (["--problem", "saddle:size=3", "--method", "sgd"], "unknown option 'size'"),
-            (["--problem", "saddle", "--method", "alg1:reset=on,I=10"], "reset needs R"),
+            (["--problem", "rosenbrock", "--method", "sgd"], "problem 'rosenbrock' is not known (expected one of: saddle,"),
+            (["--problem", "saddle", "--method", "adam"], "method 'adam' is not known (expected one of: alg1,"),
+            (["--problem", "saddle", "--method", "sgd:momentum=0.9"], "method 'sgd': option 'momentum' is not known (allowed: batch, eta)"),
+            (["--problem", "saddle", "--method", "alg1:foo=1"], "method 'alg1': option 'foo' is not known (allowed: r, sigma, batch,"),
+            (["--problem", "saddle", "--method", "alg1:batch=2,batch=3"], "method 'alg1': option 'batch' is given twice"),
+            (["--problem", "saddle", "--method", "alg1:sigma"], "method 'alg1': option 'sigma' needs a value (sigma=…)"),
+            (["--problem", "saddle", "--method", "alg1:sigma=x"], "method 'alg1': sigma = 'x' is not a finite number"),
+            (["--problem", "saddle:size=3", "--method", "sgd"], "problem 'saddle': option 'size' is not known"),
+            (["--problem", "saddle", "--method", "alg1:reset=on,I=10"], "method 'alg1': reset needs R"),
             (["--problem", "saddle", "--method", "sgd", "--lr", "-0.1"], "--lr -0.1 must be a positive step size"),
             (["--problem", "saddle", "--method", "sgd", "--lr", "0.1", "--steps", "0"], "--steps 0 must be at least 1"),
             (["--problem", "saddle", "--method", "sgd", "--lr", "0.1", "--workers", "0"], "--workers 0 must be at least 1"),

@@ -69,14 +69,17 @@ final class TrainCommandTests: XCTestCase {
     func testBadInputIsOneLineWithStatus2() throws {
         let base = ["train", "--dataset", "synthetic:n=100,classes=4,shape=1x8x8", "--steps", "2"]
         let cases: [([String], String)] = [
-            (base + ["--model", "transformer"], "transformer"),
+            (base + ["--model", "transformer"], "model 'transformer' is not known"),
+            (base + ["--model", "mlp:abc"], "model 'mlp': width = 'abc' is not an integer"),
+            (base + ["--model", "mlp:64-4", "--partition", "dirichlet:-1"], "partition 'dirichlet': α = -1 must be positive"),
+            (base + ["--model", "mlp:64-4", "--method", "alg1:sigma=0.1", "--noise", "0.1"], "--noise 0.1 and the method's own r=/sigma=: give one"),
             (["train", "--model", "mlp:64-4", "--dataset", "imagenet"], "imagenet"),
             (base + ["--model", "mlp:64-4", "--batch", "0"], "--batch"),
             (base + ["--model", "mlp:64-4", "--lr", "-1"], "--lr"),
             (base + ["--model", "mlp:64-4", "--workers", "0"], "--workers"),
             (base + ["--model", "mlp:64-4", "--partition", "by-class", "--workers", "5"], "worker"),
             (base + ["--model", "mlp:64-4", "--partition", "dirichlet:0"], "dirichlet"),
-            (base + ["--model", "mlp:64-4", "--method", "sgd", "--noise", "0.1"], "--noise"),
+            (base + ["--model", "mlp:64-4", "--method", "sgd", "--noise", "0.1"], "--noise: method 'sgd' adds no noise (use alg1 or psgd)"),
             (["train", "--model", "mnist-ae", "--dataset", "fashion-mnist", "--data-dir", "/nonexistent/fmnist"], "/nonexistent/fmnist"),
             (["train", "--model", "mnist-ae", "--dataset", "mnist"], "--data-dir"),
         ]

@@ -13,6 +13,12 @@ final class CompressorSpecTests: XCTestCase {
         XCTAssertEqual(try CompressorSpec.parse("qsgd:7,coding=fixed"), .qsgd(levels: 7, coding: .fixed))
         XCTAssertEqual(try CompressorSpec.parse("qsgd:7,fixed"), .qsgd(levels: 7, coding: .fixed))
         XCTAssertEqual(try CompressorSpec.parse("sign"), .sign)
+        // Accepted spellings: aliases, case, spaces, an empty option list.
+        XCTAssertEqual(try CompressorSpec.parse("identity"), .none)
+        XCTAssertEqual(try CompressorSpec.parse(" TopK:10 "), .topK(.count(10)))
+        XCTAssertEqual(try CompressorSpec.parse("sketch-topk: 0.01 , cols=40"), .sketchTopK(.fraction(0.01), rows: nil, cols: 40))
+        XCTAssertEqual(try CompressorSpec.parse("qsgd:3,FIXED"), .qsgd(levels: 3, coding: .fixed))
+        XCTAssertEqual(try CompressorSpec.parse("sign:"), .sign)
         // K as a fraction of d: topk:0.001 on the autoencoder's d is 210.
         XCTAssertEqual(try CoordinateCount.fraction(0.001).resolve(dimension: 210_369, what: ""), 210)
         XCTAssertEqual(try CoordinateCount.fraction(1e-9).resolve(dimension: 100, what: ""), 1)
@@ -26,22 +32,25 @@ final class CompressorSpecTests: XCTestCase {
 
     func testBadSpecsNameTheProblem() {
         let cases: [(String, String)] = [
-            ("gzip", "unknown compressor 'gzip'"),
-            ("topk", "needs a parameter"),
-            ("topk:0", "must be positive"),
-            ("topk:-3", "must be positive"),
-            ("randomk:1.5", "outside (0, 1]"),
-            ("randomk:0.0", "outside (0, 1]"),
-            ("randomk:abc", "not a number"),
-            ("qsgd:0", "at least 1"),
-            ("qsgd:x", "not an integer"),
-            ("qsgd:4,coding=huffman", "not elias or fixed"),
-            ("sketch-topk:10,rows=0", "rows = 0 must be positive"),
-            ("sketch-topk:10,cols=-1", "cols = -1 must be positive"),
-            ("sketch-topk:10,depth=3", "unknown option 'depth'"),
-            ("sketch-topk:10,rows", "malformed option 'rows'"),
-            ("sign:3", "takes no parameters"),
-            ("topk:10,rows=2", "unknown option 'rows'"),
+            ("gzip", "compressor 'gzip' is not known (expected one of: none, fp64, randomk, topk, sketch-topk, sign, qsgd)"),
+            ("topk", "compressor 'topk': needs K first, as in 'topk:0.01'"),
+            ("topk:k=5", "compressor 'topk': needs K first"),
+            ("topk:0", "compressor 'topk': K = 0 must be positive"),
+            ("topk:-3", "compressor 'topk': K = -3 must be positive"),
+            ("randomk:1.5", "compressor 'randomk': K = 1.5 must be in (0, 1]"),
+            ("randomk:0.0", "compressor 'randomk': K = 0.0 must be in (0, 1]"),
+            ("randomk:abc", "compressor 'randomk': K = 'abc' is not a number (a count or a fraction of d)"),
+            ("qsgd:0", "compressor 'qsgd': S = 0 must be positive"),
+            ("qsgd:x", "compressor 'qsgd': S = 'x' is not an integer"),
+            ("qsgd:2000000000", "compressor 'qsgd': S = 2000000000 is too large (at most 2^30)"),
+            ("qsgd:4,coding=huffman", "compressor 'qsgd': coding = 'huffman' is not one of: elias, fixed"),
+            ("qsgd:4,fixed,coding=elias", "compressor 'qsgd': option 'coding' is given twice"),
+            ("sketch-topk:10,rows=0", "compressor 'sketch-topk': rows = 0 must be positive"),
+            ("sketch-topk:10,cols=-1", "compressor 'sketch-topk': cols = -1 must be positive"),
+            ("sketch-topk:10,depth=3", "compressor 'sketch-topk': option 'depth' is not known (allowed: rows, cols)"),
+            ("sketch-topk:10,rows", "compressor 'sketch-topk': option 'rows' needs a value (rows=…)"),
+            ("sign:3", "compressor 'sign': takes no options (got '3')"),
+            ("topk:10,rows=2", "compressor 'topk': option 'rows' is not known (allowed: none)"),
         ]
         for (text, fragment) in cases {
             XCTAssertThrowsError(try CompressorSpec.parse(text), text) { e in

@@ -93,11 +93,13 @@ final class Float64WireTests: XCTestCase {
         XCTAssertEqual(CompressorMu.lowerBound(c), 1)
     }
 
-    func testOptionsAreRejectedInOneLine() {
-        for text in ["fp64:3", "fp64:", "fp64:bits=32"] {
+    func testOptionsAreRejectedInOneLine() throws {
+        // An empty option list is no option (as for every spec kind).
+        XCTAssertEqual(try CompressorSpec.parse("fp64:"), .fp64)
+        for text in ["fp64:3", "fp64:bits=32"] {
             XCTAssertThrowsError(try CompressorSpec.parse(text), text) { e in
                 let msg = (e as? CSGDError)?.message ?? ""
-                XCTAssert(msg.contains("compressor 'fp64' takes no parameters"), "'\(text)' gave '\(msg)'")
+                XCTAssert(msg.contains("compressor 'fp64': takes no options"), "'\(text)' gave '\(msg)'")
                 let part = String(text.dropFirst("fp64:".count))
                 XCTAssert(msg.contains("'\(part)'"), "'\(text)' gave '\(msg)': it should name '\(part)'")
                 XCTAssertFalse(msg.contains("\n"))

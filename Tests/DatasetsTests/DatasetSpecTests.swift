@@ -19,11 +19,13 @@ final class DatasetSpecTests: XCTestCase {
     }
 
     func testBadNames() {
-        assertOneLineError(["unknown dataset 'imagenet'", "fashion-mnist, mnist, cifar10, synthetic"]) {
+        assertOneLineError(["dataset 'imagenet' is not known (expected one of: fashion-mnist, mnist, cifar10, synthetic)"]) {
             try DatasetSpec.parse("imagenet")
         }
-        assertOneLineError(["dataset 'mnist' takes no options"]) { try DatasetSpec.parse("mnist:n=3") }
-        assertOneLineError(["unknown dataset"]) { try DatasetSpec.parse("") }
+        assertOneLineError(["dataset 'mnist': takes no options (got 'n=3')"]) { try DatasetSpec.parse("mnist:n=3") }
+        assertOneLineError(["dataset '' is not known"]) { try DatasetSpec.parse("") }
+        XCTAssertEqual(try DatasetSpec.parse("fashion_mnist"), .fashionMNIST)
+        XCTAssertEqual(try DatasetSpec.parse("CIFAR10"), .cifar10)
     }
 
     func testDatasetHelpers() throws {

@@ -95,12 +95,17 @@ final class PartitionTests: XCTestCase {
     }
 
     func testBadInput() throws {
-        assertOneLineError(["dirichlet", "α = -1 must be positive"]) { try PartitionSpec.parse("dirichlet:-1") }
-        assertOneLineError(["α = 0 must be positive"]) { try PartitionSpec.parse("dirichlet:0") }
-        assertOneLineError(["'nan' is not a finite number"]) { try PartitionSpec.parse("dirichlet:nan") }
-        assertOneLineError(["needs a concentration α"]) { try PartitionSpec.parse("dirichlet") }
-        assertOneLineError(["unknown partition 'shards'"]) { try PartitionSpec.parse("shards") }
-        assertOneLineError(["takes no parameter"]) { try PartitionSpec.parse("iid:3") }
+        assertOneLineError(["partition 'dirichlet': α = -1 must be positive"]) { try PartitionSpec.parse("dirichlet:-1") }
+        assertOneLineError(["partition 'dirichlet': α = 0 must be positive"]) { try PartitionSpec.parse("dirichlet:alpha=0") }
+        assertOneLineError(["partition 'dirichlet': α = 'nan' is not a finite number"]) { try PartitionSpec.parse("dirichlet:nan") }
+        assertOneLineError(["partition 'dirichlet': needs a concentration α first, as in 'dirichlet:0.5'"]) { try PartitionSpec.parse("dirichlet") }
+        assertOneLineError(["partition 'dirichlet': give α once"]) { try PartitionSpec.parse("dirichlet:0.5,alpha=0.5") }
+        assertOneLineError(["partition 'dirichlet': option 'beta' is not known (allowed: alpha)"]) { try PartitionSpec.parse("dirichlet:beta=1") }
+        assertOneLineError(["partition 'shards' is not known (expected one of: iid, by-class, dirichlet)"]) { try PartitionSpec.parse("shards") }
+        assertOneLineError(["partition 'iid': takes no options (got '3')"]) { try PartitionSpec.parse("iid:3") }
+        XCTAssertEqual(try PartitionSpec.parse("by_class"), .byClass)
+        XCTAssertEqual(try PartitionSpec.parse(" Dirichlet : 2 "), .dirichlet(alpha: 2))
+        XCTAssertEqual(try PartitionSpec.parse("dirichlet:ALPHA=0.25"), .dirichlet(alpha: 0.25))
         XCTAssertEqual(try PartitionSpec.parse("dirichlet:alpha=0.5"), .dirichlet(alpha: 0.5))
         XCTAssertEqual(try PartitionSpec.parse("BY-CLASS"), .byClass)
         XCTAssertEqual(PartitionSpec.dirichlet(alpha: 0.5).description, "dirichlet:0.5")

@@ -65,13 +65,16 @@ final class SyntheticDatasetTests: XCTestCase {
     }
 
     func testBadOptions() {
-        assertOneLineError(["unknown option 'size'", "allowed"]) { try DatasetSpec.parse("synthetic:size=3") }
-        assertOneLineError(["n = 0 must be positive"]) { try DatasetSpec.parse("synthetic:n=0") }
-        assertOneLineError(["shape '28x28' is not CxHxW"]) { try DatasetSpec.parse("synthetic:shape=28x28") }
-        assertOneLineError(["classes = 300 exceeds 256"]) { try DatasetSpec.parse("synthetic:classes=300") }
-        assertOneLineError(["malformed option 'n'"]) { try DatasetSpec.parse("synthetic:n") }
-        assertOneLineError(["option 'n' given twice"]) { try DatasetSpec.parse("synthetic:n=1,n=2") }
-        assertOneLineError(["noise '-1'"]) { try DatasetSpec.parse("synthetic:noise=-1") }
+        assertOneLineError(["dataset 'synthetic': option 'size' is not known (allowed: n, classes, shape, seed, test, noise)"]) {
+            try DatasetSpec.parse("synthetic:size=3")
+        }
+        assertOneLineError(["dataset 'synthetic': n = 0 must be positive"]) { try DatasetSpec.parse("synthetic:n=0") }
+        assertOneLineError(["dataset 'synthetic': shape = '28x28' is not CxHxW"]) { try DatasetSpec.parse("synthetic:shape=28x28") }
+        assertOneLineError(["dataset 'synthetic': classes = 300 exceeds 256"]) { try DatasetSpec.parse("synthetic:classes=300") }
+        assertOneLineError(["dataset 'synthetic': option 'n' needs a value (n=…)"]) { try DatasetSpec.parse("synthetic:n") }
+        assertOneLineError(["dataset 'synthetic': option 'n' is given twice"]) { try DatasetSpec.parse("synthetic:n=1,n=2") }
+        assertOneLineError(["dataset 'synthetic': noise = -1 must be non-negative"]) { try DatasetSpec.parse("synthetic:noise=-1") }
+        assertOneLineError(["dataset 'synthetic': seed = '-1' is not a non-negative integer"]) { try DatasetSpec.parse("synthetic:seed=-1") }
         assertOneLineError(["exceed"]) { try DatasetSpec.parse("synthetic:n=1000000000,shape=3x1000x1000") }
     }
 }

@@ -56,7 +56,7 @@ final class CheckpointTests: XCTestCase {
     func testEveryTransformStateRoundTrips() throws {
         let d = 37
         let topk = try CompressorSpec.parse("topk:5").make(dimension: d)
-        let feedback = ErrorFeedback(CompressMessage(topk))
+        let feedback = ErrorFeedback(topk, noise: 0.1)
         let memory = FloatBuffer(count: d)
         randomFloats(memory, 1)
 
@@ -89,8 +89,8 @@ final class CheckpointTests: XCTestCase {
 
         // Transforms whose state is scratch rewritten every step save nothing.
         XCTAssertEqual(try roundTrip(StochasticGradient(batch: 4), d: d) { _ in }.1, [])
-        XCTAssertEqual(try roundTrip(GaussianPerturbation(sigma: 0.1), d: d) { _ in }.1, [])
         XCTAssertEqual(try roundTrip(CompressMessage(topk), d: d) { _ in }.1, [])
+        XCTAssertEqual(try roundTrip(CompressMessage(topk, noise: 0.1), d: d) { _ in }.1, [])
         XCTAssertEqual(try roundTrip(AverageMessages(), d: d) { _ in }.1, [])
         XCTAssertEqual(try roundTrip(SGDStep(), d: d) { _ in }.1, [])
 
@@ -121,9 +121,9 @@ final class CheckpointTests: XCTestCase {
     func testChainStatesRoundTripAndRefuseAnotherMethod() throws {
         let objective = try ProblemSpec.make("phase-retrieval:d=12,n=40")
         func chain(_ method: String, _ c: String) throws -> TransformChain {
-            let m = try MethodSpec.parse(method)
-            let built = try MethodChain.build(method: m, compressor: try CompressorSpec.parse(c).make(dimension: 12), objective: objective,
-                                              context: MethodContext(learningRate: 0.01))
+            let m = try Methods.parse(method)
+            let built = try m.chain(compressor: try CompressorSpec.parse(c).make(dimension: 12), objective: objective,
+                                    context: MethodContext(learningRate: 0.01))
             return TransformChain(built.transforms, dimension: 12, workers: 1)
         }
         let a = try chain("alg1:sigma=0.01,reset=on,I=5,R=0.1", "topk:3")
@@ -169,7 +169,7 @@ final class CheckpointTests: XCTestCase {
                                           certifyEvery: s.eps != nil ? 50 : 0, checkpoint: checkpoint)
         var onRecord: (@Sendable (StepRecord) -> Void)?
         if let records { onRecord = { records.add($0) } }
-        return try InProcessRun.run(objective: objective, method: try MethodSpec.parse(s.method),
+        return try InProcessRun.run(objective: objective, method: try Methods.parse(s.method),
                                     compressor: try s.compressor.map(CompressorSpec.parse), workers: s.workers, config: config,
                                     onRecord: onRecord)
     }
@@ -241,7 +241,7 @@ final class CheckpointTests: XCTestCase {
     func testResumedWallTimeAddsTheTimeBeforeTheCheckpoint() throws {
         let s = Setup(), dir = temporaryDirectory()
         let policy = try CheckpointPolicy(directory: dir, every: 10)
-        let trainer = try Trainer(objective: try ProblemSpec.make(s.problem), method: try MethodSpec.parse(s.method),
+        let trainer = try Trainer(objective: try ProblemSpec.make(s.problem), method: try Methods.parse(s.method),
                                   compressor: try CompressorSpec.parse(try XCTUnwrap(s.compressor)).make(dimension: 20),
                                   communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
                                   config: TrainerConfiguration(steps: 40, seed: s.seed, learningRate: s.lr, logEvery: 10, checkpoint: policy))
@@ -424,7 +424,7 @@ final class CheckpointTests: XCTestCase {
         let dir = temporaryDirectory()
         let objective = try ProblemSpec.make("phase-retrieval:d=10,n=40")
         let policy = try CheckpointPolicy(directory: dir, every: 3)
-        let trainer = try Trainer(objective: objective, method: try MethodSpec.parse("ef-sgd"),
+        let trainer = try Trainer(objective: objective, method: try Methods.parse("ef-sgd"),
                                   compressor: try CompressorSpec.parse("topk:2").make(dimension: 10),
                                   communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
                                   config: TrainerConfiguration(steps: 10, learningRate: 0.01, checkpoint: policy))

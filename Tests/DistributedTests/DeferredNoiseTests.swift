@@ -32,7 +32,7 @@ final class DeferredNoiseTests: XCTestCase {
 
     func finalLoss(_ method: String, compressor: String, d: Int, steps: Int, seed: UInt64, workers: Int = 1) throws -> Double {
         let config = TrainerConfiguration(steps: steps, seed: seed, learningRate: 0.5, logEvery: 0)
-        return try InProcessRun.run(objective: ZeroGradient(dimension: d), method: try MethodSpec.parse(method),
+        return try InProcessRun.run(objective: ZeroGradient(dimension: d), method: try Methods.parse(method),
                                     compressor: try CompressorSpec.parse(compressor), workers: workers, config: config).finalLoss
     }
 
@@ -68,11 +68,11 @@ final class DeferredNoiseTests: XCTestCase {
     }
 
     func testBadCombinationsAreRefused() {
-        XCTAssertThrowsError(try MethodSpec.parse("alg1:sigma=0.1,noise=deferred,reset=on,I=5,R=1")) { e in
+        XCTAssertThrowsError(try Methods.parse("alg1:sigma=0.1,noise=deferred,reset=on,I=5,R=1")) { e in
             XCTAssertTrue("\(e)".contains("noise=deferred needs reset=off"), "\(e)")
         }
-        XCTAssertThrowsError(try MethodSpec.parse("alg1:noise=deferred")) { e in XCTAssertTrue("\(e)".contains("needs noise"), "\(e)") }
-        XCTAssertThrowsError(try MethodSpec.parse("alg1:sigma=0.1,noise=later")) { e in XCTAssertTrue("\(e)".contains("not eager or deferred"), "\(e)") }
+        XCTAssertThrowsError(try Methods.parse("alg1:noise=deferred")) { e in XCTAssertTrue("\(e)".contains("needs noise"), "\(e)") }
+        XCTAssertThrowsError(try Methods.parse("alg1:sigma=0.1,noise=later")) { e in XCTAssertTrue("\(e)".contains("noise = 'later' is not one of: eager, deferred"), "\(e)") }
         XCTAssertThrowsError(try finalLoss("alg1:sigma=0.1,noise=deferred", compressor: "topk:2", d: 8, steps: 2, seed: 0)) { e in
             XCTAssertTrue("\(e)".contains("needs compressor randomk"), "\(e)")
         }

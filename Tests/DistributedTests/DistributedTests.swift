@@ -16,7 +16,7 @@ final class DistributedTests: XCTestCase {
         if let wrap { objective = wrap(objective) }
         let config = TrainerConfiguration(steps: steps, seed: seed, learningRate: lr, logEvery: 100, epsilon: eps,
                                           certifyEvery: eps != nil ? 50 : 0)
-        return try InProcessRun.run(objective: objective, method: try MethodSpec.parse(method),
+        return try InProcessRun.run(objective: objective, method: try Methods.parse(method),
                                     compressor: try compressor.map(CompressorSpec.parse), workers: workers, config: config)
     }
 
@@ -92,18 +92,18 @@ final class DistributedTests: XCTestCase {
 
     func testBadMethodsNameTheProblem() {
         let cases: [(String, String)] = [
-            ("adam", "unknown method 'adam'"),
-            ("sgd:momentum=0.9", "does not take option 'momentum'"),
-            ("alg1:reset=on,I=10", "reset needs R"),
-            ("alg1:variant=neurips,I=5", "reset needs R"),
-            ("psgd", "needs its noise"),
-            ("sgd:batch=0", "at least 1"),
-            ("qsgd-sgd:batch=8", "needs bits"),
-            ("alg1:r=1,sigma=1", "not both"),
-            ("alg1:eta=-1", "must be >"),
+            ("adam", "method 'adam' is not known (expected one of: alg1, sgd, ef-sgd, psgd, pgd, cnc, qsgd-sgd)"),
+            ("sgd:momentum=0.9", "method 'sgd': option 'momentum' is not known (allowed: batch, eta)"),
+            ("alg1:reset=on,I=10", "method 'alg1': reset needs R"),
+            ("alg1:variant=neurips,I=5", "method 'alg1': reset needs R"),
+            ("psgd", "method 'psgd': needs its noise"),
+            ("sgd:batch=0", "method 'sgd': batch = 0 must be positive"),
+            ("qsgd-sgd:batch=8", "method 'qsgd-sgd': needs bits=b"),
+            ("alg1:r=1,sigma=1", "method 'alg1': give either r (E‖ξ‖² = r²) or sigma (per coordinate), not both"),
+            ("alg1:eta=-1", "method 'alg1': eta = -1 must be positive"),
         ]
         for (text, fragment) in cases {
-            XCTAssertThrowsError(try MethodSpec.parse(text), text) { e in
+            XCTAssertThrowsError(try Methods.parse(text), text) { e in
                 XCTAssert(String(describing: e).contains(fragment), "\(text): \(e)")
             }
         }

@@ -27,7 +27,7 @@ final class SketchStageTests: XCTestCase {
     /// and both averages, on this rank's vector v.
     static func step(_ c: SketchTopK, _ v: [Float], key: RandomKey, comm: Communicator) throws -> Outcome {
         let d = c.dimension
-        let stage = makeCompressionStage(c)
+        let stage = makeMessageExchange(c)
         let e = FloatBuffer(v)
         let sent = try stage.compress(e.readOnly, key: key, communicator: comm)
         stage.subtractMessage(from: e.buffer)
@@ -130,7 +130,7 @@ final class SketchStageTests: XCTestCase {
         let d = 2000
         let c = SketchTopK(dimension: d, k: 20, rows: 5, cols: 80)
         let comm = InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0)
-        let before = TypedCompressionStage(c), stage = makeCompressionStage(c)
+        let before = TypedMessageExchange(c), stage = makeMessageExchange(c)
         let eBefore = FloatBuffer(count: d), e = FloatBuffer(count: d)
         let avgBefore = FloatBuffer(count: d), dense = FloatBuffer(count: d), zeroed = FloatBuffer(count: d)
         let out = SparseUpdate(capacity: try XCTUnwrap(stage.sparseCapacity(workers: 1)))
@@ -165,7 +165,7 @@ final class SketchStageTests: XCTestCase {
         let d = 200
         let c = SketchTopK(dimension: d, k: 5, rows: 3, cols: 20)
         let outcomes = try onRanks(3) { r, comm in
-            let stage = makeCompressionStage(c)
+            let stage = makeMessageExchange(c)
             let v = FloatBuffer(count: d)
             RandomFill.gaussian(RandomKey(seed: 1, step: UInt64(r), purpose: .test), sigma: 1, into: v.buffer)
             _ = stage.compress(v.readOnly, key: Self.key(rank: r))
@@ -183,7 +183,7 @@ final class SketchStageTests: XCTestCase {
     func testRunBitsAreTheTwoAllReduces() throws {
         func run(workers: Int, method: String) throws -> RunSummary {
             let config = TrainerConfiguration(steps: 30, seed: 4, learningRate: 0.01, logEvery: 100, epsilon: nil, certifyEvery: 0)
-            return try InProcessRun.run(objective: try ProblemSpec.make("phase-retrieval:d=20,n=200"), method: try MethodSpec.parse(method),
+            return try InProcessRun.run(objective: try ProblemSpec.make("phase-retrieval:d=20,n=200"), method: try Methods.parse(method),
                                         compressor: try CompressorSpec.parse("sketch-topk:4,rows=3,cols=5"), workers: workers, config: config)
         }
         let bits = 32 * (3 * 5 + 4)

@@ -113,7 +113,7 @@ final class TimedCommunicatorTests: XCTestCase {
         func run(slowWorker: Int, onRecord: (@Sendable (StepRecord) -> Void)? = nil) throws -> RunSummary {
             let config = TrainerConfiguration(steps: steps, seed: 3, learningRate: 0.01, logEvery: 10)
             let objective = SlowWorker(try ProblemSpec.make("relu:d=\(d),n=400"), worker: slowWorker, pause: pause)
-            return try InProcessRun.run(objective: objective, method: try MethodSpec.parse("sgd:batch=4"),
+            return try InProcessRun.run(objective: objective, method: try Methods.parse("sgd:batch=4"),
                                         compressor: nil, workers: w, config: config, onRecord: onRecord)
         }
         let paused = Double(steps) * pause

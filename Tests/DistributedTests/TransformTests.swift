@@ -11,27 +11,41 @@ import XCTest
 /// kernels equal the unfused operations bit for bit, sparse averaging equals
 /// dense averaging bit for bit, and the log's norms and evaluation hook.
 final class TransformTests: XCTestCase {
-    func chainNames(_ method: String, compressor: String = "none") throws -> [String] {
+    func chain(_ method: String, compressor: String = "none") throws -> MethodChain {
         let objective = try ProblemSpec.make("saddle:d=10")
-        let m = try MethodSpec.parse(method)
+        let m = try Methods.parse(method)
         let c = try m.compressor(given: try CompressorSpec.parse(compressor)).make(dimension: 10)
         let config = TrainerConfiguration(steps: 1, learningRate: 0.1, epsilon: 0.05)
-        return try MethodChain.build(method: m, compressor: c, objective: objective, context: config.methodContext)
-            .transforms.map { String(describing: type(of: $0)) }
+        return try m.chain(compressor: c, objective: objective, context: config.methodContext)
+    }
+
+    func chainNames(_ method: String, compressor: String = "none") throws -> [String] {
+        try chain(method, compressor: compressor).transforms.map { String(describing: type(of: $0)) }
     }
 
     func testMethodsAreChainsOfSmallTransforms() throws {
         XCTAssertEqual(try chainNames("alg1:sigma=0.01", compressor: "randomk:2"),
-                       ["StochasticGradient", "GaussianPerturbation", "ErrorFeedback", "AverageMessages", "SGDStep"])
+                       ["StochasticGradient", "ErrorFeedback", "AverageMessages", "SGDStep"])
         XCTAssertEqual(try chainNames("alg1:sigma=0.01,reset=on,I=5,R=0.1", compressor: "topk:2"),
-                       ["StochasticGradient", "GaussianPerturbation", "ErrorReset", "AverageMessages", "SGDStep"])
+                       ["StochasticGradient", "ErrorReset", "AverageMessages", "SGDStep"])
+        XCTAssertEqual(try chainNames("alg1:sigma=0.01,noise=deferred", compressor: "randomk:2"),
+                       ["StochasticGradient", "ErrorFeedback", "AverageMessages", "DeferredNoise", "SGDStep"])
         XCTAssertEqual(try chainNames("ef-sgd", compressor: "sign"), ["StochasticGradient", "ErrorFeedback", "AverageMessages", "SGDStep"])
         XCTAssertEqual(try chainNames("sgd"), ["StochasticGradient", "CompressMessage", "AverageMessages", "SGDStep"])
         XCTAssertEqual(try chainNames("qsgd-sgd:bits=4", compressor: "qsgd:7,coding=fixed"),
                        ["StochasticGradient", "CompressMessage", "AverageMessages", "SGDStep"])
-        XCTAssertEqual(try chainNames("psgd:r=0.1"), ["StochasticGradient", "GaussianPerturbation", "CompressMessage", "AverageMessages", "SGDStep"])
+        XCTAssertEqual(try chainNames("psgd:r=0.1"), ["StochasticGradient", "CompressMessage", "AverageMessages", "SGDStep"])
         XCTAssertEqual(try chainNames("pgd:eps=0.01,r=0.5"), ["StochasticGradient", "CompressMessage", "AverageMessages", "PerturbWhenSmall", "SGDStep"])
         XCTAssertEqual(try chainNames("cnc:batch=1"), ["StochasticGradient", "CompressMessage", "AverageMessages", "CurvatureStep", "SGDStep"])
+        // The noise is an option of the transform that adds it.
+        let feedback = try XCTUnwrap(try chain("alg1:sigma=0.01", compressor: "randomk:2").transforms[1] as? ErrorFeedback)
+        XCTAssertEqual(feedback.noise, 0.01)
+        XCTAssertEqual((try chain("ef-sgd", compressor: "randomk:2").transforms[1] as? ErrorFeedback)?.noise, 0)
+        let deferred = try chain("alg1:sigma=0.01,noise=deferred", compressor: "randomk:2").transforms
+        XCTAssertEqual((deferred[1] as? ErrorFeedback)?.noise, 0, "deferred noise is not in the memory")
+        XCTAssertEqual((deferred[3] as? DeferredNoise)?.sigma, 0.01)
+        XCTAssertEqual((try chain("psgd:r=0.1").transforms[1] as? CompressMessage)?.noise, Float(0.1 / 10.0.squareRoot()))
+        XCTAssertEqual((try chain("sgd").transforms[1] as? CompressMessage)?.noise, 0)
     }
 
     func testFusedCompensateEqualsTheUnfusedSequence() {
@@ -41,7 +55,7 @@ final class TransformTests: XCTestCase {
             RandomFill.gaussian(RandomKey(seed: 2, step: UInt64(n), purpose: .test), sigma: 0.5, into: e0.buffer)
             let noiseKey = RandomKey(seed: 3, step: 9, purpose: .perturbation)
             for sigma: Float in [0, 0.01] {
-                let noise = sigma > 0 ? PendingNoise(sigma: sigma, key: noiseKey) : nil
+                let noise = sigma > 0 ? NoiseDraw(sigma: sigma, key: noiseKey) : nil
                 // Unfused: v' = v + σξ (RandomFill), then e ← v' + e.
                 let v2 = FloatBuffer(v.array), want = FloatBuffer(e0.array)
                 if let noise { RandomFill.gaussian(noise.key, sigma: noise.sigma, into: v2.buffer, accumulate: true) }
@@ -90,7 +104,7 @@ final class TransformTests: XCTestCase {
         let v = FloatBuffer(count: n), e0 = FloatBuffer(count: n)
         RandomFill.gaussian(RandomKey(seed: 1, purpose: .test), sigma: 1, into: v.buffer)
         RandomFill.gaussian(RandomKey(seed: 2, purpose: .test), sigma: 1, into: e0.buffer)
-        let noise = PendingNoise(sigma: 0.01, key: RandomKey(seed: 3, step: 1, purpose: .perturbation))
+        let noise = NoiseDraw(sigma: 0.01, key: RandomKey(seed: 3, step: 1, purpose: .perturbation))
         let one = FloatBuffer(e0.array)
         let s1 = StepKernels.compensate(v.readOnly, noise: noise, into: one.buffer)
         for ways in [2, 3] {
@@ -103,7 +117,7 @@ final class TransformTests: XCTestCase {
         // A whole run: one thread a rank or two, same parameters.
         func run(_ threads: Int) throws -> RunSummary {
             let config = TrainerConfiguration(steps: 3, seed: 2, learningRate: 0.01, logEvery: 0, threadsPerRank: threads)
-            return try InProcessRun.run(objective: FixedGradient(dimension: n, seed: 1), method: try MethodSpec.parse("alg1:sigma=0.1"),
+            return try InProcessRun.run(objective: FixedGradient(dimension: n, seed: 1), method: try Methods.parse("alg1:sigma=0.1"),
                                         compressor: try CompressorSpec.parse("topk:0.01"), workers: 1, config: config)
         }
         XCTAssertEqual(try run(1).paramsSHA256, try run(2).paramsSHA256)
@@ -126,7 +140,7 @@ final class TransformTests: XCTestCase {
                     RandomFill.gaussian(RandomKey(seed: 5, step: UInt64(r), purpose: .test), sigma: 1, into: v.buffer)
                     RandomFill.gaussian(RandomKey(seed: 6, purpose: .test), sigma: common, into: v.buffer, accumulate: true)
                     let key = RandomKey(seed: 8, step: 2, worker: UInt32(r), purpose: .quantization)
-                    let denseStage = denseStageOf(c), sparseStage = makeCompressionStage(c)
+                    let denseStage = denseStageOf(c), sparseStage = makeMessageExchange(c)
                     _ = denseStage.compress(v.readOnly, key: key)
                     _ = sparseStage.compress(v.readOnly, key: key)
                     let dense = FloatBuffer(count: d)
@@ -156,7 +170,7 @@ final class TransformTests: XCTestCase {
         let config = TrainerConfiguration(steps: 200, seed: 1, learningRate: 1e-4, logEvery: 50, evalEvery: 75)
         let records = RecordBox()
         let summary = try InProcessRun.run(
-            objective: objective, method: try MethodSpec.parse("ef-sgd:batch=4"), compressor: try CompressorSpec.parse("topk:5"),
+            objective: objective, method: try Methods.parse("ef-sgd:batch=4"), compressor: try CompressorSpec.parse("topk:5"),
             workers: 2, config: config, onRecord: { records.append($0) },
             evaluator: { step, x in ["test_step": Double(step), "x0": Double(x[0])] })
         // Logged at 0, 50, 100, 150 and evaluated at 0, 75, 150, plus the final state at 200.
@@ -198,15 +212,20 @@ final class TransformTests: XCTestCase {
         let theory = try TheoryParameters(TheoryInputs(epsilon: eps, L: try XCTUnwrap(k.L), rho: try XCTUnwrap(k.rho), sigma: k.sigma ?? 0,
                                                        ell: k.ell, dimension: 10, mu: CompressorMu.lowerBound(c), linear: c.isLinear))
         let config = TrainerConfiguration(steps: 2000, seed: 1, logEvery: 100, epsilon: eps, certifyEvery: 100)
-        let withReset = try MethodChain.build(method: try MethodSpec.parse("alg1:theory,reset=on"), compressor: c,
-                                              objective: objective, context: config.methodContext, theory: theory)
+        var context = config.methodContext
+        context.theory = theory
+        let withReset = try Methods.parse("alg1:theory,reset=on").chain(compressor: c, objective: objective, context: context)
         XCTAssertEqual(withReset.eta, theory.eta)
-        XCTAssertEqual(withReset.resetRule, ResetRule(I: Int(theory.I.rounded(.up)), R: theory.R, F: theory.F))
-        XCTAssertEqual(withReset.sigma, theory.r / 10.0.squareRoot(), accuracy: 1e-15)   // E‖ξ‖² = r²
-        let method = try MethodSpec.parse("alg1:theory")
-        let chain = try MethodChain.build(method: method, compressor: c, objective: objective, context: config.methodContext, theory: theory)
+        let reset = try XCTUnwrap(withReset.transforms[1] as? ErrorReset)
+        XCTAssertEqual(reset.rule, ResetRule(I: Int(theory.I.rounded(.up)), R: theory.R, F: theory.F))
+        XCTAssertEqual(reset.feedback.noise, Float(theory.r / 10.0.squareRoot()))   // E‖ξ‖² = r²
+        let method = try Methods.parse("alg1:theory")
+        let chain = try method.chain(compressor: c, objective: objective, context: context)
         XCTAssertEqual(chain.eta, theory.eta)
-        XCTAssertEqual(chain.sigma, withReset.sigma)
+        XCTAssertEqual((chain.transforms[1] as? ErrorFeedback)?.noise, reset.feedback.noise)
+        XCTAssertThrowsError(try method.chain(compressor: c, objective: objective, context: config.methodContext)) { e in
+            XCTAssertTrue("\(e)".contains("needs ε, L, ρ, σ"), "\(e)")
+        }
         let s = try InProcessRun.run(objective: objective, method: method, compressor: nil, workers: 2, config: config, theory: theory)
         let first = try XCTUnwrap(s.firstSOSPStep, "\(s)")
         XCTAssertGreaterThan(first, 0, "the saddle itself is not an ε-SOSP")
@@ -217,7 +236,7 @@ final class TransformTests: XCTestCase {
 }
 
 /// The dense stage of any compressor (even a sparse one).
-func denseStageOf<C: Compressor>(_ c: C) -> any CompressionStage { TypedCompressionStage(c) }
+func denseStageOf<C: Compressor>(_ c: C) -> any MessageExchange { TypedMessageExchange(c) }
 
 /// Delegates to an objective, scaling its stochastic gradient so that
 /// ‖∇F‖ = (t + 1)·c at step t.

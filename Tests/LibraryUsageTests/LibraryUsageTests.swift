@@ -39,7 +39,7 @@ final class LibraryUsageTests: XCTestCase {
     /// the same workers never leaves the saddle, whose gradient is exactly 0.
     func testSGDWithoutNoiseStaysOnTheSaddle() throws {
         let summary = try InProcessRun.run(
-            objective: DoubleWell(dimension: 100), method: try MethodSpec.parse("sgd"), compressor: nil, workers: 4,
+            objective: DoubleWell(dimension: 100), method: try Methods.parse("sgd"), compressor: nil, workers: 4,
             config: TrainerConfiguration(steps: 400, seed: 1, learningRate: 0.1))
         XCTAssertEqual(summary.finalLoss, DoubleWell.saddleValue)
     }

@@ -44,14 +44,38 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(v.outputShape, TensorShape(10))
     }
 
-    func testSpecErrorsAreOneLine() {
-        let bad = ["alexnet", "mlp", "mlp:784-x-10", "mlp:784-10,act=gelu", "resnet:19", "resnet:18,depth=3",
-                   "mnist-ae:loss=l1", "vgg:0", "mlp:784-10,dropout=1.5", "resnet", "mnist-ae:loss"]
-        for text in bad {
+    func testSpecErrorsAreOneLine() throws {
+        let bad = [
+            ("alexnet", "model 'alexnet' is not known (expected one of: mnist-ae, mlp, resnet, vgg)"),
+            ("mlp", "model 'mlp': needs its layer widths first, as in 'mlp:784-256-10'"),
+            ("mlp:784-x-10", "model 'mlp': width = 'x' is not an integer"),
+            ("mlp:784-0-10", "model 'mlp': width = 0 must be positive"),
+            ("mlp:784", "model 'mlp': needs at least an input and an output width"),
+            ("mlp:784-10,act=gelu", "model 'mlp': act = 'gelu' is not one of: relu, sigmoid, tanh"),
+            ("resnet:19", "model 'resnet': depth = 19 is not 10, 18, 34 or 6k+2"),
+            ("resnet:18,depth=3", "model 'resnet': option 'depth' is not known (allowed: width)"),
+            ("mnist-ae:loss=l1", "model 'mnist-ae': loss = 'l1' is not one of: mse, bce"),
+            ("vgg:0", "model 'vgg': blocks = 0 must be in [1, 6]"),
+            ("vgg:3,dropout=0.8", "model 'vgg': dropout 0.8 + 0.1 per block reaches 1 by block 3"),
+            ("mlp:784-10,dropout=1.5", "model 'mlp': dropout = 1.5 must be in [0, 1)"),
+            ("resnet", "model 'resnet': needs a depth first, as in 'resnet:18'"),
+            ("mnist-ae:loss", "model 'mnist-ae': option 'loss' needs a value (loss=…)"),
+        ]
+        for (text, message) in bad {
             XCTAssertThrowsError(try ModelSpec.parse(text), text) { e in
+                XCTAssertTrue(String(describing: e).hasPrefix(message), "\(text): \(e)")
                 XCTAssertFalse(String(describing: e).contains("\n"), text)
                 XCTAssertTrue(e is CSGDError, text)
             }
+        }
+        // Accepted spellings parse to the same specs as before.
+        XCTAssertEqual(try ModelSpec.parse("MLP:784-256-10,ACT=Tanh"), .mlp(widths: [784, 256, 10], activation: .tanh, dropout: 0))
+        XCTAssertEqual(try ModelSpec.parse("mnist-ae:loss=bce"), .mnistAutoencoder(loss: .binaryCrossEntropy))
+        XCTAssertEqual(try ModelSpec.parse("resnet:8"), .resnet(depth: 8, width: 16))
+        XCTAssertEqual(try ModelSpec.parse("vgg:2,width=8"), .vgg(blocks: 2, width: 8, dropout: 0.2))
+        for text in ["mnist-ae", "mlp:784-32-10,dropout=0.25", "resnet:18,width=8", "vgg:3"] {
+            let spec = try ModelSpec.parse(text)
+            XCTAssertEqual(try ModelSpec.parse(spec.description), spec, text)
         }
         XCTAssertThrowsError(try ModelSpec.parse("mlp:100-10").build(input: mnist, classes: 10))
         XCTAssertThrowsError(try ModelSpec.parse("mlp:784-9").build(input: mnist, classes: 10))

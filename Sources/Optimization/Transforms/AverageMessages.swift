@@ -6,8 +6,8 @@ import CSGDCore
 /// decoded, and the mean (1/W) Σ C(v⁽ⁱ⁾) becomes the step's update on every
 /// rank (identical bits everywhere). Linear compressors with shared θ̃ reduce
 /// their payloads by one all-reduce, the others all-gather their bytes
-/// (see `CompressionStage`; sketch-topk has exchanged already, in
-/// `CompressMessage`). Sparse messages (RandomK, TopK, sketch-topk) give a
+/// (see `MessageExchange`; sketch-topk has exchanged already, in
+/// `CompressMessage` or `ErrorFeedback`). Sparse messages (RandomK, TopK, sketch-topk) give a
 /// sparse update, so the step touches only those coordinates. Counts the bits.
 public struct AverageMessages: GradientTransform {
     public init() {}
@@ -22,19 +22,19 @@ public struct AverageMessages: GradientTransform {
         State(dense: FloatBuffer(count: dimension), sparse: nil)
     }
 
-    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
-        guard let stage = g.message else { preconditionFailure("AverageMessages needs a compressed message before it") }
+    public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
+        guard let exchange = g.message else { preconditionFailure("AverageMessages needs a compressed message before it") }
         let key = context.workerKey(.quantization)
         let comm = context.communicator
-        if let cap = stage.sparseCapacity(workers: comm.size) {
+        if let cap = exchange.sparseCapacity(workers: comm.size) {
             if state.sparse == nil || state.sparse!.capacity < cap { state.sparse = SparseUpdate(capacity: cap) }
             let s = state.sparse!
-            let (up, down) = try stage.averageSparse(into: s, zeroed: state.dense.buffer, key: key, communicator: comm)
+            let (up, down) = try exchange.averageSparse(into: s, zeroed: state.dense.buffer, key: key, communicator: comm)
             context.uploadBits += up
             context.downloadBits += down
             g.update = .sparse(s)
         } else {
-            let (up, down) = try stage.average(into: state.dense.buffer, key: key, communicator: comm)
+            let (up, down) = try exchange.average(into: state.dense.buffer, key: key, communicator: comm)
             context.uploadBits += up
             context.downloadBits += down
             g.update = .dense(state.dense.buffer)

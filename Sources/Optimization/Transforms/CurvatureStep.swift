@@ -1,7 +1,7 @@
 import Checkpointing
 import CSGDCore
 
-/// CNC's curvature step (Daneshmand et al. 2018; SPEC §4), after the
+/// CNC's curvature step (Daneshmand et al. 2018), after the
 /// averaged gradient: where PGD would perturb (‖∇f‖ ≤ g_thres and none in
 /// the last t_thres steps) the update becomes one single-sample stochastic
 /// gradient, the same sample on every rank (a shared draw), applied with the
@@ -28,7 +28,7 @@ public struct CurvatureStep: GradientTransform {
         state.tNoise = try r.readInt("CNC's last curvature step")
     }
 
-    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
         let t = context.step
         guard g.update.sumOfSquares().squareRoot() <= gThres && t - state.tNoise > tThres else { return .proceed }
         guard case let .dense(u) = g.update else { preconditionFailure("CNC's curvature step needs a dense update") }

@@ -15,9 +15,10 @@ import CSGDCore
 /// average (every rank the same, from the shared stream of step t at
 /// element j: with t + 1 − s_j = 1 exactly the eager ξ_t,j), adds it to the
 /// update, and records s_j = t + 1. The trajectory has the law of eager
-/// noise (SPEC §3's Algorithm 1) with other bits; the error memory and its
-/// logged norm leave out the noise not sent yet, so a reset, which reads
-/// the whole memory, cannot run with it (`MethodSpec` refuses reset=on).
+/// noise (Algorithm 1's ξ_t added in `ErrorFeedback`) with other bits; the
+/// error memory and its logged norm leave out the noise not sent yet, so a
+/// reset, which reads the whole memory, cannot run with it (`Alg1` refuses
+/// reset=on).
 /// The state, s_j for every coordinate, is checkpointed.
 public struct DeferredNoise: GradientTransform {
     public let sigma: Float
@@ -47,7 +48,7 @@ public struct DeferredNoise: GradientTransform {
         try r.readUInt32s(into: state.since, "the steps of the deferred noise")
     }
 
-    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
         guard case .sparse(let u) = g.update else {
             preconditionFailure("DeferredNoise needs RandomK's sparse average before it")
         }

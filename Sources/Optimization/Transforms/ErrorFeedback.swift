@@ -2,32 +2,42 @@ import Checkpointing
 import Compression
 import CSGDCore
 
-/// Error feedback around a compressor (Stich et al. 2018; Algorithm 1):
-/// w ← v + ξ + e, m ← C(w), e ← w − C(w). The memory e is this rank's own
-/// (state), never communicated; ξ, when scheduled, is added in the same pass
-/// as e (on the rank's spare cores too, when it has a `PassSplitter`). The
-/// compensated vector is built in e's storage, so keeping w − C(w) costs
-/// only the K (or d) coordinates the message touches.
+/// Error feedback around a compressor, with Algorithm 1's perturbation
+/// (Stich et al. 2018; Avdiukhin & Yaroslavtsev 2021, Algorithm 1):
+/// w ← v + ξ + e, m ← C(w), e ← w − C(w), that is g_t = C(e_t + ∇F + ξ_t)
+/// and e_{t+1} = e_t + ∇F + ξ_t − g_t. ξ_t ~ N(0, σ²I) comes from the shared
+/// stream of (seed, t, purpose perturbation), the same on every rank; with
+/// `noise` 0 there is none (EF-SGD). The noise, the memory update and ‖v‖²
+/// are one fused pass (`StepKernels.compensate`, on the rank's spare cores
+/// too when it has a `PassSplitter`). The memory e is this rank's own
+/// (state), never communicated. The compensated vector is built in e's
+/// storage, so keeping w − C(w) costs only the K (or d) coordinates the
+/// message touches.
 public struct ErrorFeedback: GradientTransform {
-    public let compress: CompressMessage
-    public init(_ compress: CompressMessage) { self.compress = compress }
+    public let compressor: any Compressor
+    /// σ of the perturbation ξ_t a coordinate (0: none).
+    public let noise: Float
 
-    /// The rank's memory, its compressor's stage and per-block scratch.
+    public init(_ compressor: any Compressor, noise: Float = 0) {
+        self.compressor = compressor
+        self.noise = noise
+    }
+
+    /// The rank's memory, its message exchange and per-block scratch.
     public struct State {
         public let memory: FloatBuffer
-        public var stage: any CompressionStage
+        public var exchange: any MessageExchange
         let sums: BlockSums
         let pass = CompensatePass()
     }
 
     public func initialState(dimension: Int, workers: Int) -> State {
-        State(memory: FloatBuffer(count: dimension), stage: compress.initialState(dimension: dimension, workers: workers),
-              sums: BlockSums(dimension: dimension))
+        State(memory: FloatBuffer(count: dimension), exchange: makeMessageExchange(compressor), sums: BlockSums(dimension: dimension))
     }
 
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { state.memory.readOnly }
 
-    /// The memory e (the stage holds only this step's message).
+    /// The memory e (the exchange holds only this step's message).
     public func saveState(_ state: State, to w: inout CheckpointWriter) {
         w.appendFloats(state.memory.readOnly)
     }
@@ -36,14 +46,16 @@ public struct ErrorFeedback: GradientTransform {
         try r.readFloats(into: state.memory.buffer, "the error memory")
     }
 
-    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
         let e = state.memory.buffer
-        // e ← (v + σξ) + e, one pass.
-        context.gradientSumSquares = StepKernels.compensate(UnsafeBufferPointer(g.local), noise: g.pendingNoise, into: e,
+        // w = e ← (v + σξ) + e, one pass.
+        let xi = noise > 0 ? NoiseDraw(sigma: noise, key: context.sharedKey(.perturbation)) : nil
+        context.gradientSumSquares = StepKernels.compensate(UnsafeBufferPointer(g.local), noise: xi, into: e,
                                                             splitter: context.splitter, sums: state.sums, pass: state.pass)
-        g.pendingNoise = nil
         g.local = e
         // m ← C(w), e ← w − C(w)
-        return try compress.updateKeepingResidual(&g, state: &state.stage, context: &context)
+        _ = try state.exchange.compressKeepingResidual(e, key: context.workerKey(.quantization), communicator: context.communicator)
+        g.message = state.exchange
+        return .proceed
     }
 }

@@ -1,11 +1,12 @@
 import Checkpointing
 import CSGDCore
 
-/// Algorithm 1's reset rule around its error feedback (SPEC §3): at the
-/// start of step t, when t − t' > I or ‖x_{t'} − (x_t − η ē_t)‖ > R (ē the
-/// mean of the ranks' memories), keep x_t − η ē_t if it lowered f by more
-/// than F, else return to x_{t'}; then t' ← t and every memory is zeroed.
-/// The state is the anchor x_{t'}, f(x_{t'}), t' and the inner state.
+/// Algorithm 1's reset around its error feedback (Avdiukhin & Yaroslavtsev
+/// 2021; the NeurIPS version has F = 0): at the start of step t, when
+/// t − t' > I or ‖x_{t'} − (x_t − η ē_t)‖ > R (ē the mean of the ranks'
+/// memories), keep x_t − η ē_t if it lowered f by more than F, else return
+/// to x_{t'}; then t' ← t and every memory is zeroed. The state is the
+/// anchor x_{t'}, f(x_{t'}), t' and the inner state.
 public struct ErrorReset: GradientTransform {
     public let rule: ResetRule
     public let eta: Double
@@ -73,7 +74,17 @@ public struct ErrorReset: GradientTransform {
         context.resets += 1
     }
 
-    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
         try feedback.update(&g, state: &state.feedback, context: &context)
     }
+}
+
+/// The error reset's thresholds: more than I steps since the last reset, or
+/// the distance R from its anchor, trigger one; the step is kept only if it
+/// lowered f by more than F.
+public struct ResetRule: Equatable, Sendable {
+    public var I: Int
+    public var R: Double
+    public var F: Double
+    public init(I: Int, R: Double, F: Double) { self.I = I; self.R = R; self.F = F }
 }

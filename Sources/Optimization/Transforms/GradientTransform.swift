@@ -3,7 +3,7 @@ import Communication
 import Compression
 import CSGDCore
 
-/// One stage of a method's step, in the manner of optax's
+/// One link of a method's step, in the manner of optax's
 /// `GradientTransformation`: an immutable description (`self`) plus an
 /// explicit per-rank `State` made once by `initialState` and threaded through
 /// every call, so a method is a list of small transforms rather than a loop of
@@ -11,9 +11,9 @@ import CSGDCore
 ///
 /// `prepare` runs before the step's gradient (Algorithm 1's reset moves the
 /// iterate there); `update` runs once a pass and passes the step's
-/// `GradientBuffer` on: the gradient oracle fills it, perturbation and error
-/// memory change it, compression and averaging turn it into the averaged
-/// update, and the step applies it. A transform may ask the chain to run again
+/// `StepState` on: the gradient oracle fills it, error feedback (with its
+/// perturbation) changes it, compression and averaging turn it into the
+/// averaged update, and the step applies it. A transform may ask the chain to run again
 /// from its head at a moved iterate (`.recompute`, PGD's perturbation) or end
 /// the run (`.stop`). Per-step work allocates nothing: buffers live in states.
 ///
@@ -29,7 +29,7 @@ public protocol GradientTransform {
     /// Before the step's gradient; may move the iterate (default: nothing).
     func prepare(state: inout State, context: inout StepContext) throws
     /// One pass of the step through this transform.
-    func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome
+    func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome
     /// The error memory e of this rank, when the transform keeps one (for ‖e‖ in the log).
     func errorMemory(in state: State) -> UnsafeBufferPointer<Float>?
     /// Appends what of `state` carries into the next step (for a checkpoint).

@@ -2,7 +2,7 @@ import Checkpointing
 import CSGDCore
 import Foundation
 
-/// Perturbed gradient descent's rules (Jin et al. 2017; SPEC §4), after the
+/// Perturbed gradient descent's rules (Jin et al. 2017, Algorithm 2), after the
 /// averaged gradient: when ‖∇f(x_t)‖ ≤ g_thres and no perturbation in the
 /// last t_thres steps, remember x̃ = x_t and f(x̃), add a point uniform in
 /// the ball B₀(r) (shared randomness) and recompute the gradient there;
@@ -33,7 +33,7 @@ public struct PerturbWhenSmall: GradientTransform {
         state.tNoise = try r.readInt("PGD's last perturbation step")
     }
 
-    public func update(_ g: inout GradientBuffer, state: inout State, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
         let p = parameters, t = context.step, x = context.parameters
         if context.draw == 0 {
             let gnorm = g.update.sumOfSquares().squareRoot()

@@ -9,7 +9,7 @@ public struct SGDStep: GradientTransform {
 
     public func initialState(dimension: Int, workers: Int) {}
 
-    public func update(_ g: inout GradientBuffer, state: inout Void, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout Void, context: inout StepContext) throws -> StepOutcome {
         let n2 = g.update.sumOfSquares()
         guard n2.isFinite else { throw NonFiniteIterate(step: context.step) }
         context.updateNorm = n2.squareRoot()

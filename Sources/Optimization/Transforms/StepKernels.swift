@@ -26,7 +26,7 @@ enum StepKernels {
     /// blocks are shared among its threads, each block's Σv² kept in `sums`
     /// (one Double a block) and added in block order afterwards: the same
     /// bits as one thread.
-    static func compensate(_ v: UnsafeBufferPointer<Float>, noise: PendingNoise?, into e: UnsafeMutableBufferPointer<Float>,
+    static func compensate(_ v: UnsafeBufferPointer<Float>, noise: NoiseDraw?, into e: UnsafeMutableBufferPointer<Float>,
                            splitter: PassSplitter? = nil, sums: BlockSums? = nil, pass: CompensatePass? = nil) -> Double {
         precondition(v.count == e.count, "size mismatch")
         let n = v.count
@@ -61,7 +61,7 @@ enum StepKernels {
 
     /// `compensate` on whole blocks `range`: returns their Σv² added in
     /// order, and stores each block's into `sums[b]` when given.
-    static func compensateBlocks(_ pv: UnsafePointer<Float>, _ noise: PendingNoise?, _ pe: UnsafeMutablePointer<Float>,
+    static func compensateBlocks(_ pv: UnsafePointer<Float>, _ noise: NoiseDraw?, _ pe: UnsafeMutablePointer<Float>,
                                  _ range: Range<Int>, sums: UnsafeMutablePointer<Double>?) -> Double {
         var total = 0.0
         // Kernels.sumSquares' rule for a block: its Float sum when that is
@@ -107,13 +107,6 @@ enum StepKernels {
         return total
     }
 
-    /// Returns Σv² of v as it was, then v ← v + σ·ξ (when noise is given).
-    static func sumSquaresAndAddNoise(_ v: UnsafeMutableBufferPointer<Float>, noise: PendingNoise?) -> Double {
-        let s = Kernels.sumSquares(UnsafeBufferPointer(v))
-        if let noise { RandomFill.gaussian(noise.key, sigma: noise.sigma, into: v, accumulate: true) }
-        return s
-    }
-
     /// x ← x + (−η)·u over the listed coordinates (`axpy`'s rounding:
     /// multiply, then add). Zero values (the repeats of an index) are
     /// skipped: x + (−η)·(+0) = x for every x, ±0 included, so skipping
@@ -129,11 +122,19 @@ enum StepKernels {
     }
 }
 
+/// σ·ξ with ξ ~ N(0, I) the Gaussian stream of `key`: the perturbation
+/// error feedback adds in its pass.
+public struct NoiseDraw: Sendable {
+    public var sigma: Float
+    public var key: RandomKey
+    public init(sigma: Float, key: RandomKey) { self.sigma = sigma; self.key = key }
+}
+
 /// `compensate` as a `SplitPass`: its arguments, set before each run.
 final class CompensatePass: SplitPass {
     var v: UnsafePointer<Float>?
     var e: UnsafeMutablePointer<Float>?
-    var noise: PendingNoise?
+    var noise: NoiseDraw?
     var blocks = 0
     var sums: UnsafeMutablePointer<Double>?
 

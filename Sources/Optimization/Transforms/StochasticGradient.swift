@@ -9,7 +9,7 @@ public struct StochasticGradient: GradientTransform {
 
     public func initialState(dimension: Int, workers: Int) {}
 
-    public func update(_ g: inout GradientBuffer, state: inout Void, context: inout StepContext) throws -> StepOutcome {
+    public func update(_ g: inout StepState, state: inout Void, context: inout StepContext) throws -> StepOutcome {
         if batch == 0 {
             _ = context.objective.fullGradient(at: context.readOnlyParameters, into: g.local)
         } else {

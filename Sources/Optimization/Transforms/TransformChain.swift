@@ -5,7 +5,7 @@ import Foundation
 /// A method as it runs on one rank: its transforms in order, each with its
 /// own explicit state, behind a non-generic face.
 ///
-/// `step` runs every `prepare`, then passes a `GradientBuffer` through every
+/// `step` runs every `prepare`, then passes a `StepState` through every
 /// `update` in order; a `.recompute` starts the pass again from the head
 /// with the next draw, a `.stop` ends the pass and is returned. An
 /// `observer`, when set, is told when each link starts and ends (a
@@ -59,7 +59,7 @@ public final class TransformChain {
 
     /// One step: prepare, then update passes until a pass completes or stops.
     /// At most `maxDraws` passes (a transform that keeps asking to recompute is a bug).
-    public func step(_ g: inout GradientBuffer, context: inout StepContext, fresh: (inout GradientBuffer) -> Void) throws -> StepOutcome {
+    public func step(_ g: inout StepState, context: inout StepContext, fresh: (inout StepState) -> Void) throws -> StepOutcome {
         context.draw = 0
         for (i, l) in links.enumerated() {
             observer?.willRun(link: i)
@@ -97,7 +97,7 @@ public protocol TransformLink: AnyObject {
     var name: String { get }
     var errorMemory: UnsafeBufferPointer<Float>? { get }
     func prepare(context: inout StepContext) throws
-    func update(_ g: inout GradientBuffer, context: inout StepContext) throws -> StepOutcome
+    func update(_ g: inout StepState, context: inout StepContext) throws -> StepOutcome
     /// The state's checkpoint part (see `GradientTransform.saveState`).
     func save(to w: inout CheckpointWriter)
     func restore(from r: inout CheckpointReader) throws
@@ -120,7 +120,7 @@ final class TransformSlot<T: GradientTransform>: TransformLink {
         try transform.prepare(state: &state, context: &context)
     }
 
-    func update(_ g: inout GradientBuffer, context: inout StepContext) throws -> StepOutcome {
+    func update(_ g: inout StepState, context: inout StepContext) throws -> StepOutcome {
         try transform.update(&g, state: &state, context: &context)
     }
 

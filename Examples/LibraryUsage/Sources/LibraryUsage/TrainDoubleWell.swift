@@ -16,7 +16,7 @@ public func trainDoubleWell(
     steps: Int = 400, seed: UInt64 = 1
 ) throws -> RunSummary {
     let objective = DoubleWell(dimension: dimension)
-    let method = try MethodSpec.parse("alg1:sigma=0.01")
+    let method = try Methods.parse("alg1:sigma=0.01")
     let config = TrainerConfiguration(
         steps: steps, seed: seed, learningRate: 0.05, epsilon: 0.05)
     return try InProcessRun.run(

@@ -20,11 +20,11 @@ extension TopK: SparseCompressor {
     public func pairs(of m: TopKMessage) -> SparseMessage { m.pairs }
 }
 
-/// The stage of a sparse compressor: as `TypedCompressionStage`, plus the
+/// The exchange of a sparse compressor: as `TypedMessageExchange`, plus the
 /// average as pairs. Each value is computed by exactly the Float operations
 /// the dense average does at that coordinate (0 + v, then ·1/W; or the
 /// rank-ordered sum of v/W), so dense and sparse steps give the same bits.
-final class SparseCompressionStage<C: SparseCompressor>: TypedCompressionStage<C> {
+final class SparseMessageExchange<C: SparseCompressor>: TypedMessageExchange<C> {
     override func sparseCapacity(workers: Int) -> Int? { typed.k * max(1, workers) }
 
     override func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey,

@@ -2,7 +2,7 @@ import Communication
 import Compression
 import CSGDCore
 
-/// The stage of `sketch-topk`, running the Sketched-SGD protocol (Ivkin et
+/// The exchange of `sketch-topk`, running the Sketched-SGD protocol (Ivkin et
 /// al. 2019) over the ranks in two all-reduces. Round 1: every rank sketches
 /// its vector v into an R × C table with the step's shared hashes and the
 /// tables are summed; every rank then takes the same K indices S, the top K
@@ -17,7 +17,7 @@ import CSGDCore
 /// travels (download 0) and the message is the compressor's own: the table
 /// of v alone, as `SketchTopK.compress`. The sums are in rank order, so every
 /// rank, in-process or under MPI, holds the same bits.
-final class SketchCompressionStage: CompressionStage {
+final class SketchMessageExchange: MessageExchange {
     let sketcher: SketchTopK
     /// The summed table, S and this rank's own values v[S].
     var message: SketchTopKMessage

@@ -1,20 +1,19 @@
 import CSGDCore
 import Compression
 
-/// What flows through a method's transforms during one pass of a step.
+/// The state of one pass of a step through a method's transforms: what
+/// each transform hands the next (the per-rank state every transform keeps
+/// from step to step is its own `State`, not this).
 ///
 /// Before communication it is this rank's dense vector `local` (the
-/// gradient, then plus ξ and e) with, possibly, Gaussian noise scheduled but
-/// not yet added (`pendingNoise`: the next transform that reads every
-/// coordinate adds it in the same pass, so perturbation costs no pass of its
-/// own). Compression attaches the `message`; averaging turns it into the
-/// `update` every rank applies, dense or as sparse (index, value) pairs.
-/// `stepSize` is the step the update is applied with (a method may change it
-/// for one step, as CNC's curvature step does).
-public struct GradientBuffer {
+/// gradient, then, in error feedback's one pass, v + ξ + e). Compression
+/// attaches the `message`, the rank's `MessageExchange` holding C(v);
+/// averaging turns it into the `update` every rank applies, dense or as
+/// sparse (index, value) pairs. `stepSize` is the step the update is applied
+/// with (a method may change it for one step, as CNC's curvature step does).
+public struct StepState {
     public var local: UnsafeMutableBufferPointer<Float>
-    public var pendingNoise: PendingNoise?
-    public var message: (any CompressionStage)?
+    public var message: (any MessageExchange)?
     public var update: AveragedUpdate = .none
     public var stepSize: Double
 
@@ -22,20 +21,6 @@ public struct GradientBuffer {
         self.local = local
         self.stepSize = stepSize
     }
-
-    /// Adds the pending noise to `local` (one pass), if any.
-    public mutating func materializeNoise() {
-        guard let n = pendingNoise else { return }
-        RandomFill.gaussian(n.key, sigma: n.sigma, into: local, accumulate: true)
-        pendingNoise = nil
-    }
-}
-
-/// σ·ξ with ξ ~ N(0, I) the Gaussian stream of `key`, scheduled for addition.
-public struct PendingNoise: Sendable {
-    public var sigma: Float
-    public var key: RandomKey
-    public init(sigma: Float, key: RandomKey) { self.sigma = sigma; self.key = key }
 }
 
 /// The update after averaging over the ranks.

@@ -2,15 +2,16 @@ import Communication
 import Compression
 import CSGDCore
 
-/// One rank's compressor with its message, writer and decode scratch behind
-/// a non-generic face, so the training loop can hold any compressor chosen at
-/// run time. It also knows how its messages travel: linear compressors with
-/// shared randomness by an all-reduce of their payload, sketch-topk by its
-/// two all-reduces (table, then the K values at the indices chosen from the
-/// summed table; `SketchCompressionStage`), the others by an all-gather of
-/// their encoded bytes; either way the bits counted are those of the
-/// messages sent.
-public protocol CompressionStage: AnyObject {
+/// How one rank's compressed messages are made and exchanged: its
+/// compressor with its message, writer and decode scratch behind a
+/// non-generic face (so a run can hold any compressor chosen at run time),
+/// and how its messages travel: linear compressors with shared randomness by
+/// an all-reduce of their payload, sketch-topk by its two all-reduces (table,
+/// then the K values at the indices chosen from the summed table;
+/// `SketchMessageExchange`), the others by an all-gather of their encoded
+/// bytes; either way the bits counted are those of the messages sent.
+/// `CompressMessage` and `ErrorFeedback` fill it, `AverageMessages` averages it.
+public protocol MessageExchange: AnyObject {
     var compressor: any Compressor { get }
     /// m ← C(v) from this rank's v alone, with the step's key; returns the
     /// message's bits. For every compressor but sketch-topk this is the
@@ -18,7 +19,7 @@ public protocol CompressionStage: AnyObject {
     /// and this gives its single-rank (W = 1) message.
     func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey) -> Int
     /// m ← C(v) for the step, called by every rank together before error
-    /// feedback reads the message; returns the message's bits. A stage whose
+    /// feedback reads the message; returns the message's bits. An exchange whose
     /// C(v) depends on every rank's vector exchanges what it needs here, so
     /// that `subtractMessage` and `average` see the final C(v); the default
     /// is `compress(_:key:)`, with no communication.
@@ -27,7 +28,7 @@ public protocol CompressionStage: AnyObject {
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>)
     /// `compress(_:key:communicator:)` then `subtractMessage(from:)` on the
     /// same v, the message kept (error feedback's step; the default, which
-    /// sketch-topk uses). A stage whose C(v) needs no communication hands it
+    /// sketch-topk uses). An exchange whose C(v) needs no communication hands it
     /// to the compressor's `compressKeepingResidual`. Returns the message's bits.
     func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int
     /// avg ← (1/W) Σ_ranks C(v_rank); returns (upload, download) bits.
@@ -42,7 +43,7 @@ public protocol CompressionStage: AnyObject {
     func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
 }
 
-extension CompressionStage {
+extension MessageExchange {
     public func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
         compress(v, key: key)
     }
@@ -54,16 +55,17 @@ extension CompressionStage {
     }
 }
 
-/// Builds the stage for `compressor`.
-public func makeCompressionStage(_ compressor: any Compressor) -> any CompressionStage {
-    func openSparse<C: SparseCompressor>(_ c: C) -> any CompressionStage { SparseCompressionStage(c) }
-    func open<C: Compressor>(_ c: C) -> any CompressionStage { TypedCompressionStage(c) }
-    if let s = compressor as? SketchTopK { return SketchCompressionStage(s) }
+/// Builds the exchange for `compressor`: sketch-topk's two-round protocol,
+/// sparse averaging for RandomK and TopK, the dense one for the others.
+public func makeMessageExchange(_ compressor: any Compressor) -> any MessageExchange {
+    func openSparse<C: SparseCompressor>(_ c: C) -> any MessageExchange { SparseMessageExchange(c) }
+    func open<C: Compressor>(_ c: C) -> any MessageExchange { TypedMessageExchange(c) }
+    if let s = compressor as? SketchTopK { return SketchMessageExchange(s) }
     if let s = compressor as? any SparseCompressor { return openSparse(s) }
     return open(compressor)
 }
 
-class TypedCompressionStage<C: Compressor>: CompressionStage {
+class TypedMessageExchange<C: Compressor>: MessageExchange {
     let typed: C
     var message: C.Message
     var received: C.Message
@@ -83,7 +85,7 @@ class TypedCompressionStage<C: Compressor>: CompressionStage {
     }
 
     /// The compressor's own `compressKeepingResidual` (one pass for RandomK
-    /// and TopK): this stage's C(v) needs no communication.
+    /// and TopK): this exchange's C(v) needs no communication.
     func compressKeepingResidual(_ v: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
         typed.compressKeepingResidual(v, key: key, into: &message)
         return typed.bits(of: message)
