@@ -77,7 +77,7 @@ public enum StepBenchmark {
         guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
         let spec = try method.compressor(given: compressor)
         let objective = FixedGradient(dimension: d, seed: seed)
-        let threads = threadsPerWorker > 0 ? threadsPerWorker : max(1, ProcessInfo.processInfo.activeProcessorCount / workers)   // as InProcessRun
+        let threads = threadsPerWorker > 0 ? threadsPerWorker : TrainerConfiguration.defaultThreadsPerRank(workers: workers)
         let config = TrainerConfiguration(steps: warmup + steps, seed: seed, learningRate: 1e-3, logEvery: 0, threadsPerRank: threads)
         let fabric = InProcessFabric(size: workers)
         var trainers: [Trainer] = []

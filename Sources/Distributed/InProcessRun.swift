@@ -27,7 +27,7 @@ public enum InProcessRun {
         let compressor = try method.compressor(given: given)
         let fabric = InProcessFabric(size: workers)
         var config = config
-        if config.threadsPerRank == 0 { config.threadsPerRank = max(1, ProcessInfo.processInfo.activeProcessorCount / workers) }
+        if config.threadsPerRank == 0 { config.threadsPerRank = TrainerConfiguration.defaultThreadsPerRank(workers: workers) }
         // Build every rank first so that configuration errors surface before any thread starts.
         var trainers: [Trainer] = []
         var timers: [TimedCommunicator] = []

@@ -29,6 +29,13 @@ public struct TrainerConfiguration: Sendable {
     /// Where and how often to checkpoint, and whether to resume (nil: never).
     public var checkpoint: CheckpointPolicy?
 
+    /// The threads each of W ranks uses when the run does not say: the
+    /// machine's cores shared out, ⌊cores/W⌋, at least 1. The one default
+    /// for every runner and command.
+    public static func defaultThreadsPerRank(workers: Int) -> Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers))
+    }
+
     /// What the method reads from the run (--lr, ε, ρ).
     public var methodContext: MethodContext { MethodContext(learningRate: learningRate, epsilon: epsilon, rho: rho) }
 

@@ -106,7 +106,7 @@ struct TrainCommand: ParsableCommand {
         let config = TrainerConfiguration(
             steps: setup.steps, seed: seed, learningRate: lr, logEvery: logEvery,
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: 0, evalEvery: evalEvery,
-            checkpoint: checkpointPolicy)
+            threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
                                            workers: setup.workers, config: config, evaluator: evaluator) else { return }
@@ -133,6 +133,8 @@ struct TrainSetup {
     let workers: Int
     let steps: Int
     let batch: Int
+    /// Threads each worker uses (resolved once here, passed to the runner).
+    let threads: Int
     let datasetName: String
 
     init(_ c: TrainCommand) throws {
@@ -190,12 +192,13 @@ struct TrainSetup {
         let shards = try partition.partition(train, workers: workers, seed: c.seed)
 
         model = try modelSpec.build(input: TensorShape(train.channels, train.height, train.width), classes: train.classes)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        // Batch parts a worker computes at once (each on a thread). The parts'
-        // sums are added in a fixed order, but a different split associates
-        // the batch sum differently: the same --threads (default: cores / W,
-        // W ranks on either backend) replays bit for bit.
-        let parallelism = c.threads ?? max(1, cores / workers)
+        // Threads a worker uses: for its batch parts (each on a thread; the
+        // parts' sums are added in a fixed order, but a different split
+        // associates the batch sum differently, so the same --threads replays
+        // bit for bit) and for its optimizer passes (the same bits for any
+        // number). Default: cores / W, W ranks on either backend.
+        let parallelism = c.threads ?? TrainerConfiguration.defaultThreadsPerRank(workers: workers)
+        threads = parallelism
         // The fixed evaluation batch (loss, full gradient, HVP) is the first
         // 512 training samples on every backend, so f values agree bit for bit.
         let evaluation = train.prefix(min(512, train.count))
