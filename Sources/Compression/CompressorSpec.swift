@@ -54,7 +54,7 @@ public enum QSGDCoding: String, Equatable, Sendable, CaseIterable {
 /// `SpecParser`, K and S being its positional value.
 public enum CompressorSpec: Equatable, Sendable, CustomStringConvertible {
     case none
-    /// The identity sent as float64 (64·d bits): the seed's uncompressed wire.
+    /// The identity sent as float64 (64·d bits): the uncompressed wire of Kalan et al.'s master–worker SGD.
     case fp64
     case randomK(CoordinateCount)
     case topK(CoordinateCount)

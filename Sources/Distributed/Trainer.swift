@@ -64,8 +64,7 @@ public typealias Evaluator = @Sendable (_ step: Int, _ x: UnsafeBufferPointer<Fl
 /// replays bit for bit. That is also why a checkpoint (`config.checkpoint`)
 /// needs only x_t, the transforms' states and this bookkeeping to resume a
 /// run with the same bits as one never stopped: the random streams and the
-/// data cursor are functions of the step (see `Trainer+Checkpoint` in
-/// CheckpointExchange.swift).
+/// data cursor are functions of the step (see Trainer+Checkpoint.swift).
 public final class Trainer {
     public let objective: any Objective
     public let method: any Method

@@ -1,37 +1,37 @@
 import CSGDCore
 import Optimization
 
-/// `relu`: the planted single-ReLU regression of seed 003 (Soltanolkotabi et
-/// al., "Fitting ReLUs via SGD and quantized SGD"), the problem of SPEC §7.4:
-/// linear convergence of SGD and QSGD to the planted weights.
+/// `relu`: the planted single-ReLU regression of Kalan, Soltanolkotabi &
+/// Avestimehr, "Fitting ReLUs via SGD and Quantized SGD" (2019), where SGD
+/// and QSGD converge linearly to the planted weights (their Figures 1–2).
 ///
 /// Data: xⱼ ~ N(0, I_d) i.i.d. (j = 1…n, an n×d row-major Float32 matrix X),
-/// w* with entries i.i.d. N(200, 3), yⱼ = max(0, ⟨xⱼ, w*⟩). The seed writes
+/// w* with entries i.i.d. N(200, 3), yⱼ = max(0, ⟨xⱼ, w*⟩). The paper writes
 /// N(μ, ·) with the covariance as second argument (x ~ N(0, I), "N(0, 1)"), so
 /// 3 is the **variance**: the entries have standard deviation √3 (options
 /// `wmean=200`, `wvar=3`). Loss f(w) = (1/(2n))·Σⱼ (ReLU(⟨w,xⱼ⟩) − yⱼ)² (the ½
-/// scaling under which the seed's step η = m/d is stable, SPEC §5); gradient
+/// scaling under which the paper's step η = m/d is stable); gradient
 /// (1/n)·Σⱼ (ReLU(⟨w,xⱼ⟩) − yⱼ)·1{⟨w,xⱼ⟩ > 0}·xⱼ; Hessian, exact wherever no
-/// ⟨w,xⱼ⟩ = 0, (1/n)·Σⱼ 1{⟨w,xⱼ⟩ > 0}·xⱼxⱼᵀ. The seed's printed per-sample
+/// ⟨w,xⱼ⟩ = 0, (1/n)·Σⱼ 1{⟨w,xⱼ⟩ > 0}·xⱼxⱼᵀ. The paper's printed per-sample
 /// gradient 2(ReLU − y)(1 + sgn⟨w,x⟩)x is 4× ours on the active side. Minimiser:
 /// w* (f* = 0; unique when the active xⱼ span ℝᵈ, which holds w.h.p. for
 /// n ≳ 2d). Full loss, gradient and HVP use BLAS `sgemv` over all n samples;
 /// the stochastic oracle averages the per-sample gradients of `batch.size`
 /// (default 1) samples drawn with replacement from worker `batch.worker`'s
-/// contiguous shard (`MiniBatchSampler`; the seed's eq. 2.1 and the
+/// contiguous shard (`MiniBatchSampler`; the paper's eq. 2.1 and the
 /// master–worker split of §2.2), plus `OracleNoise`. Start (`init=`):
-/// `random` (the seed's experiments, "a random initial point"): w₀ ~
+/// `random` (the paper's experiments, "a random initial point"): w₀ ~
 /// N(0, scale²·I) from the run's seed; `gradient` (Remark 3.2: "one full
 /// gradient descent step at zero", following Soltanolkotabi 2017): at w = 0
 /// every sample sits on the kink, where the generalized gradient's factor
 /// (1 + sgn 0) is half its active-side value, so ∇f(0) = −(1/(2n))Σⱼ yⱼxⱼ and
 /// w₀ = −η₀∇f(0) = (η₀/(2n))Σⱼ yⱼxⱼ; the default η₀ = 4 (`init-step`) makes w₀
 /// unbiased, E[y·x] = w*/2, with relative error ≈ √(2d/n). Step sizes
-/// (m = mini-batch size): the seed's experimental SGD step η = m/d
+/// (m = mini-batch size): the paper's experimental SGD step η = m/d
 /// (`suggestedStepSize`), QSGD with b bits η = m·b/(9d); Theorem 3.1's step
 /// η = 3/(4(9d/m + 25/16)) with contraction ρ = 1 − 9/(16(9d/m + 25/16)) of
 /// E‖w_t − w*‖², and Theorem 3.2's QSGD contraction (eq. 3.3); the theorem
-/// values are as printed, for the seed's own gradient normalisation.
+/// values are as printed, for the paper's own gradient normalisation.
 /// Constants: L = (1 + √(d/n))², the high-probability (Bai–Yin) bound on
 /// ‖XᵀX/n‖ ≥ ‖∇²f‖; it bounds the curvature, but the gradient jumps by
 /// yⱼ‖xⱼ‖/n across a kink ⟨w,xⱼ⟩ = 0 with yⱼ > 0, so it is not a global
@@ -130,12 +130,12 @@ public final class PlantedReLU: Objective {
         constants = ObjectiveConstants(L: t * t, rho: nil, sigma: nil, ell: nil)
     }
 
-    // MARK: Step sizes of seed 003
+    // MARK: Step sizes of Kalan et al.
 
-    /// The seed's experimental SGD step η = m/d (§4).
+    /// The paper's experimental SGD step η = m/d (its Section 4).
     public static func sgdStepSize(batch m: Int, dimension d: Int) -> Double { Double(max(m, 1)) / Double(d) }
 
-    /// The seed's experimental QSGD step η = m·b/(9d) for b bits a coordinate (§4).
+    /// The paper's experimental QSGD step η = m·b/(9d) for b bits a coordinate (its Section 4).
     public static func qsgdStepSize(batch m: Int, bits b: Int, dimension d: Int) -> Double {
         Double(max(m, 1)) * Double(b) / (9 * Double(d))
     }

@@ -2,7 +2,8 @@ import CSGDCore
 import Optimization
 
 /// `saddle`: the smallest objective with a strict saddle, for checking that a
-/// method escapes it and for measuring how long escape takes (SPEC §7.3).
+/// method escapes it and for measuring how long escape takes (the rates of
+/// Table 1 of Avdiukhin & Yaroslavtsev 2021).
 ///
 /// f(x) = −(γ/2)·x₁² + ¼·x₁⁴ + ½·Σ_{i≥2} x_i² on ℝᵈ (x₁ the first coordinate).
 /// ∇f(x) = (x₁³ − γx₁, x₂, …, x_d); ∇²f(x) = diag(3x₁² − γ, 1, …, 1).

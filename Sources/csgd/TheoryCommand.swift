@@ -4,13 +4,13 @@ import Foundation
 import Optimization
 
 /// `csgd theory`: the parameters of Algorithm 1 that Definitions B.1–B.2 of
-/// seed 001 prescribe (η, I, R, F, r) and the iteration bound T, from ε, L,
+/// Avdiukhin & Yaroslavtsev 2021 (arXiv version) prescribe (η, I, R, F, r) and the iteration bound T, from ε, L,
 /// ρ, σ, optional ℓ (Assumption C), d and the compressor's μ. Prints a table,
 /// or with --json one object with keys eta, I, R, F, r, T.
 struct TheoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "theory",
-        abstract: "Derive the theory defaults η, I, R, F, r and the iteration bound T (SPEC §3).",
+        abstract: "Derive the theory defaults η, I, R, F, r and the iteration bound T (Definitions B.1–B.2 of Avdiukhin & Yaroslavtsev 2021).",
         discussion: """
         eta_sigma = eps^2/(L(1+d sigma^2)), or with --ell (Assumption C) min(eps^2/(L(1+sigma^2)), sqrt(rho eps)/ell^2);
         eta_mu = min(mu eps/(sqrt(1-mu) L sigma), mu^2 sqrt(rho eps)/((1-mu) L^2 k)), k = d (general) or 1 (--linear);

@@ -16,7 +16,7 @@ final class CompressCommandTests: XCTestCase {
             let bits = try XCTUnwrap(obj["bits"] as? Int)
             XCTAssertEqual(try XCTUnwrap(obj["bits_per_coordinate"] as? Double), Double(bits) / 4096, "\(line)")
         }
-        // Exact sizes from SPEC §2 at d = 4096, K = 41 (1% rounded).
+        // Exact sizes of the wire formats (docs/wire-formats.md) at d = 4096, K = 41 (1% rounded).
         let byName = Dictionary(uniqueKeysWithValues: try lines.map { line -> (String, [String: Any]) in
             let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             return (obj["compressor"] as! String, obj)
