@@ -3,6 +3,7 @@ import CSGDCore
 /// Every experiment `csgd reproduce` knows, in report order.
 public enum Catalog {
     public static let all: [any Experiment] = [
+        Fig2Plateau(),
         ReluRate(),
     ]
 

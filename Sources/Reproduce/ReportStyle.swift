@@ -8,8 +8,14 @@ public enum ReportStyle {
     /// Every group name the experiments use, registered in a fixed order.
     public static let palette: Palette = {
         var p = Palette()
-        p.register(["SGD", "QSGD b=7", "no compression", "topk 0.1%", "randomk 0.1%",
-                    "no compression, σ = 0.01", "topk 0.1%, σ = 0.01", "randomk 0.1%, σ = 0.01"])
+        // Figure 2's colours: red without noise, green with it, for every compressor.
+        for c in ["no compression", "topk 0.1%", "randomk 0.1%"] {
+            p.setStyle(SeriesStyle(color: .vermillion), for: c)
+            p.setStyle(SeriesStyle(color: .bluishGreen), for: "\(c), σ = 0.01")
+        }
+        p.setStyle(SeriesStyle(color: .vermillion), for: "no noise")
+        p.setStyle(SeriesStyle(color: .bluishGreen), for: "σ = 0.01")
+        p.register(["SGD", "QSGD b=7"])
         return p
     }()
 

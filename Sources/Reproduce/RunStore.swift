@@ -33,8 +33,8 @@ public struct RunStore: Sendable {
     public func load(_ run: RunSpec) throws -> RunResult {
         let decoder = JSONDecoder()
         let summaryData = try Files.read(summaryURL(run))
-        let summary: RunSummary
-        do { summary = try decoder.decode(RunSummary.self, from: summaryData) } catch {
+        let summary: RunOutcome
+        do { summary = try decoder.decode(RunOutcome.self, from: summaryData) } catch {
             throw CSGDError("\(summaryURL(run).path): not a run summary (\(Files.describe(error)))")
         }
         let text = String(decoding: try Files.read(logURL(run)), as: UTF8.self)
@@ -52,7 +52,7 @@ public struct RunStore: Sendable {
 public struct RunResult: Sendable {
     public var spec: RunSpec
     public var records: [StepRecord]
-    public var summary: RunSummary
+    public var summary: RunOutcome
 }
 
 /// File helpers with one-line errors.

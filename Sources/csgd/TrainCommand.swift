@@ -76,6 +76,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Estimate λ_min(∇²f) at the end by Lanczos on finite-difference HVPs, and test ε-SOSP.")
     var certify = false
 
+    @Option(parsing: .unconditional, help: "With --certify, also estimate λ_min every N steps, in the log lines of those steps (a multiple of --log-every; default 0: only at the end).")
+    var certifyEvery: Int = 0
+
     @Option(parsing: .unconditional, help: "ε of the ε-SOSP test (with --certify).")
     var eps: Double = 0.01
 
@@ -105,7 +108,7 @@ struct TrainCommand: ParsableCommand {
         }
         let config = TrainerConfiguration(
             steps: setup.steps, seed: seed, learningRate: lr, logEvery: logEvery,
-            epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: 0, evalEvery: evalEvery,
+            epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: certifyEvery, evalEvery: evalEvery,
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
@@ -151,6 +154,12 @@ struct TrainSetup {
         guard c.evalEvery >= 0 else { throw CSGDError("--eval-every \(c.evalEvery) must be 0 or more") }
         guard c.logEvery >= 1 else { throw CSGDError("--log-every \(c.logEvery) must be at least 1") }
         if c.certify { guard c.eps > 0, c.rho > 0 else { throw CSGDError("--eps and --rho must be positive") } }
+        if c.certifyEvery != 0 {
+            guard c.certify else { throw CSGDError("--certify-every needs --certify") }
+            guard c.certifyEvery > 0, c.certifyEvery % c.logEvery == 0 else {
+                throw CSGDError("--certify-every \(c.certifyEvery) must be a positive multiple of --log-every \(c.logEvery)")
+            }
+        }
 
         let modelSpec = try ModelSpec.parse(c.model)
         var m = try Methods.parse(c.method)

@@ -13,6 +13,33 @@ final class TrainCommandTests: XCTestCase {
         return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], file: file, line: line)
     }
 
+    /// --certify-every puts λ_min in the log lines of exactly those steps
+    /// (and at the end), and is refused without --certify or off the log grid.
+    func testCertifyEveryTracksLambdaMinAlongTheRun() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-certify-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let base = ["train", "--model", "mlp:8-4-3", "--dataset", "synthetic:n=64,classes=3,shape=1x2x4", "--steps", "30",
+                    "--batch", "8", "--log-every", "5"]
+        let s = try json(try CLIRunner.run(base + ["--certify", "--certify-every", "10", "--log", log, "--json"]))
+        XCTAssertNotNil(s["lambda_min"])
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(lines.compactMap { $0["step"] as? Int }, [0, 5, 10, 15, 20, 25, 30])
+        for l in lines {
+            let step = try XCTUnwrap(l["step"] as? Int)
+            XCTAssertEqual(l["lambda_min"] != nil, step % 10 == 0, "step \(step): \(l)")
+        }
+        for (extra, message) in [(["--certify-every", "10"], "--certify-every needs --certify"),
+                                 (["--certify", "--certify-every", "7"], "positive multiple of --log-every 5"),
+                                 (["--certify", "--certify-every", "-5"], "positive multiple")] {
+            let r = try CLIRunner.run(base + extra)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+    }
+
     /// 2,000 Fashion-MNIST images, one epoch of a small MLP over 2 workers
     /// with error-feedback TopK: the training loss falls well below its start.
     func testShortFashionMNISTRunLowersTheLoss() throws {

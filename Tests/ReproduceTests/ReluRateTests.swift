@@ -12,9 +12,8 @@ final class ReluRateTests: XCTestCase {
             StepRecord(step: t, loss: 0, gradNorm: 0, stochasticGradNorm: 0, updateNorm: 0, errorNorm: 0, lambdaMin: nil,
                        isSOSP: nil, relativeError: error(t), resets: 0, uploadBits: 0, downloadBits: 0, wallSeconds: 0)
         }
-        let summary = RunSummary(steps: steps, finalLoss: 0, gradNorm: 0, lambdaMin: nil, isSOSP: nil, firstSOSPStep: nil,
-                                 resets: 0, uploadBitsPerWorker: 0, downloadBitsPerWorker: 0, wallSeconds: 1,
-                                 paramsSHA256: "", relativeError: error(steps), stoppedEarly: nil)
+        let summary = RunOutcome(steps: steps, loss: 0, wallSeconds: 1, uploadBitsPerWorker: 0, paramsSHA256: "",
+                                 relativeError: error(steps))
         return RunResult(spec: RunSpec(arguments: [group, "\(seed)"], group: group, seed: seed), records: records, summary: summary)
     }
 
