@@ -121,7 +121,7 @@ public struct Fig2Plateau: Experiment {
             "RandomK runs as specified (0.1% of coordinates, error feedback, no rescaling).",
         ]
         if let l = lambda, let p = atPlateau {
-            notes.append(String(format: "On the plateau (step %d) ‖∇f‖ = %.4f and λ_min = %.4f: with ε = 0.01 the point passes the ε-SOSP test λ_min ≥ −√(ρε) only for ρ ≤ %.3f (ρ ≥ λ_min²/ε fails it); a network does not know its ρ, so this is negative curvature, not a minimum.", p.step, p.gradNorm, l, l * l / 0.01))
+            notes.append(String(format: "On the plateau (step %d) ‖∇f‖ = %.4f and λ_min = %.4f. With ε = 0.01 the ε-SOSP test λ_min ≥ −√(ρε) fails for every ρ below λ_min²/ε = %.3f and passes above it (so --certify's default ρ = 1 says yes): a network does not know its ρ, so what the data show is negative curvature at a small gradient, a saddle region, not a minimum.", p.step, p.gradNorm, l, l * l / 0.01))
         }
         if options.quick { notes.append("quick form: \(steps) steps and \(options.seeds(full: 10, quick: 2)) seeds a configuration instead of 3 epochs (2,814 steps) and 10") }
         let plots = try Fig2Plots.write(data: data, compressors: Self.compressors.map { ($0.label, Self.group($0, noise: false), Self.group($0, noise: true)) },
