@@ -46,11 +46,17 @@ public final class NetworkObjective: Objective, @unchecked Sendable {
     private let vectors = ObjectPool<FloatBuffer>()
 
     /// - Parameters:
+    ///   - model: the network whose flat parameter vector is the iterate.
+    ///   - data: the training samples the shards index.
     ///   - shards: worker w's sample indices into `data` (one array a worker;
     ///     a `BatchKey`'s worker must index it).
     ///   - batchSize: B, used when a `BatchKey` has size 0.
     ///   - evaluation: the set the fixed batch comes from (often `data`).
     ///   - evaluationIndices: the fixed batch (nil: the first min(512, n) samples).
+    ///   - evaluationChunk: samples a pass over the fixed batch takes at once.
+    ///   - parallelism: batch parts computed at once, each on a thread.
+    ///   - hvpStep: the step of the finite difference of gradients that
+    ///     stands in for a Hessian–vector product.
     public init(model: Model, data: Dataset, shards: [[Int32]], batchSize: Int, evaluation: Dataset,
                 evaluationIndices: [Int32]? = nil, evaluationChunk: Int = 256, parallelism: Int = 1,
                 hvpStep: Double = 1e-3) throws {
