@@ -5,6 +5,7 @@ public enum Catalog {
     public static let all: [any Experiment] = [
         Fig2Plateau(),
         ReluRate(),
+        ReluPhase(),
     ]
 
     /// The experiments named on a command line (`all` for every one); an
