@@ -76,4 +76,18 @@ final class ReproduceCommandTests: XCTestCase {
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.html").path))
     }
+
+    /// The quick relu-phase runs in full (168 small runs) and its claim holds:
+    /// the seeds are fixed, so the verdict is too.
+    func testQuickReluPhaseHolds() throws {
+        let out = tempDir()
+        let r = try CLIRunner.run(["reproduce", "relu-phase", "--quick", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("relu-phase: 168/168 runs"), r.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("relu-phase/summary.json"))) as? [String: Any]
+        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        XCTAssertEqual((analysis["verdict"] as? [String: Any])?["kind"] as? String, "holds", "\(analysis["verdict"] ?? "")")
+        let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]])
+        XCTAssertEqual(plots.count, 2)
+    }
 }
