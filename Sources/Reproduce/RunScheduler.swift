@@ -39,6 +39,7 @@ public struct RunScheduler: Sendable {
     /// Runs every run not yet done; `progress` is called after each (on any thread, one call at a time).
     public func run(_ runs: [RunSpec], progress: @escaping @Sendable (Progress) -> Void) throws {
         try store.prepare()
+        removeLeftovers()
         let unique = Array(Dictionary(runs.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a }).values)
             .sorted { $0.key < $1.key }
         let pending = unique.filter { !isDone($0) }
@@ -63,6 +64,21 @@ public struct RunScheduler: Sendable {
         }
         group.wait()
         if let e = state.error { throw e }
+    }
+
+    /// Deletes the temporary files of runs that a killed reproduction left
+    /// behind (`.KEY.tmp-PID.*` whose process PID no longer exists);
+    /// finished runs and a live reproduction's files are never touched.
+    func removeLeftovers() {
+        let dir = store.runsDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        for n in names where n.hasPrefix(".") {
+            guard let r = n.range(of: ".tmp-"),
+                  let pid = Int32(n[r.upperBound...].prefix { $0.isNumber }) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent(n))
+            }
+        }
     }
 
     /// One run: launch, then keep its files or its failure.

@@ -45,7 +45,20 @@ final class RunSchedulerTests: XCTestCase {
         let store = RunStore(directory: dir)
         let scheduler = RunScheduler(store: store, launcher: launcher, jobs: 2)
         let progress = ProgressBox()
+        // A killed reproduction's leftovers (its process gone) are removed and
+        // never read as a run; a live one's (this process) are left alone.
+        try store.prepare()
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let stale = store.runsDirectory.appendingPathComponent(".\(specs(1)[0].key).tmp-\(gone.processIdentifier).jsonl")
+        let live = store.runsDirectory.appendingPathComponent(".feedfeedfeedfeed.tmp-\(getpid()).jsonl")
+        for u in [stale, live] { try Data("{\"step\":0".utf8).write(to: u) }
         try scheduler.run(specs(4)) { progress.add($0) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live.path))
+        try FileManager.default.removeItem(at: live)
         XCTAssertEqual(launcher.launched.count, 4)
         XCTAssertEqual(progress.last?.done, 4)
         XCTAssertEqual(progress.last?.total, 4)
