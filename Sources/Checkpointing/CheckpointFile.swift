@@ -91,42 +91,14 @@ public enum CheckpointFile {
     }
 
     /// Writes `bytes` to `path` so that a crash at any point leaves either
-    /// the previous file or the complete new one: temporary file, write,
-    /// fsync, rename over `path`, fsync the directory.
+    /// the previous file or the complete new one (`AtomicFile`, through
+    /// `temporaryPath(for:)`).
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let tmp = temporaryPath(for: path)
-        func fail(_ what: String) -> CSGDError {
-            CSGDError("cannot write checkpoint '\(path)': \(what): \(String(cString: strerror(errno)))")
-        }
-        let fd = Foundation.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw fail("open") }
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
-        do {
-            defer { close(fd) }
-            try bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw fail("write")
-                    }
-                    done += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw fail("fsync") }
-        }
-        guard rename(tmp, path) == 0 else { throw fail("rename") }
-        ok = true
-        try syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        try AtomicFile.write(bytes, to: path, temporary: temporaryPath(for: path))
     }
 
     /// fsync of a directory, so that the names in it (a rename, a new entry) are durable.
     public static func syncDirectory(_ path: String) throws {
-        let fd = Foundation.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw CSGDError("cannot open checkpoint directory '\(path)': \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw CSGDError("cannot fsync checkpoint directory '\(path)': \(String(cString: strerror(errno)))") }
+        try AtomicFile.syncDirectory(path)
     }
 }

@@ -43,24 +43,7 @@ struct SVGWriter {
         attributes.map { " " + $0.0 + "=\"" + escape($0.1) + "\"" }.joined()
     }
 
-    /// `s` safe in XML text and attribute values: `& < > " '` become entities,
-    /// control characters XML 1.0 forbids (and line breaks) become spaces.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case _ where scalar.value < 0x20, "\u{7F}", "\u{FFFE}", "\u{FFFF}": out += " "
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { Markup.escape(s) }
 
     /// A whole standalone document: the root `<svg>` with size, `viewBox`,
     /// generic font, a `<title>` and a white background, around `body`.

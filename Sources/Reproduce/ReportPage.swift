@@ -1,4 +1,5 @@
 import Foundation
+import Plotting
 
 /// The report: one self-contained HTML page (inline CSS and SVG, no
 /// scripts, nothing fetched) with, per experiment, the claim, the paper's
@@ -69,20 +70,8 @@ public struct ReportPage {
         "<span class=\"verdict \(k.rawValue.replacingOccurrences(of: " ", with: "-"))\">\(k.rawValue)</span>"
     }
 
-    /// Text for HTML.
-    func esc(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            default: o.append(c)
-            }
-        }
-        return o
-    }
+    /// Text for HTML (the same escaping as the plots' SVG).
+    func esc(_ s: String) -> String { Markup.escape(s) }
 
     static let css = """
         body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}

@@ -72,19 +72,11 @@ enum Files {
         do { return try Data(contentsOf: url) } catch { throw CSGDError("cannot read \(url.path): \(describe(error))") }
     }
 
-    /// Writes `data` to a temporary file beside `url`, then renames it over `url`.
+    /// Writes `data` over `url` atomically (`AtomicFile`), through a
+    /// temporary name that carries this process's id.
     static func writeAtomically(_ data: Data, to url: URL) throws {
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            try rename(tmp, to: url)
-        } catch let e as CSGDError {
-            try? FileManager.default.removeItem(at: tmp)
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw CSGDError("cannot write \(url.path): \(describe(error))")
-        }
+        try AtomicFile.write([UInt8](data), to: url.path, temporary: tmp.path)
     }
 
     static func rename(_ from: URL, to: URL) throws {

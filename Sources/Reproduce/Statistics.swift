@@ -1,4 +1,5 @@
 import Foundation
+import Plotting
 
 /// The few statistics the experiments report: means, empirical quantiles,
 /// and least-squares lines with confidence intervals.
@@ -39,35 +40,30 @@ public enum Statistics {
         public var slopeHigh95: Double { slope + slopeHalfWidth95 }
     }
 
-    /// Fits y ≈ a + b·x by least squares; nil with fewer than three finite
+    /// Fits y ≈ a + b·x by least squares (Plotting's `LinearFit`, so a
+    /// plotted line is the fitted one); nil with fewer than three finite
     /// points or when every x is the same.
     public static func fitLine(x: [Double], y: [Double]) -> LineFit? {
-        let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
-        let n = pairs.count
-        guard n >= 3 else { return nil }
-        let mx = pairs.map(\.0).reduce(0, +) / Double(n)
-        let my = pairs.map(\.1).reduce(0, +) / Double(n)
-        var sxx = 0.0, sxy = 0.0, syy = 0.0
-        for (a, b) in pairs {
-            sxx += (a - mx) * (a - mx)
-            sxy += (a - mx) * (b - my)
-            syy += (b - my) * (b - my)
-        }
-        guard sxx > 0 else { return nil }
-        let slope = sxy / sxx
-        let intercept = my - slope * mx
-        let residual = max(0, syy - slope * sxy)
-        let se = (residual / Double(n - 2) / sxx).squareRoot()
-        let r2 = syy > 0 ? 1 - residual / syy : 1
-        return LineFit(slope: slope, intercept: intercept, slopeStandardError: se,
-                       slopeHalfWidth95: studentT975(degrees: n - 2) * se, points: n, rSquared: r2)
+        fit(x: x, y: y, scale: .linear)
     }
 
     /// Fits log10 y ≈ a + b·log10 x over the points where both are positive:
     /// b is the exponent of a power law y ∝ x^b.
     public static func fitPowerLaw(x: [Double], y: [Double]) -> LineFit? {
-        let pairs = zip(x, y).filter { $0.0 > 0 && $0.1 > 0 && $0.0.isFinite && $0.1.isFinite }
-        return fitLine(x: pairs.map { log10($0.0) }, y: pairs.map { log10($0.1) })
+        fit(x: x, y: y, scale: .log)
+    }
+
+    /// The least-squares line of v = scale(y) on u = scale(x), with its 95%
+    /// interval and R², over the points the scale can show.
+    static func fit(x: [Double], y: [Double], scale: Scale) -> LineFit? {
+        let pairs = zip(x, y).compactMap { a, b in scale.transform(a).flatMap { u in scale.transform(b).map { (u, $0) } } }
+        guard pairs.count >= 3, let f = LinearFit.leastSquares(x: x, y: y, xScale: scale, yScale: scale) else { return nil }
+        let meanV = pairs.map(\.1).reduce(0, +) / Double(pairs.count)
+        let total = pairs.map { ($0.1 - meanV) * ($0.1 - meanV) }.reduce(0, +)
+        let residual = pairs.map { $0.1 - f.intercept - f.slope * $0.0 }.map { $0 * $0 }.reduce(0, +)
+        return LineFit(slope: f.slope, intercept: f.intercept, slopeStandardError: f.slopeError,
+                       slopeHalfWidth95: studentT975(degrees: pairs.count - 2) * f.slopeError, points: pairs.count,
+                       rSquared: total > 0 ? 1 - residual / total : 1)
     }
 
     /// The 97.5% quantile of Student's t distribution with `degrees` degrees

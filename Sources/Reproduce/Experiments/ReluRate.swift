@@ -38,9 +38,11 @@ public struct ReluRate: Experiment {
         var fits: [String: Statistics.LineFit] = [:]
         var rows: [[String]] = []
         var final: [String: Double] = [:]
+        var curves: [(String, GroupCurve)] = []
         for g in Self.groups {
             let runs = data.group(g.name)
             let curve = GroupCurve(runs) { $0.relativeError }
+            curves.append((g.name, curve))
             let inRange = zip(curve.steps, curve.mean).filter { Self.fitRange.contains($0.1) }
             let fit = Statistics.fitLine(x: inRange.map(\.0), y: inRange.map { log10($0.1) })
             fits[g.name] = fit
@@ -75,7 +77,7 @@ public struct ReluRate: Experiment {
             fits[g.name].map { String(format: "%@: error × %.4f a step (R² %.3f), median final %.1e", g.name, pow(10, $0.slope), $0.rSquared, final[g.name] ?? .nan) }
                 ?? "\(g.name): no linear phase"
         }.joined(separator: "; ")
-        let plots = try ReluRatePlots.write(data: data, fits: fits, groups: Self.groups.map(\.name), into: directory)
+        let plots = try ReluRatePlots.write(curves: curves, fits: fits, into: directory)
         return ExperimentAnalysis(
             paper: "straight lines on a log axis for SGD and QSGD (b = 7), QSGD's close to SGD's",
             ours: ours, verdict: verdict, figures: figures,

@@ -4,12 +4,11 @@ import Plotting
 /// relu-rate's plot: relative error against iterations on a log axis, the
 /// mean over seeds with its 10%–90% band, and each method's fitted line.
 enum ReluRatePlots {
-    static func write(data: ExperimentData, fits: [String: Statistics.LineFit], groups: [String], into directory: URL) throws -> [PlotReference] {
+    static func write(curves: [(String, GroupCurve)], fits: [String: Statistics.LineFit], into directory: URL) throws -> [PlotReference] {
         var chart = LineChart(title: "Planted ReLU, d = 1000, n = 10000, m = 800", xLabel: "iteration",
                               yLabel: "relative error ‖w − w*‖/‖w*‖", yScale: .log)
         chart.palette = ReportStyle.palette
-        for g in groups {
-            let curve = GroupCurve(data.group(g)) { $0.relativeError }
+        for (g, curve) in curves {
             guard !curve.steps.isEmpty else { continue }
             chart.add(Series(name: g, x: curve.steps, y: curve.mean, band: Band(lower: curve.low, upper: curve.high)))
             let phase = zip(curve.steps, curve.mean).filter { ReluRate.fitRange.contains($0.1) }.map(\.0)
