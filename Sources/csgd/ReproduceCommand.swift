@@ -18,15 +18,15 @@ struct ReproduceCommand: ParsableCommand {
     )
 
     @Argument(help: "Experiments to run, or all.")
-    var experiments: [String]
+    var experiments: [String] = []
 
     @Flag(help: "The short form: fewer steps and runs (a first look; what CI runs).")
     var quick = false
 
-    @Option(help: "Runs (seeds) per configuration (default: each experiment's own).")
+    @Option(parsing: .unconditional, help: "Runs (seeds) per configuration (default: each experiment's own).")
     var runs: Int?
 
-    @Option(help: "Runs at once (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Runs at once (default: the number of cores).")
     var jobs: Int?
 
     @Option(help: "Output directory.")

@@ -27,6 +27,8 @@ final class ReproduceCommandTests: XCTestCase {
         try assertOneLineError(["reproduce", "no-such", "--out", out], contains: "unknown experiment 'no-such'")
         try assertOneLineError(["reproduce", "relu-rate", "--runs", "0", "--out", out], contains: "--runs 0")
         try assertOneLineError(["reproduce", "relu-rate", "--jobs", "0", "--out", out], contains: "--jobs 0")
+        try assertOneLineError(["reproduce", "relu-rate", "--jobs", "-1", "--out", out], contains: "--jobs -1")
+        try assertOneLineError(["reproduce", "--out", out], contains: "name at least one experiment")
         let file = dir.appendingPathComponent("a-file")
         try Data("x".utf8).write(to: file)
         try assertOneLineError(["reproduce", "relu-rate", "--out", file.path], contains: "is a file")
