@@ -1,6 +1,13 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// The hot code is compiled with optimisation in debug builds too, so that
+// `swift test` (a debug build) runs the experiments' short forms and the
+// training paths at close to release speed; assertions and overflow checks
+// stay on (-O keeps them; only -Ounchecked drops them).
+let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let optimizedC: [CSetting] = [.unsafeFlags(["-O2"], .when(configuration: .debug))]
+
 let package = Package(
     name: "csgd",
     products: [
@@ -37,11 +44,11 @@ let package = Package(
         ),
         // What Swift cannot express: the Gaussian stream (ARS-7 and a ziggurat)
         // on AVX-512/VAES or AVX2/AES-NI chosen at run time, a software prefetch.
-        .target(name: "CKernels"),
+        .target(name: "CKernels", cSettings: optimizedC),
         // Buffers, BLAS bridge, counter-based randomness, shared kernels.
-        .target(name: "CSGDCore", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "CSGDCore", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: optimizedSwift),
         // Compressors with their wire formats.
-        .target(name: "Compression", dependencies: ["CSGDCore", "CKernels"]),
+        .target(name: "Compression", dependencies: ["CSGDCore", "CKernels"], swiftSettings: optimizedSwift),
         // LAPACKE for exact eigenvalues in tests (Debian: liblapacke-dev).
         .systemLibrary(
             name: "CLAPACKE",
@@ -50,20 +57,22 @@ let package = Package(
         ),
         // The collectives ranks use (all-reduce, all-gather, broadcast) and their
         // in-process implementation; a decorator that times them.
-        .target(name: "Communication", dependencies: ["CSGDCore"]),
+        .target(name: "Communication", dependencies: ["CSGDCore"], swiftSettings: optimizedSwift),
         // The checkpoint format: per-rank state files, a manifest, atomic directories.
         .target(
             name: "Checkpointing",
-            dependencies: ["CSGDCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSGDCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimizedSwift
         ),
         // Objectives, gradient transforms and the methods built from them, theory
         // defaults, Lanczos λ_min and the ε-SOSP certificate.
         .target(
             name: "Optimization",
-            dependencies: ["CSGDCore", "CKernels", "Compression", "Communication", "Checkpointing"]
+            dependencies: ["CSGDCore", "CKernels", "Compression", "Communication", "Checkpointing"],
+            swiftSettings: optimizedSwift
         ),
         // Synthetic objectives with known geometry.
-        .target(name: "Problems", dependencies: ["CSGDCore", "Optimization"]),
+        .target(name: "Problems", dependencies: ["CSGDCore", "Optimization"], swiftSettings: optimizedSwift),
         // zlib (Debian: zlib1g-dev) for gzip-compressed IDX files.
         .systemLibrary(
             name: "CZlib",
@@ -71,16 +80,17 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // Image data sets (IDX, CIFAR-10 binary, synthetic) and worker partitions.
-        .target(name: "Datasets", dependencies: ["CSGDCore", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["CSGDCore", "CZlib"], swiftSettings: optimizedSwift),
         // Layers, models and losses on flat Float32 buffers; a model with its data as an Objective.
-        .target(name: "NeuralNet", dependencies: ["CSGDCore", "Optimization", "Datasets"]),
+        .target(name: "NeuralNet", dependencies: ["CSGDCore", "Optimization", "Datasets"], swiftSettings: optimizedSwift),
         // The per-rank training loop, W ranks in one process, bit accounting, run records.
         .target(
             name: "Distributed",
             dependencies: [
                 "CSGDCore", "Compression", "Communication", "Checkpointing", "Optimization",
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: optimizedSwift
         ),
         // Open MPI's C API with inline shims for its handle macros (Debian: libopenmpi-dev).
         .systemLibrary(

@@ -92,4 +92,25 @@ final class ReproduceCommandTests: XCTestCase {
         let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]])
         XCTAssertEqual(plots.count, 2)
     }
+
+    /// The README's first command after set-up: the quick fig2 plateau (six
+    /// autoencoder runs) and relu-rate, a verdict line for each and the
+    /// report's path; the seeds are fixed, so the verdicts are too.
+    func testReadmeReproductionQuick() throws {
+        let out = tempDir()
+        let r = try CLIRunner.run(["reproduce", "fig2-plateau", "relu-rate", "--quick", "--resume", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("fig2-plateau: 6/6 runs"), r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("fig2-plateau") && $0.contains("holds") }, r.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("relu-rate") && $0.contains("holds") }, r.stdout)
+        XCTAssertTrue(r.stdout.contains("report: \(out.path)/report.html"), r.stdout)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("fig2-plateau/summary.json"))) as? [String: Any]
+        XCTAssertEqual(summary?["failedRuns"] as? Int, 0)
+        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]]).compactMap { $0["file"] as? String }
+        XCTAssertEqual(plots, ["panel-1.svg", "escape-steps.svg"])
+        let lambda = try XCTUnwrap((analysis["figures"] as? [String: Any])?["plateau lambda_min"] as? Double)
+        XCTAssertLessThan(lambda, 0, "the plateau is a saddle region")
+    }
 }
