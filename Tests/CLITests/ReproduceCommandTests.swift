@@ -113,4 +113,30 @@ final class ReproduceCommandTests: XCTestCase {
         let lambda = try XCTUnwrap((analysis["figures"] as? [String: Any])?["plateau lambda_min"] as? Double)
         XCTAssertLessThan(lambda, 0, "the plateau is a saddle region")
     }
+
+    /// The quick fig1-workers (12 small runs on synthetic 8×8 images: the
+    /// pipeline, not the science) writes its plots and tables and a verdict
+    /// computed by its rule; every run uploads what its compressor promises.
+    func testQuickFig1WorkersEndToEnd() throws {
+        let out = tempDir()
+        let r = try CLIRunner.run(["reproduce", "fig1-workers", "--quick", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("fig1-workers: 12/12 runs"), r.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("fig1-workers/summary.json"))) as? [String: Any]
+        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        let verdict = try XCTUnwrap(analysis["verdict"] as? [String: Any])
+        XCTAssertTrue(["holds", "partly", "differs"].contains(verdict["kind"] as? String ?? ""), "\(verdict)")
+        XCTAssertTrue((verdict["reason"] as? String ?? "").contains("specified: uncompressed SGD learns"), "\(verdict)")
+        let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]])
+        XCTAssertEqual(plots.count, 4)
+        let figures = try XCTUnwrap(analysis["figures"] as? [String: Double])
+        for key in ["specified", "iid", "no-bn"] {
+            XCTAssertNotNil(figures["\(key) uncompressed (100%) final test accuracy"], "\(figures.keys.sorted())")
+            // RandomK 10% and 1% upload 10× and 100× fewer bits (up to K's rounding).
+            XCTAssertEqual(try XCTUnwrap(figures["\(key) randomk 10% upload reduction"]), 10, accuracy: 0.1)
+            XCTAssertEqual(try XCTUnwrap(figures["\(key) randomk 1% upload reduction"]), 100, accuracy: 1)
+        }
+        let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("Learning check"), "the report has the learning-check table")
+    }
 }
