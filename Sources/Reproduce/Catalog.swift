@@ -6,6 +6,7 @@ public enum Catalog {
         Fig2Plateau(),
         ReluRate(),
         ReluPhase(),
+        PsgdDepth(),
     ]
 
     /// The experiments named on a command line (`all` for every one); an
