@@ -10,10 +10,15 @@ import Foundation
 ///   p1) ReLU, Conv(16→32, k3, s2, p1) ReLU, Conv(32→64, k7); ConvT(64→32, k7) ReLU, ConvT(32→16, k3, s2, p1, op1)
 ///   ReLU, ConvT(16→1, k3, s2, p1, op1) Sigmoid; loss against the input
 ///   (MSE by default). On 1×28×28 images d = 210,369.
-/// - `mlp:784-256-10[,act=relu|sigmoid|tanh][,dropout=P]`: fully connected
-///   layers of those widths (the first is the input size C·H·W, the last the
-///   number of classes), the activation between them (ReLU by default),
-///   dropout P after each hidden activation (0 by default); cross-entropy.
+/// - `mlp:784-256-10[,act=relu|sigmoid|tanh|none][,dropout=P]`: fully
+///   connected layers of those widths (the first is the input size C·H·W,
+///   the last the number of classes), the activation after each hidden layer
+///   (ReLU by default; `none` leaves it linear), dropout P after each hidden
+///   activation (0 by default); cross-entropy. `act` and `dropout` may also
+///   be given per hidden layer, `-`-separated like the widths:
+///   `mlp:784-128-32-10,act=sigmoid-none,dropout=0.25-0` is Farrell &
+///   Quintero Peña's shallow net (dense 128 sigmoid, dropout 0.25, dense 32
+///   without activation, dense 10).
 /// - `resnet:N[,width=W]`: a ResNet of basic blocks with BatchNorm and a
 ///   CIFAR stem (3×3 conv, stride 1, BatchNorm, ReLU; no max-pool), global
 ///   average pooling and a linear classifier; cross-entropy. N = 10, 18, 34:
@@ -32,9 +37,16 @@ import Foundation
 /// `description` is the canonical spelling, which parses back to the same spec.
 public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
     case mnistAutoencoder(loss: Loss)
-    case mlp(widths: [Int], activation: Activation.Kind, dropout: Double)
+    /// One activation (nil: none) and one dropout probability a hidden layer.
+    case mlp(widths: [Int], activations: [Activation.Kind?], dropouts: [Double])
     case resnet(depth: Int, width: Int)
     case vgg(blocks: Int, width: Int, dropout: Double)
+
+    /// An MLP with the same activation and dropout after every hidden layer.
+    public static func mlp(widths: [Int], activation: Activation.Kind, dropout: Double) -> ModelSpec {
+        let hidden = max(widths.count - 2, 0)
+        return .mlp(widths: widths, activations: Array(repeating: activation, count: hidden), dropouts: Array(repeating: dropout, count: hidden))
+    }
 
     /// The model names `parse` accepts.
     public static let names = ["mnist-ae", "mlp", "resnet", "vgg"]
@@ -54,8 +66,24 @@ public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
                 try p.integer(String($0), as: "width", .positive)
             }
             guard widths.count >= 2 else { throw p.error("needs at least an input and an output width, as in 'mlp:784-10'") }
-            return .mlp(widths: widths, activation: try p.choice("act", default: Activation.Kind.relu, among: Activation.Kind.allCases),
-                        dropout: try p.number("dropout", default: 0, probability))
+            // One value for every hidden layer, or one a hidden layer.
+            let hidden = widths.count - 2
+            func perLayer<T>(_ key: String, _ fallback: T, _ read: (String) throws -> T) throws -> [T] {
+                guard let text = p.value(key) else { return Array(repeating: fallback, count: hidden) }
+                let items = try text.split(separator: "-", omittingEmptySubsequences: false).map { try read(String($0)) }
+                if items.count == 1 { return Array(repeating: items[0], count: hidden) }
+                guard items.count == hidden else {
+                    throw p.error("\(key) = '\(text)' gives \(items.count) values for \(hidden) hidden layers (give one, or one a layer)")
+                }
+                return items
+            }
+            let kinds = Activation.Kind.allCases.map(\.rawValue) + ["none"]
+            let activations: [Activation.Kind?] = try perLayer("act", Activation.Kind.relu) { t in
+                guard kinds.contains(t.lowercased()) else { throw p.error("act = '\(t)' is not one of: \(kinds.joined(separator: ", "))") }
+                return Activation.Kind(rawValue: t.lowercased())
+            }
+            let dropouts = try perLayer("dropout", 0) { try p.number($0, as: "dropout", probability) }
+            return .mlp(widths: widths, activations: activations, dropouts: dropouts)
         case "resnet":
             try p.read(options: ["width"], positional: .required(what: "a depth", example: "resnet:18"))
             let depth = try p.integer(p.positional!, as: "depth")
@@ -78,7 +106,12 @@ public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .mnistAutoencoder(loss): return loss == .mse ? "mnist-ae" : "mnist-ae:loss=\(loss.rawValue)"
-        case let .mlp(w, a, p): return "mlp:\(w.map(String.init).joined(separator: "-")),act=\(a.rawValue),dropout=\(Self.number(p))"
+        case let .mlp(w, a, p):
+            // One value when every hidden layer has the same (the spelling before per-layer lists).
+            func list(_ items: [String]) -> String { Set(items).count <= 1 ? items.first ?? "" : items.joined(separator: "-") }
+            var text = "mlp:\(w.map(String.init).joined(separator: "-"))"
+            if !a.isEmpty { text += ",act=\(list(a.map { $0?.rawValue ?? "none" })),dropout=\(list(p.map(Self.number)))" }
+            return text
         case let .resnet(d, w): return "resnet:\(d),width=\(w)"
         case let .vgg(b, w, p): return "vgg:\(b),width=\(w),dropout=\(Self.number(p))"
         }
@@ -124,8 +157,8 @@ public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
             for (i, w) in widths.dropFirst().enumerated() {
                 try b.linear(w)
                 if i < widths.count - 2 {
-                    b.act(act)
-                    if p > 0 { try b.dropout(p) }
+                    if let a = act[i] { b.act(a) }
+                    if p[i] > 0 { try b.dropout(p[i]) }
                 }
             }
         case let .resnet(depth, width):

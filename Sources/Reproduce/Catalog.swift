@@ -7,6 +7,7 @@ public enum Catalog {
         Fig1Workers(),
         ReluRate(),
         ReluPhase(),
+        PsgdDepth(),
     ]
 
     /// The experiments named on a command line (`all` for every one); an

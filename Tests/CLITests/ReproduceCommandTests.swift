@@ -139,4 +139,30 @@ final class ReproduceCommandTests: XCTestCase {
         let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(page.contains("Learning check"), "the report has the learning-check table")
     }
+
+    /// The quick psgd-depth runs end to end (6 runs: SGD and two radii on the
+    /// MLP and on the small VGG): a verdict, both plots, the table, and runs
+    /// of the perturbed method at the radius asked for.
+    func testQuickPsgdDepth() throws {
+        let out = tempDir()
+        let r = try CLIRunner.run(["reproduce", "psgd-depth", "--quick", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("psgd-depth: 6/6 runs"), r.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("psgd-depth/summary.json"))) as? [String: Any]
+        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        let kind = try XCTUnwrap((analysis["verdict"] as? [String: Any])?["kind"] as? String)
+        XCTAssertTrue(["holds", "partly", "differs"].contains(kind), kind)
+        let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]])
+        XCTAssertEqual(plots.compactMap { $0["file"] as? String }.sorted(), ["test-accuracy-mlp.svg", "test-accuracy-vgg3.svg"])
+        let rows = try XCTUnwrap((analysis["tables"] as? [[String: Any]])?.first?["rows"] as? [[String]])
+        XCTAssertEqual(rows.count, 6)
+        // Every run finished with a test accuracy; σ = r/√d is in the table.
+        XCTAssertTrue(rows.allSatisfy { $0[3] == "1" && $0[4].hasSuffix("%") }, "\(rows)")
+        XCTAssertEqual(rows.first { $0[0] == "MLP" && $0[1] == "PSGD r = 1" }?[2], String(format: "%.2e", 1 / 104_938.0.squareRoot()))
+        let args = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("psgd-depth/runs").path).filter { $0.hasSuffix(".args") }
+        let commands = try args.map { try String(contentsOf: out.appendingPathComponent("psgd-depth/runs/\($0)"), encoding: .utf8) }
+        XCTAssertEqual(commands.filter { $0.contains("psgd:r=0.015") }.count, 1, "\(commands)")
+        let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("csgd reproduce psgd-depth --quick"))
+    }
 }

@@ -44,6 +44,34 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(v.outputShape, TensorShape(10))
     }
 
+    /// `act` and `dropout` one a hidden layer: Farrell & Quintero Peña's
+    /// shallow net, dense 128 sigmoid, dropout 0.25, dense 32 with no activation.
+    func testMLPPerLayerActivationAndDropout() throws {
+        let spec = try ModelSpec.parse("mlp:784-128-32-10,act=sigmoid-none,dropout=0.25-0")
+        XCTAssertEqual(spec, .mlp(widths: [784, 128, 32, 10], activations: [.sigmoid, nil], dropouts: [0.25, 0]))
+        XCTAssertEqual(spec.description, "mlp:784-128-32-10,act=sigmoid-none,dropout=0.25-0")
+        XCTAssertEqual(try ModelSpec.parse(spec.description), spec)
+        let m = try spec.build(input: mnist, classes: 10)
+        XCTAssertEqual(m.body.layers.map { String(describing: type(of: $0)) }, ["Flatten", "Linear", "Activation", "Dropout", "Linear", "Linear"])
+        XCTAssertEqual((m.body.layers[2] as? Activation)?.kind, .sigmoid)
+        XCTAssertEqual(m.parameterCount, 784 * 128 + 128 + 128 * 32 + 32 + 32 * 10 + 10)
+        // One value is every hidden layer's, as before; the spelling stays the one-value one.
+        XCTAssertEqual(try ModelSpec.parse("mlp:784-128-32-10,act=sigmoid,dropout=0.25"),
+                       .mlp(widths: [784, 128, 32, 10], activation: .sigmoid, dropout: 0.25))
+        XCTAssertEqual(try ModelSpec.parse("mlp:784-128-32-10,act=sigmoid,dropout=0.25").description, "mlp:784-128-32-10,act=sigmoid,dropout=0.25")
+        XCTAssertEqual(try ModelSpec.parse("mlp:784-128-32-10,act=none-none").build(input: mnist, classes: 10).body.layers.filter { $0 is Activation }.count, 0)
+        for (text, message) in [
+            ("mlp:784-128-32-10,act=sigmoid-relu-tanh", "model 'mlp': act = 'sigmoid-relu-tanh' gives 3 values for 2 hidden layers"),
+            ("mlp:784-128-32-10,dropout=0.25-", "model 'mlp': dropout = '' is not a finite number"),
+            ("mlp:784-128-32-10,act=sigmoid-gelu", "model 'mlp': act = 'gelu' is not one of: relu, sigmoid, tanh, none"),
+            ("mlp:784-128-32-10,dropout=0.25-1", "model 'mlp': dropout = 1 must be in [0, 1)"),
+        ] {
+            XCTAssertThrowsError(try ModelSpec.parse(text), text) { e in
+                XCTAssertTrue(String(describing: e).hasPrefix(message), "\(text): \(e)")
+            }
+        }
+    }
+
     func testSpecErrorsAreOneLine() throws {
         let bad = [
             ("alexnet", "model 'alexnet' is not known (expected one of: mnist-ae, mlp, resnet, vgg)"),
