@@ -6,6 +6,8 @@ public enum Catalog {
         Fig2Plateau(),
         ReluRate(),
         ReluPhase(),
+        PgdPagd(),
+        Cnc(),
     ]
 
     /// The experiments named on a command line (`all` for every one); an
