@@ -8,7 +8,8 @@ import Optimization
 /// Names and their options (defaults in parentheses; every problem also takes
 /// `noise=σ` (0), additive N(0, σ²) oracle noise per coordinate keyed by the
 /// mini-batch key, and `seed=S` (1) for its data and planted solution):
-/// - `saddle`: `d` (10), `gamma` (1), `start=saddle|random` (saddle), `scale` (1)
+/// - `saddle`: `d` (10), `gamma` (1), `start=saddle|random` (saddle), `scale` (1), `noise-e1` (0:
+///   oracle noise N(0, σ₁²) on the first coordinate only)
 /// - `matrix-factorization`: `n` (20), `r` (2), `start=random|zero` (random), `scale` (0.01)
 /// - `phase-retrieval`: `d` (20), `n` (200), `start=random|zero` (random), `scale` (0.1)
 /// - `tensor-decomposition`: `d` (10), `k` (d), `start=random|saddle|zero` (random), `s` (2), `scale` (0.5)

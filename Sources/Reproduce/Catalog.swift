@@ -8,6 +8,8 @@ public enum Catalog {
         ReluRate(),
         ReluPhase(),
         PsgdDepth(),
+        PgdPagd(),
+        Cnc(),
     ]
 
     /// The experiments named on a command line (`all` for every one); an

@@ -92,7 +92,7 @@ final class DistributedTests: XCTestCase {
 
     func testBadMethodsNameTheProblem() {
         let cases: [(String, String)] = [
-            ("adam", "method 'adam' is not known (expected one of: alg1, sgd, ef-sgd, psgd, pgd, cnc, qsgd-sgd)"),
+            ("adam", "method 'adam' is not known (expected one of: alg1, sgd, ef-sgd, psgd, pgd, pagd, cnc, qsgd-sgd)"),
             ("sgd:momentum=0.9", "method 'sgd': option 'momentum' is not known (allowed: batch, eta)"),
             ("alg1:reset=on,I=10", "method 'alg1': reset needs R"),
             ("alg1:variant=neurips,I=5", "method 'alg1': reset needs R"),

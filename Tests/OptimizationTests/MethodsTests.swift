@@ -20,10 +20,10 @@ final class MethodsTests: XCTestCase {
     func names(_ chain: MethodChain) -> [String] { chain.transforms.map { String(describing: type(of: $0)) } }
 
     func testRegistry() throws {
-        XCTAssertEqual(Methods.names, ["alg1", "sgd", "ef-sgd", "psgd", "pgd", "cnc", "qsgd-sgd"])
+        XCTAssertEqual(Methods.names, ["alg1", "sgd", "ef-sgd", "psgd", "pgd", "pagd", "cnc", "qsgd-sgd"])
         XCTAssertEqual(Methods.perturbedNames, ["alg1", "psgd"])
         for (text, name) in [("alg1", "alg1"), ("SGD", "sgd"), (" ef-sgd ", "ef-sgd"), ("psgd:r=1", "psgd"), ("pgd", "pgd"),
-                             ("cnc", "cnc"), ("qsgd-sgd:bits=8", "qsgd-sgd")] {
+                             ("pagd", "pagd"), ("cnc", "cnc"), ("qsgd-sgd:bits=8", "qsgd-sgd")] {
             let m = try Methods.parse(text)
             XCTAssertEqual(m.name, name)
             XCTAssertEqual(m.text, text.trimmingCharacters(in: .whitespaces), "the spec as written")

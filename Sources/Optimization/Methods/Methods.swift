@@ -11,6 +11,7 @@ public enum Methods {
         EFSGD.self,
         PSGD.self,
         PGD.self,
+        PAGD.self,
         CNC.self,
         QSGDSGD.self,
     ]
