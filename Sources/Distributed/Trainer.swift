@@ -28,6 +28,9 @@ public struct TrainerConfiguration: Sendable {
     public var threadsPerRank: Int
     /// Where and how often to checkpoint, and whether to resume (nil: never).
     public var checkpoint: CheckpointPolicy?
+    /// The seed of the initial point x₀ when it is not `seed` (nil: `seed`):
+    /// the trials of an ensemble start from one x₀ with their own randomness.
+    public var startSeed: UInt64?
 
     /// The threads each of W ranks uses when the run does not say: the
     /// machine's cores shared out, ⌊cores/W⌋, at least 1. The one default
@@ -126,7 +129,7 @@ public final class Trainer {
         splitter = threads >= 2 && d >= 1 << 16 ? PassSplitter(ways: threads) : nil
         context = StepContext(objective: objective, communicator: communicator, seed: config.seed,
                               parameters: x.buffer, scratch: scratch.buffer, splitter: splitter)
-        objective.initialPoint(seed: config.seed, into: x.buffer)
+        objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer)
     }
 
     /// The current iterate (identical on every rank).
