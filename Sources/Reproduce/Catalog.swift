@@ -4,6 +4,7 @@ import CSGDCore
 public enum Catalog {
     public static let all: [any Experiment] = [
         Fig2Plateau(),
+        Table1Rates(),
         ReluRate(),
         ReluPhase(),
     ]

@@ -50,6 +50,9 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Log interval in steps.")
     var logEvery: Int = 100
 
+    @Flag(help: "Stop at the first certified ε-SOSP (needs --eps): steps and bits to an ε-SOSP.")
+    var stopAtSosp = false
+
     @Option(help: ArgumentHelp("Kalan et al.'s ensemble (Appendix, Algorithm 1): L runs from one start, return the first result with at least L/2 results within 2√ε of it.",
                                valueName: "L,eps=ε[,ball=absolute|relative]"))
     var ensemble: String?
@@ -72,6 +75,7 @@ struct OptimizeCommand: ParsableCommand {
             if let eps { guard eps > 0 else { throw CSGDError("--eps \(eps) must be positive") } }
             if let rho { guard rho > 0 else { throw CSGDError("--rho \(rho) must be positive") } }
             guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
+            if stopAtSosp { guard eps != nil else { throw CSGDError("--stop-at-sosp needs --eps (the ε of the ε-SOSP certificate)") } }
             let m = try Methods.parse(method)
             let objective = try ProblemSpec.parse(problem).make()
             let c = try m.compressor(given: compressor.map(CompressorSpec.parse))
@@ -82,9 +86,10 @@ struct OptimizeCommand: ParsableCommand {
             }
             return (objective, m, c, theory)
         }
-        let config = TrainerConfiguration(
+        var config = TrainerConfiguration(
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
+        config.stopAtSOSP = stopAtSosp
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
                                            config: config, theory: theory, ensemble: ensembleSpec) else { return }
