@@ -7,6 +7,7 @@ public enum Catalog {
         Table1Rates(),
         ReluRate(),
         ReluPhase(),
+        ReluNetbench(),
     ]
 
     /// The experiments named on a command line (`all` for every one); an
