@@ -65,6 +65,8 @@ final class ReluNetbenchTests: XCTestCase {
         XCTAssertEqual(a.plots.map(\.file), ["time-split.svg"])
         let svg = try String(contentsOf: dir.appendingPathComponent("time-split.svg"), encoding: .utf8)
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("paper (EC2, 40 workers), QSGD int8"))
+        XCTAssertTrue(svg.contains("fill=\"#0072B2\"") && svg.contains("fill=\"#D55E00\""), "computation blue, communication vermillion")
+        XCTAssertFalse(svg.contains("##"))
     }
 
     func testSpeedUpWithoutDominantCommunicationIsPartly() throws {

@@ -5,7 +5,7 @@ import Plotting
 /// communication stacked, in seconds; the paper's two EC2 rows below ours.
 enum ReluNetbenchPlots {
     /// Height for `rows` bars.
-    static func height(rows: Int) -> Double { 90 + 34 * Double(rows) }
+    static func height(rows: Int) -> Double { 116 + 34 * Double(rows) }
 
     static func chart(results: [ReluNetbench.Result], baseline: String,
                       paper: (sgd: (comm: Double, compute: Double, total: Double), qsgd: (comm: Double, compute: Double, total: Double)))
@@ -55,13 +55,13 @@ struct TimeSplitChart: Chart {
         for (i, b) in bars.enumerated() {
             let y = top + rowHeight * Double(i)
             s += "<text x=\"\(f(left - 8))\" y=\"\(f(y + barHeight * 0.72))\" text-anchor=\"end\" font-size=\"12\">\(Markup.escape(b.label))</text>\n"
-            s += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(b.compute * scale))\" height=\"\(f(barHeight))\" fill=\"#\(computeColor.hex)\"/>\n"
-            s += "<rect x=\"\(f(left + b.compute * scale))\" y=\"\(f(y))\" width=\"\(f(b.communication * scale))\" height=\"\(f(barHeight))\" fill=\"#\(communicationColor.hex)\"/>\n"
+            s += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(b.compute * scale))\" height=\"\(f(barHeight))\" fill=\"\(computeColor.hex)\"/>\n"
+            s += "<rect x=\"\(f(left + b.compute * scale))\" y=\"\(f(y))\" width=\"\(f(b.communication * scale))\" height=\"\(f(barHeight))\" fill=\"\(communicationColor.hex)\"/>\n"
             s += "<text x=\"\(f(left + b.total * scale + 5))\" y=\"\(f(y + barHeight * 0.72))\" font-size=\"11\">\(Markup.escape(String(format: "%.2f s", b.total)))</text>\n"
         }
-        let ly = height - 14
-        s += "<rect x=\"\(f(left))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"#\(computeColor.hex)\"/><text x=\"\(f(left + 16))\" y=\"\(f(ly))\" font-size=\"12\">computation</text>\n"
-        s += "<rect x=\"\(f(left + 120))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"#\(communicationColor.hex)\"/><text x=\"\(f(left + 136))\" y=\"\(f(ly))\" font-size=\"12\">communication</text>\n"
+        let ly = height - 10
+        s += "<rect x=\"\(f(left))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"\(computeColor.hex)\"/><text x=\"\(f(left + 16))\" y=\"\(f(ly))\" font-size=\"12\">computation</text>\n"
+        s += "<rect x=\"\(f(left + 120))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"\(communicationColor.hex)\"/><text x=\"\(f(left + 136))\" y=\"\(f(ly))\" font-size=\"12\">communication</text>\n"
         return s + "</svg>\n"
     }
 

@@ -159,7 +159,7 @@ public struct ReluPhase: Experiment {
         let consensus = data.results.filter { $0.summary.numbers["ensemble_consensus"] == 1 }.count
         var notes = [
             "Batch m = d/2 (at most n), so the paper's steps η = m/d (SGD) and m·b/(9d) (QSGD) are the same across the grid.",
-            "Each trial is the paper's ensemble (Appendix, Algorithm 1): \(Self.ensembleTrials(options)) runs of 2000 iterations from the same random start with their own mini-batches (and quantization), returning the first result with at least half of the results within 2√ε·‖w‖ of it, ε = 10⁻⁶ (relative error 10⁻³, squared); a trial succeeds when the ensemble returns a result and its relative error is below 10⁻³. The paper asks for L ≥ C·log(1/δ′) runs with an unstated constant C; L = \(Self.ensembleTrials(options)) is our choice (5 in the full form). The ensemble agreed in \(consensus) of \(runs) trials.",
+            "Each trial is the paper's ensemble (Appendix, Algorithm 1): \(Self.ensembleTrials(options)) runs of 2000 iterations from the same random start with their own mini-batches (and quantization), returning the first result with at least half of the results within 2√ε·‖w‖ of it, ε = 10⁻⁶ (relative error 10⁻³, squared); a trial succeeds when the ensemble returns a result and its relative error is below 10⁻³. The paper asks for L ≥ C·log(1/δ′) runs with an unstated constant C; L = 5 is our choice (3 in the quick form). The ensemble agreed in \(consensus) of \(runs) trials.",
         ]
         if options.quick { notes.append("quick form: d from 20 to 50, n up to 140, \(Self.grid(options).trials) trials a cell and ensembles of 3 runs instead of d up to 100, n up to 400, 10 trials and ensembles of 5") }
         return ExperimentAnalysis(
