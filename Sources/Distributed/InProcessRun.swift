@@ -23,6 +23,18 @@ public enum InProcessRun {
         onRecord: (@Sendable (StepRecord) -> Void)? = nil,
         evaluator: Evaluator? = nil
     ) throws -> RunSummary {
+        try runKeepingParameters(objective: objective, method: method, compressor: given, workers: workers, config: config,
+                                 theory: theory, onRecord: onRecord, evaluator: evaluator).summary
+    }
+
+    /// `run`, also returning the final iterate x_T (rank 0's, the same on
+    /// every rank): what a runner over whole runs needs, e.g. `EnsembleRun`.
+    public static func runKeepingParameters(
+        objective: any Objective, method: any Method, compressor given: CompressorSpec?, workers: Int,
+        config: TrainerConfiguration, theory: TheoryParameters? = nil,
+        onRecord: (@Sendable (StepRecord) -> Void)? = nil,
+        evaluator: Evaluator? = nil
+    ) throws -> (summary: RunSummary, parameters: [Float]) {
         guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
         let compressor = try method.compressor(given: given)
         let fabric = InProcessFabric(size: workers)
@@ -49,7 +61,7 @@ public enum InProcessRun {
         }
         let box = TrainerBox(trainers)
         let summaries = try RankThreads.run(workers) { r in try runRank(box.trainers[r], onRecord: r == 0 ? report0 : nil) }
-        return timer0.annotate(summaries[0])
+        return (timer0.annotate(summaries[0]), Array(box.trainers[0].parameters.readOnly))
     }
 }
 

@@ -28,6 +28,12 @@ public struct TrainerConfiguration: Sendable {
     public var threadsPerRank: Int
     /// Where and how often to checkpoint, and whether to resume (nil: never).
     public var checkpoint: CheckpointPolicy?
+    /// The seed of the initial point x₀ when it is not `seed` (nil: `seed`):
+    /// the trials of an ensemble start from one x₀ with their own randomness.
+    public var startSeed: UInt64?
+    /// End the run at the first record that certifies an ε-SOSP (needs
+    /// `epsilon`): what measuring the steps and bits to an ε-SOSP needs.
+    public var stopAtSOSP = false
 
     /// The threads each of W ranks uses when the run does not say: the
     /// machine's cores shared out, ⌊cores/W⌋, at least 1. The one default
@@ -126,7 +132,7 @@ public final class Trainer {
         splitter = threads >= 2 && d >= 1 << 16 ? PassSplitter(ways: threads) : nil
         context = StepContext(objective: objective, communicator: communicator, seed: config.seed,
                               parameters: x.buffer, scratch: scratch.buffer, splitter: splitter)
-        objective.initialPoint(seed: config.seed, into: x.buffer)
+        objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer)
     }
 
     /// The current iterate (identical on every rank).
@@ -190,6 +196,8 @@ public final class Trainer {
         let start = Clock.now() - elapsedBefore
         var stopped: String?
         var steps = first
+        // With stopAtSOSP: the record that certified the first ε-SOSP, and whether it was logged.
+        var certified: (record: StepRecord, logged: Bool)?
         // Records are collective (every rank takes part), so when to take
         // one depends on the configuration only; the evaluator runs on rank 0.
         let certifyEvery = config.certifyEvery, evalEvery = config.evalEvery
@@ -204,15 +212,20 @@ public final class Trainer {
                 let r = try record(step: t, wall: Clock.now() - start, certify: certNow, evaluate: evalNow)
                 if firstSOSPStep == nil, r.isSOSP == true { firstSOSPStep = t }
                 if logNow || (evalNow && evaluator != nil) { onRecord?(r) }
+                if config.stopAtSOSP, firstSOSPStep != nil {
+                    stopped = "first ε-SOSP certified"
+                    certified = (r, logNow || (evalNow && evaluator != nil))
+                    break
+                }
             }
             stopped = try step(t)
             steps = t + 1
             if stopped != nil { break }
         }
         guard Kernels.sumSquares(x.readOnly).isFinite else { throw NonFiniteIterate(step: steps) }
-        let final = try record(step: steps, wall: Clock.now() - start, certify: config.epsilon != nil, evaluate: evaluator != nil)
+        let final = try certified?.record ?? record(step: steps, wall: Clock.now() - start, certify: config.epsilon != nil, evaluate: evaluator != nil)
         if firstSOSPStep == nil, final.isSOSP == true { firstSOSPStep = steps }
-        onRecord?(final)
+        if certified?.logged != true { onRecord?(final) }
         return RunSummary(
             steps: steps, finalLoss: final.loss, gradNorm: final.gradNorm, lambdaMin: final.lambdaMin, isSOSP: final.isSOSP,
             firstSOSPStep: firstSOSPStep, resets: resets, uploadBitsPerWorker: uploadBits, downloadBitsPerWorker: downloadBits,

@@ -5,8 +5,10 @@ public enum Catalog {
     public static let all: [any Experiment] = [
         Fig2Plateau(),
         Fig1Workers(),
+        Table1Rates(),
         ReluRate(),
         ReluPhase(),
+        ReluNetbench(),
         PsgdDepth(),
         PgdPagd(),
         Cnc(),

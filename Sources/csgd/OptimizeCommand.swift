@@ -50,10 +50,24 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Log interval in steps.")
     var logEvery: Int = 100
 
+    @Flag(help: "Stop at the first certified ε-SOSP (needs --eps): steps and bits to an ε-SOSP.")
+    var stopAtSosp = false
+
+    @Option(help: ArgumentHelp("Kalan et al.'s ensemble (Appendix, Algorithm 1): L runs from one start, return the first result with at least L/2 results within 2√ε of it.",
+                               valueName: "L,eps=ε[,ball=absolute|relative]"))
+    var ensemble: String?
+
     @OptionGroup var output: RunOptions
 
     func run() throws {
         let checkpointPolicy = try output.checkpointPolicy()
+        let ensembleSpec = try CLI.orExit { () throws -> Ensemble? in
+            guard let ensemble else { return nil }
+            let e = try Ensemble.parse(ensemble)
+            guard output.backend == .inproc else { throw CSGDError("--ensemble runs its trials in-process; drop --backend \(output.backend.rawValue)") }
+            guard checkpointPolicy == nil else { throw CSGDError("--ensemble cannot be checkpointed; drop --checkpoint") }
+            return e
+        }
         let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, any Method, CompressorSpec, TheoryParameters?) in
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             if let workers { guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") } }
@@ -61,6 +75,7 @@ struct OptimizeCommand: ParsableCommand {
             if let eps { guard eps > 0 else { throw CSGDError("--eps \(eps) must be positive") } }
             if let rho { guard rho > 0 else { throw CSGDError("--rho \(rho) must be positive") } }
             guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
+            if stopAtSosp { guard eps != nil else { throw CSGDError("--stop-at-sosp needs --eps (the ε of the ε-SOSP certificate)") } }
             let m = try Methods.parse(method)
             let objective = try ProblemSpec.parse(problem).make()
             let c = try m.compressor(given: compressor.map(CompressorSpec.parse))
@@ -71,12 +86,13 @@ struct OptimizeCommand: ParsableCommand {
             }
             return (objective, m, c, theory)
         }
-        let config = TrainerConfiguration(
+        var config = TrainerConfiguration(
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
+        config.stopAtSOSP = stopAtSosp
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
-                                           config: config, theory: theory) else { return }
+                                           config: config, theory: theory, ensemble: ensembleSpec) else { return }
         if output.json {
             print(try CLI.jsonLine(summary))
         } else {
@@ -106,6 +122,11 @@ struct OptimizeCommand: ParsableCommand {
         if let f = s.firstSOSPStep { t.add(["first ε-SOSP step", String(f)]) }
         if let r = s.relativeError { t.add(["relative error", String(format: "%.3g", r)]) }
         t.add(["resets", String(s.resets)])
+        if let trials = s.metrics["ensemble_trials"], let chosen = s.metrics["ensemble_chosen"],
+           let agreeing = s.metrics["ensemble_agreeing"], let radius = s.metrics["ensemble_radius"] {
+            let verdict = s.metrics["ensemble_consensus"] == 1 ? "consensus" : "no consensus"
+            t.add(["ensemble", String(format: "trial %d of %d, %d within %.3g (%@)", Int(chosen), Int(trials), Int(agreeing), radius, verdict)])
+        }
         t.add(["upload bits/worker", String(s.uploadBitsPerWorker)]); t.add(["download bits/worker", String(s.downloadBitsPerWorker)])
         t.add(["wall seconds", String(format: "%.3f", s.wallSeconds)]); t.add(["params sha256", s.paramsSHA256])
         if let why = s.stoppedEarly { t.add(["stopped", why]) }

@@ -17,19 +17,27 @@ struct RunDriver {
     var checkpoint: CheckpointPolicy?
 
     func run(objective: any Objective, method: any Method, compressor: CompressorSpec, workers: Int?,
-             config: TrainerConfiguration, theory: TheoryParameters? = nil, evaluator: Evaluator? = nil) throws -> RunSummary? {
+             config: TrainerConfiguration, theory: TheoryParameters? = nil, evaluator: Evaluator? = nil,
+             ensemble: Ensemble? = nil) throws -> RunSummary? {
         let reporter = backend.launchRank == 0
         let logWriter = try CLI.orExit { try reporter ? logPath.map { try JSONLWriter(path: $0, resuming: resume) } : nil }
         let progress = Progress(total: reporter ? config.steps : 0)
         let summary: RunSummary
         do {
-            let ran = try backend.run(objective: objective, method: method, compressor: compressor, workers: workers,
-                                      config: config, theory: theory, evaluator: evaluator) { record in
+            let onRecord: @Sendable (StepRecord) -> Void = { record in
                 logWriter?.write(record)
                 progress.update(record)
             }
-            guard ran.reports else { Backend.finish(); return nil }
-            summary = ran.summary
+            if let ensemble {
+                // Kalan et al.'s ensemble: L whole runs in this process, then the vote.
+                summary = try EnsembleRun.run(ensemble, objective: objective, method: method, compressor: compressor,
+                                              workers: workers ?? 1, config: config, theory: theory, onRecord: onRecord)
+            } else {
+                let ran = try backend.run(objective: objective, method: method, compressor: compressor, workers: workers,
+                                          config: config, theory: theory, evaluator: evaluator, onRecord: onRecord)
+                guard ran.reports else { Backend.finish(); return nil }
+                summary = ran.summary
+            }
         } catch let e as CSGDError {
             progress.finish()
             CLI.fail(e.message, status: 2)
