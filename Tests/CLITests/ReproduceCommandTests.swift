@@ -6,12 +6,6 @@ import XCTest
 /// --resume re-runs nothing, and bad input is one line with exit status 2
 /// that leaves nothing behind.
 final class ReproduceCommandTests: XCTestCase {
-    func tempDir() -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-repro-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
-        return u
-    }
-
     func assertOneLineError(_ args: [String], contains text: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try CLIRunner.run(args)
         XCTAssertEqual(r.status, 2, r.stderr, file: file, line: line)
@@ -172,17 +166,6 @@ final class ReproduceCommandTests: XCTestCase {
 /// ε-SOSP step, and the analyses write their plots and a verdict. The seeds
 /// are fixed, so the verdicts are too.
 final class ReproduceSaddleExperimentsTests: XCTestCase {
-    func tempDir() -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-repro-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
-        return u
-    }
-
-    func analysis(_ out: URL, _ name: String) throws -> [String: Any] {
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("\(name)/summary.json"))) as? [String: Any]
-        return try XCTUnwrap(summary?["analysis"] as? [String: Any])
-    }
-
     func testQuickPgdPagd() throws {
         let out = tempDir()
         let r = try CLIRunner.run(["reproduce", "pgd-pagd", "--quick", "--out", out.path])
@@ -221,17 +204,6 @@ final class ReproduceSaddleExperimentsTests: XCTestCase {
 
 /// The quick forms of table1-rates and relu-netbench end to end.
 final class ReproduceTable1AndNetbenchTests: XCTestCase {
-    func tempDir() -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-repro-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
-        return u
-    }
-
-    func analysis(_ out: URL, _ name: String) throws -> [String: Any] {
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("\(name)/summary.json"))) as? [String: Any]
-        return try XCTUnwrap(summary?["analysis"] as? [String: Any])
-    }
-
     /// 54 runs of alg1:theory to their first ε-SOSP; fixed seeds, so a fixed verdict: partly, since
     /// RandomK's K of 1 or 2 at d = 8 leaves its saving as ε shrinks within noise.
     func testQuickTable1Rates() throws {
@@ -259,5 +231,20 @@ final class ReproduceTable1AndNetbenchTests: XCTestCase {
         XCTAssertEqual(verdict["kind"] as? String, "not run")
         XCTAssertTrue((verdict["reason"] as? String)?.contains("sudo scripts/netbench --scenario a") == true, "\(verdict)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.html").path))
+    }
+}
+
+/// What the reproduction tests share: a temporary output directory removed
+/// after the test, and an experiment's analysis read from its summary.
+extension XCTestCase {
+    func tempDir() -> URL {
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-repro-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
+        return u
+    }
+
+    func analysis(_ out: URL, _ name: String) throws -> [String: Any] {
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("\(name)/summary.json"))) as? [String: Any]
+        return try XCTUnwrap(summary?["analysis"] as? [String: Any])
     }
 }
