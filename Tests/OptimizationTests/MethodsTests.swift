@@ -93,11 +93,11 @@ final class MethodsTests: XCTestCase {
         XCTAssertEqual(psgd.prescribedCompressor, CompressorSpec.none)
 
         let pgd = try parse("pgd:eps=0.01,rho=1,tthres=20,r=0.5", as: PGD.self)
-        XCTAssertEqual(pgd.eps, 0.01)
-        XCTAssertEqual(pgd.rho, 1)
+        XCTAssertEqual(pgd.inputs.eps, 0.01)
+        XCTAssertEqual(pgd.inputs.rho, 1)
         XCTAssertEqual(pgd.tThres, 20)
         XCTAssertEqual(pgd.r, 0.5)
-        XCTAssertNil(pgd.ell)
+        XCTAssertNil(pgd.inputs.ell)
         XCTAssertEqual(pgd.batch, 0, "the full gradient")
         XCTAssertEqual(pgd.prescribedCompressor, CompressorSpec.none)
 

@@ -119,7 +119,7 @@ final class PAGDTests: XCTestCase {
 
     func testOptionsAndErrors() throws {
         let m = try XCTUnwrap(try Methods.parse("pagd:eps=0.01,rho=2,theta=0.1,s=0.3,tthres=20,gthres=0.05") as? PAGD)
-        XCTAssertEqual(m.eps, 0.01); XCTAssertEqual(m.rho, 2); XCTAssertEqual(m.theta, 0.1); XCTAssertEqual(m.s, 0.3)
+        XCTAssertEqual(m.inputs.eps, 0.01); XCTAssertEqual(m.inputs.rho, 2); XCTAssertEqual(m.theta, 0.1); XCTAssertEqual(m.s, 0.3)
         XCTAssertEqual(m.tThres, 20); XCTAssertEqual(m.gThres, 0.05)
         XCTAssertEqual(m.batch, 0, "the full gradient")
         XCTAssertEqual(m.prescribedCompressor, CompressorSpec.none)

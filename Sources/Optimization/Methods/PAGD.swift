@@ -22,12 +22,8 @@ import Foundation
 public struct PAGD: Method {
     public static let name = "pagd"
     public var common: CommonOptions
-    public var ell: Double?
-    public var rho: Double?
-    public var eps: Double?
-    public var c: Double?
-    public var delta: Double?
-    public var deltaF: Double?
+    /// ℓ, ρ, ε, c, δ, Δ_f.
+    public var inputs = PerturbedGDInputs()
     public var theta: Double?
     public var gamma: Double?
     public var s: Double?
@@ -44,14 +40,9 @@ public struct PAGD: Method {
     public var prescribedCompressor: CompressorSpec? { CompressorSpec.none }
 
     public static func parse(_ p: inout SpecParser) throws -> PAGD {
-        try p.read(options: ["ell", "rho", "eps", "c", "delta", "deltaf", "eta", "theta", "gamma", "s", "r", "gthres", "tthres"])
+        try p.read(options: PerturbedGDInputs.options + ["eta", "theta", "gamma", "s", "r", "gthres", "tthres"])
         var m = PAGD(common: try p.commonOptions(batch: 0))
-        m.ell = try p.number("ell", .positive)
-        m.rho = try p.number("rho", .positive)
-        m.eps = try p.number("eps", .positive)
-        m.c = try p.number("c", .positive)
-        m.delta = try p.number("delta", .positive)
-        m.deltaF = try p.number("deltaf", .positive)
+        m.inputs = try PerturbedGDInputs.parse(p)
         m.theta = try p.number("theta", .positive)
         if let theta = m.theta, theta > 1 { throw p.error("theta = \(SpecParser.format(theta)) must be at most 1 (the momentum is 1 − θ)") }
         m.gamma = try p.number("gamma", .positive)
@@ -63,13 +54,10 @@ public struct PAGD: Method {
     }
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        let k = objective.constants
-        guard let ell = ell ?? k.L, let rho = rho ?? context.rho ?? k.rho, let eps = eps ?? context.epsilon else {
-            throw error("needs ℓ, ρ and ε: give ell=, rho=, eps= (or --eps) when the problem does not know them")
-        }
+        let (ell, rho, eps, c, delta, deltaF) = try inputs.resolve(objective, context, method: self)
         let eta = try stepSize(objective: objective, context: context, fallback: 1 / (4 * ell))
-        let p = PAGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c ?? 1, delta: delta ?? 0.1,
-                                      deltaF: deltaF ?? 1, eta: eta, theta: theta, gamma: gamma, s: s, r: r,
+        let p = PAGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c, delta: delta,
+                                      deltaF: deltaF, eta: eta, theta: theta, gamma: gamma, s: s, r: r,
                                       gThres: gThres, tThres: tThres)
         return pagd(p, compressor: compressor)
     }

@@ -18,12 +18,8 @@ import Foundation
 public struct PGD: Method {
     public static let name = "pgd"
     public var common: CommonOptions
-    public var ell: Double?
-    public var rho: Double?
-    public var eps: Double?
-    public var c: Double?
-    public var delta: Double?
-    public var deltaF: Double?
+    /// ℓ, ρ, ε, c, δ, Δ_f.
+    public var inputs = PerturbedGDInputs()
     /// The ball's radius r (overrides the derived one).
     public var r: Double?
     public var gThres: Double?
@@ -36,14 +32,9 @@ public struct PGD: Method {
     public var prescribedCompressor: CompressorSpec? { CompressorSpec.none }
 
     public static func parse(_ p: inout SpecParser) throws -> PGD {
-        try p.read(options: ["ell", "rho", "eps", "c", "delta", "deltaf", "eta", "r", "gthres", "fthres", "tthres"])
+        try p.read(options: PerturbedGDInputs.options + ["eta", "r", "gthres", "fthres", "tthres"])
         var m = PGD(common: try p.commonOptions(batch: 0))
-        m.ell = try p.number("ell", .positive)
-        m.rho = try p.number("rho", .positive)
-        m.eps = try p.number("eps", .positive)
-        m.c = try p.number("c", .positive)
-        m.delta = try p.number("delta", .positive)
-        m.deltaF = try p.number("deltaf", .positive)
+        m.inputs = try PerturbedGDInputs.parse(p)
         m.r = try p.number("r", .positive)
         m.gThres = try p.number("gthres", .positive)
         m.fThres = try p.number("fthres", .positive)
@@ -52,11 +43,8 @@ public struct PGD: Method {
     }
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        let k = objective.constants
-        guard let ell = ell ?? k.L, let rho = rho ?? context.rho ?? k.rho, let eps = eps ?? context.epsilon else {
-            throw error("needs ℓ, ρ and ε: give ell=, rho=, eps= (or --eps) when the problem does not know them")
-        }
-        var p = PGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c ?? 1, delta: delta ?? 0.1, deltaF: deltaF ?? 1)
+        let (ell, rho, eps, c, delta, deltaF) = try inputs.resolve(objective, context, method: self)
+        var p = PGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c, delta: delta, deltaF: deltaF)
         p.eta = try stepSize(objective: objective, context: context, fallback: p.eta)
         if let r { p.r = r }
         if let gThres { p.gThres = gThres }
