@@ -141,7 +141,7 @@ final class ReproduceCommandTests: XCTestCase {
         let out = tempDir()
         let r = try CLIRunner.run(["reproduce", "psgd-depth", "--quick", "--out", out.path])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("psgd-depth: 6/6 runs"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("psgd-depth: 12/12 runs"), r.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("psgd-depth/summary.json"))) as? [String: Any]
         let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
         let kind = try XCTUnwrap((analysis["verdict"] as? [String: Any])?["kind"] as? String)
@@ -151,11 +151,11 @@ final class ReproduceCommandTests: XCTestCase {
         let rows = try XCTUnwrap((analysis["tables"] as? [[String: Any]])?.first?["rows"] as? [[String]])
         XCTAssertEqual(rows.count, 6)
         // Every run finished with a test accuracy; σ = r/√d is in the table.
-        XCTAssertTrue(rows.allSatisfy { $0[3] == "1" && $0[4].hasSuffix("%") }, "\(rows)")
+        XCTAssertTrue(rows.allSatisfy { $0[3] == "2" && $0[4].hasSuffix("%") }, "\(rows)")
         XCTAssertEqual(rows.first { $0[0] == "MLP" && $0[1] == "PSGD r = 1" }?[2], String(format: "%.2e", 1 / 104_938.0.squareRoot()))
         let args = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("psgd-depth/runs").path).filter { $0.hasSuffix(".args") }
         let commands = try args.map { try String(contentsOf: out.appendingPathComponent("psgd-depth/runs/\($0)"), encoding: .utf8) }
-        XCTAssertEqual(commands.filter { $0.contains("psgd:r=0.015") }.count, 1, "\(commands)")
+        XCTAssertEqual(commands.filter { $0.contains("psgd:r=0.015") }.count, 2, "\(commands)")
         let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(page.contains("csgd reproduce psgd-depth --quick"))
     }

@@ -69,8 +69,8 @@ final class PsgdDepthTests: XCTestCase {
         // SGD and PSGD of a seed differ only in the method.
         let vggPSGD = try XCTUnwrap(full.first { $0.group == "VGG3 · PSGD r = 1" && $0.seed == 2 })
         XCTAssertEqual(zip(sgd.arguments, vggPSGD.arguments).filter { $0 != $1 }.count, 1)
-        // The quick form is a handful of runs; --runs sets the trials.
-        XCTAssertEqual(try PsgdDepth().runs(ExperimentOptions(quick: true)).count, 6)
+        // The quick form runs two trials a group (the fewest a comparison needs); --runs sets the trials.
+        XCTAssertEqual(try PsgdDepth().runs(ExperimentOptions(quick: true)).count, 12)
         XCTAssertEqual(try PsgdDepth().runs(ExperimentOptions(runs: 5)).count, groups * 5)
     }
 

@@ -61,21 +61,21 @@ public struct PsgdDepth: Experiment {
     /// initialisation it sits at loss ln 10 for about 200 steps at η = 0.1,
     /// and did not move in 400 steps at the paper's 0.001 nor in 300 at
     /// 0.01), so its η·steps = 60 is close to the paper's 0.001 × 200 CIFAR
-    /// epochs of 391 steps = 78. The quick form is a smoke test of the
-    /// pipeline.
+    /// epochs of 391 steps = 78. The quick form is a short look with the
+    /// fewest trials a comparison needs (two), not a test of the claim.
     static func form(_ options: ExperimentOptions) -> Form {
         if options.quick {
-            return Form(shallow: Network(label: "MLP", model: mlpModel, eta: 0.01, radii: [0.015, 1], trainSize: 1024, testSize: 500,
-                                         steps: 32, evalEvery: 8),
+            return Form(shallow: Network(label: "MLP", model: mlpModel, eta: 0.01, radii: [0.015, 1], trainSize: 2048, testSize: 500,
+                                         steps: 128, evalEvery: 32),
                         deep: Network(label: "VGG3", model: "vgg:3,width=8,dropout=0.2", eta: 0.1, radii: [0.025, 1], trainSize: 256,
                                       testSize: 100, steps: 4, evalEvery: 2),
-                        seeds: options.seeds(full: 3, quick: 1))
+                        seeds: options.seeds(full: 3, quick: Self.minimumTrials))
         }
         return Form(shallow: Network(label: "MLP", model: mlpModel, eta: 0.01, radii: [0.015, 0.1, 1], trainSize: 60000, testSize: 10000,
                                      steps: 100 * 469, evalEvery: 5 * 469),
                     deep: Network(label: "VGG3", model: vggModel, eta: 0.1, radii: [0.025, 1], trainSize: 60000, testSize: 1000,
                                   steps: 600, evalEvery: 60),
-                    seeds: options.seeds(full: 3, quick: 1))
+                    seeds: options.seeds(full: 3, quick: Self.minimumTrials))
     }
 
     /// A group's name: the network and the method ("MLP · SGD", "VGG3 · PSGD r = 0.1").
@@ -235,7 +235,7 @@ public struct PsgdDepth: Experiment {
             "Each seed gives SGD and every r the same initialisation and the same mini-batches, so the groups of a seed differ only by the perturbation. \(f.seeds) trial\(f.seeds == 1 ? "" : "s") a (network, r), where the paper ran 10 for its chosen r and one for SGD.",
         ]
         if options.quick {
-            notes.append("quick form: a smoke test of the pipeline, far too short to judge the claim (MLP \(f.shallow.steps) steps on \(f.shallow.trainSize) images, VGG3 \(f.deep.steps) steps on \(f.deep.trainSize) with filters 8/16/32 (\(f.deep.model)) to fit the debug build's time, \(f.seeds) seed a group: a comparison needs \(Self.minimumTrials)).")
+            notes.append("quick form: a short look, far too short to judge the claim (MLP \(f.shallow.steps) steps on \(f.shallow.trainSize) images, VGG3 \(f.deep.steps) steps on \(f.deep.trainSize) with filters 8/16/32 (\(f.deep.model)), \(f.seeds) seeds a group, the fewest a comparison needs).")
         }
         return ExperimentAnalysis(
             paper: "MLP on CIFAR-10: r = 0.015 above SGD from 25–75 epochs on, ≈ 47% after 200 epochs (10 trials); VGG3: PSGD at best matches SGD (≈ 70%), test accuracy falls as r grows",
