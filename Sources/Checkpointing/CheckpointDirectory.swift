@@ -2,12 +2,18 @@ import CSGDCore
 import Foundation
 
 /// The layout of a checkpoint directory: one subdirectory a checkpoint,
-/// `step-TTTTTTTTTT` (t in ten digits), holding one file a rank,
+/// `step-TTTTTTTTTT` (t in decimal, zero-padded to at least ten digits; t
+/// is any Int, so past 10¹⁰ − 1 the name is longer), holding one file a rank,
 /// `rank-R.ckpt`, and `MANIFEST`, written by rank 0 last, once every rank's
 /// file is durable. A checkpoint is complete when its MANIFEST exists; the
 /// newest complete one is the one a run resumes from. Subdirectories without
 /// a MANIFEST (a run killed while writing) and temporary files (`.NAME.tmp`)
-/// never count. After a new MANIFEST, rank 0 removes the older steps.
+/// never count. A name that is not the canonical name of a step
+/// (`step-1`, `step-00000000001`, a number past Int.max) is not a
+/// checkpoint. A MANIFEST that does not read as one is still the newest
+/// checkpoint of its step: resuming from it is refused naming the file,
+/// never skipped for an older one. After a new MANIFEST, rank 0 removes the
+/// older steps.
 public struct CheckpointDirectory: Sendable {
     public let path: String
     public static let manifestName = "MANIFEST"
@@ -16,7 +22,23 @@ public struct CheckpointDirectory: Sendable {
     public init(_ path: String) { self.path = path }
 
     public func stepPath(_ t: Int) -> String {
-        (path as NSString).appendingPathComponent(Self.stepPrefix + String(format: "%010d", t))
+        (path as NSString).appendingPathComponent(Self.stepName(t))
+    }
+
+    /// `step-` and t zero-padded to ten digits, from t's 64-bit value
+    /// (`%010d` would print t mod 2³²).
+    static func stepName(_ t: Int) -> String {
+        let digits = String(t)
+        return stepPrefix + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+    }
+
+    /// The step a subdirectory's name is the canonical name of, if any.
+    static func step(named name: String) -> Int? {
+        guard name.hasPrefix(stepPrefix) else { return nil }
+        let digits = name.dropFirst(stepPrefix.count)
+        guard digits.count >= 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let t = Int(digits),
+              stepName(t) == name else { return nil }
+        return t
     }
 
     public func rankPath(step t: Int, rank r: Int) -> String {
@@ -30,12 +52,7 @@ public struct CheckpointDirectory: Sendable {
     /// The steps that have a subdirectory, complete or not, ascending.
     public func steps() -> [Int] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
-        return names.compactMap { name -> Int? in
-            guard name.hasPrefix(Self.stepPrefix) else { return nil }
-            let digits = name.dropFirst(Self.stepPrefix.count)
-            guard digits.count == 10, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
-            return Int(digits)
-        }.sorted()
+        return names.compactMap(Self.step(named:)).sorted()
     }
 
     /// The steps whose MANIFEST exists, ascending.

@@ -256,6 +256,26 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(try summary(try CLIRunner.run(base + flags + ["--resume"]))["steps"] as? Int, 120)
     }
 
+    /// Step numbers are 64-bit. A step directory past 2³² without a MANIFEST
+    /// is an incomplete checkpoint, ignored (not an alias of its step mod
+    /// 2³², which made the good checkpoint look corrupt); a junk MANIFEST of
+    /// such a step is the newest checkpoint and is refused naming its file,
+    /// never skipped in silence.
+    func testStepNumbersPast32BitsAreTheirOwn() throws {
+        let dir = try temporaryDirectory() + "/ckpt"
+        let flags = ["--checkpoint", dir, "--checkpoint-every", "50"]
+        let base = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 1, steps: 120)
+        XCTAssertEqual(try CLIRunner.run(base + flags).status, 0)
+        XCTAssertEqual(Self.completeSteps(dir), [100])
+        try FileManager.default.createDirectory(atPath: dir + "/step-4294967396", withIntermediateDirectories: false)  // 2³² + 100
+        XCTAssertEqual(try summary(try CLIRunner.run(base + flags + ["--resume"]))["steps"] as? Int, 120)
+        let junk = dir + "/step-9999999999"
+        try FileManager.default.createDirectory(atPath: junk, withIntermediateDirectories: false)
+        try Data("junk\n".utf8).write(to: URL(fileURLWithPath: junk + "/MANIFEST"))
+        assertOneLineError(try CLIRunner.run(base + flags + ["--resume"]), contains: "'\(junk)/MANIFEST'")
+        assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 9999999999)")
+    }
+
     func testDivergingRunExitsThreeAndKeepsItsLastGoodCheckpoint() throws {
         let dir = try temporaryDirectory() + "/ckpt", log = try temporaryDirectory() + "/run.jsonl"
         let r = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=20,n=200", "--method", "sgd:batch=4", "--lr", "3",
