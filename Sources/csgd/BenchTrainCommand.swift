@@ -98,6 +98,7 @@ struct BenchTrainCommand: ParsableCommand {
                 throw CSGDError("--split '\(split)' is not one of: batch, blas")
             }
             let spec = try ModelSpec.parse(model)
+            if let script = torch { try Self.checkTorch(script) }
             if let text = data {
                 let d = try DatasetSpec.parse(text).load(split: .train)
                 return (try spec.build(input: TensorShape(d.channels, d.height, d.width), classes: d.classes), s, d)
@@ -129,10 +130,10 @@ struct BenchTrainCommand: ParsableCommand {
             print(try CLI.jsonLine(report))
             return
         }
-        print(String(format: "samples_per_sec %.1f, ms_per_step %.3f, params %d", result.samples_per_sec, result.ms_per_step, result.params))
-        print(String(format: "model %@ on %@, batch %d, threads %d (split %@), BLAS %@ (detected %@), model %.1f GFLOP/s, sgemm 2048³ %.1f GFLOP/s",
-                     result.model, result.data, result.batch, result.threads, result.split.rawValue, result.blas_core, detected,
-                     result.model_gflops, result.sgemm_gflops))
+        print(String(format: "samples_per_sec %.1f, ms_per_step %.3f, params ", result.samples_per_sec, result.ms_per_step) + "\(result.params)")
+        print("model \(result.model) on \(result.data), batch \(result.batch), threads \(result.threads) (split \(result.split.rawValue)), "
+              + "BLAS \(result.blas_core) (detected \(detected)), "
+              + String(format: "model %.1f GFLOP/s, sgemm 2048³ %.1f GFLOP/s", result.model_gflops, result.sgemm_gflops))
         if let t = report.torch, let r = report.speedup_vs_torch {
             print(String(format: "torch: samples_per_sec %.1f, ms_per_step %.3f; speedup %.2fx", t.samples_per_sec, t.ms_per_step, r))
         }
@@ -155,17 +156,59 @@ struct BenchTrainCommand: ParsableCommand {
         }
     }
 
+    /// What `--torch` needs, checked before the benchmark runs (so a typo
+    /// costs no benchmark): the script is a readable file, python3 is on
+    /// PATH and imports torch. Returns python3's path.
+    @discardableResult
+    static func checkTorch(_ script: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: script, isDirectory: &isDirectory) else {
+            throw CSGDError("--torch '\(script)': no such file")
+        }
+        guard !isDirectory.boolValue else { throw CSGDError("--torch '\(script)' is a directory, not a script") }
+        guard FileManager.default.isReadableFile(atPath: script) else { throw CSGDError("--torch '\(script)' is not readable") }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard let python = path.split(separator: ":").map({ "\($0)/python3" }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw CSGDError("--torch needs python3 on PATH")
+        }
+        let (status, _, err) = try run(python, ["-c", "import torch"])
+        guard status == 0 else {
+            throw CSGDError("--torch: \(python) cannot import torch" + (err.map { " (\($0))" } ?? ""))
+        }
+        return python
+    }
+
+    /// Runs `executable arguments`; returns its status, its standard output
+    /// and the last non-empty line of its standard error (read as it runs,
+    /// so neither pipe fills).
+    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, Data, String?) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch { throw CSGDError("cannot run \(executable): \(error)") }
+        final class Reader: @unchecked Sendable {
+            let handle: FileHandle
+            var data = Data()
+            let done = DispatchSemaphore(value: 0)
+            init(_ handle: FileHandle) { self.handle = handle }
+        }
+        let errors = Reader(err.fileHandleForReading)
+        Thread { errors.data = errors.handle.readDataToEndOfFile(); errors.done.signal() }.start()
+        let bytes = out.fileHandleForReading.readDataToEndOfFile()
+        errors.done.wait()
+        p.waitUntilExit()
+        let last = String(decoding: errors.data, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init)
+        return (p.terminationStatus, bytes, last)
+    }
+
     /// Runs `python3 script --batch B --steps N --threads T` and reads its JSON line.
     func runTorch(_ script: String) throws -> TorchFigures {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, "--batch", String(batch), "--steps", String(steps), "--threads", String(threads)]
-        let out = Pipe()
-        p.standardOutput = out
-        do { try p.run() } catch { throw CSGDError("cannot run python3 \(script): \(error)") }
-        let bytes = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CSGDError("\(script) exited with status \(p.terminationStatus)") }
+        let python = try Self.checkTorch(script)
+        let (status, bytes, err) = try Self.run(python, [script, "--batch", String(batch), "--steps", String(steps), "--threads", String(threads)])
+        guard status == 0 else { throw CSGDError("\(script) exited with status \(status)" + (err.map { ": \($0)" } ?? "")) }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let t = try? JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8)) else {

@@ -125,7 +125,7 @@ struct OptimizeCommand: ParsableCommand {
         if let trials = s.metrics["ensemble_trials"], let chosen = s.metrics["ensemble_chosen"],
            let agreeing = s.metrics["ensemble_agreeing"], let radius = s.metrics["ensemble_radius"] {
             let verdict = s.metrics["ensemble_consensus"] == 1 ? "consensus" : "no consensus"
-            t.add(["ensemble", String(format: "trial %d of %d, %d within %.3g (%@)", Int(chosen), Int(trials), Int(agreeing), radius, verdict)])
+            t.add(["ensemble", "trial \(Int(chosen)) of \(Int(trials)), \(Int(agreeing)) within " + String(format: "%.3g", radius) + " (\(verdict))"])
         }
         t.add(["upload bits/worker", String(s.uploadBitsPerWorker)]); t.add(["download bits/worker", String(s.downloadBitsPerWorker)])
         t.add(["wall seconds", String(format: "%.3f", s.wallSeconds)]); t.add(["params sha256", s.paramsSHA256])
@@ -189,7 +189,7 @@ final class Progress: @unchecked Sendable {
         let eta = frac > 0 ? elapsed * (1 - frac) / frac : 0
         let filled = max(0, min(20, Int((20 * frac).rounded(.down))))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
-        let line = String(format: "\r [%@] step %d/%d (%3.0f%%)  loss %.5g  ‖g‖ %.3g  ETA %.0fs ", bar, r.step, total, 100 * frac,
+        let line = "\r [\(bar)] step \(r.step)/\(total)" + String(format: " (%3.0f%%)  loss %.5g  ‖g‖ %.3g  ETA %.0fs ", 100 * frac,
                           r.loss, r.stochasticGradNorm > 0 ? r.stochasticGradNorm : r.gradNorm, eta)
         FileHandle.standardError.write(Data(line.utf8))
     }

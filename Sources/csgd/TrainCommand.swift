@@ -198,6 +198,18 @@ struct TrainSetup {
         self.test = test
         datasetName = dataSpec.description
         guard workers <= train.count else { throw CSGDError("--workers \(workers) exceeds the \(train.count) training samples") }
+        if let s = c.steps {
+            steps = s
+        } else {
+            // ⌈n / (W·B)⌉ steps an epoch; a run counts its steps in an Int.
+            let perEpoch = (train.count + workers * batch - 1) / (workers * batch)
+            let epochs = c.epochs ?? 1
+            let total = epochs * Double(perEpoch)
+            guard total < 0x1p63 else {
+                throw CSGDError("--epochs \(epochs) is more steps than a run can count (\(perEpoch) an epoch, at most \(Int.max))")
+            }
+            steps = max(1, Int(total))
+        }
         let shards = try partition.partition(train, workers: workers, seed: c.seed)
 
         model = try modelSpec.build(input: TensorShape(train.channels, train.height, train.width), classes: train.classes)
@@ -225,12 +237,6 @@ struct TrainSetup {
         } else {
             objective = try NetworkObjective(model: model, data: train, shards: shards, batchSize: batch, evaluation: evaluation,
                                              parallelism: min(parallelism, batch))
-        }
-        if let s = c.steps {
-            steps = s
-        } else {
-            let perEpoch = (train.count + workers * batch - 1) / (workers * batch)
-            steps = max(1, Int((c.epochs ?? 1) * Double(perEpoch)))
         }
     }
 
@@ -282,7 +288,7 @@ struct TrainSummary: Encodable {
         isSOSP = certify ? s.isSOSP : nil
         uploadBitsPerWorker = s.uploadBitsPerWorker
         downloadBitsPerWorker = s.downloadBitsPerWorker
-        samplesPerSec = s.wallSeconds > 0 ? Double(s.steps * setup.batch * setup.workers) / s.wallSeconds : 0
+        samplesPerSec = s.wallSeconds > 0 ? Double(s.steps) * Double(setup.batch * setup.workers) / s.wallSeconds : 0
         wallSeconds = s.wallSeconds
         params = setup.model.parameterCount
         paramsSHA256 = s.paramsSHA256
@@ -299,15 +305,17 @@ struct TrainSummary: Encodable {
         t.add(["data", "\(setup.datasetName): \(setup.trainCount) train / \(setup.test.count) test"])
         t.add(["method", setup.method.text]); t.add(["compressor", setup.compressor.description])
         t.add(["workers × batch", "\(setup.workers) × \(setup.batch)"])
-        t.add(["steps (epochs)", String(format: "%d (%.2f)", steps, epochs)])
+        t.add(["steps (epochs)", "\(steps) (" + String(format: "%.2f", epochs) + ")"])
         t.add(["train loss", String(format: "%.6g", trainLoss)])
         if let l = testLoss { t.add(["test loss", String(format: "%.6g", l)]) }
         if let a = testAccuracy { t.add(["test accuracy", String(format: "%.2f%%", 100 * a)]) }
         t.add(["‖∇f‖", String(format: "%.3g", gradNorm)])
         if let l = lambdaMin { t.add(["λ_min", String(format: "%.4g", l)]) }
         if let s = isSOSP { t.add(["ε-SOSP", s ? "yes" : "no"]) }
-        let dense = 32 * params * steps
-        t.add(["upload bits/worker", String(format: "%d (%.1f× less than fp32)", uploadBitsPerWorker, uploadBitsPerWorker > 0 ? Double(dense) / Double(uploadBitsPerWorker) : 0)])
+        // Counts are Int (64-bit), printed by interpolation: `%d` would read 32 bits.
+        let dense = 32 * Double(params) * Double(steps)
+        let ratio = uploadBitsPerWorker > 0 ? dense / Double(uploadBitsPerWorker) : 0
+        t.add(["upload bits/worker", "\(uploadBitsPerWorker) (" + String(format: "%.1f× less than fp32)", ratio)])
         t.add(["download bits/worker", String(downloadBitsPerWorker)])
         t.add(["samples/s", String(format: "%.0f", samplesPerSec)])
         t.add(["wall seconds", String(format: "%.2f", wallSeconds)])

@@ -93,6 +93,18 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(s["steps"] as? Int, 3)
     }
 
+    /// The table's counts are 64-bit: past 2³¹ bits they are the JSON
+    /// summary's, not wrapped to a negative or smaller number.
+    func testTableBitCountsPast32Bits() throws {
+        let args = ["train", "--model", "mlp:784-2000-10", "--dataset", "synthetic:n=64", "--steps", "50", "--batch", "1", "--threads", "1"]
+        let bits = try XCTUnwrap(try json(try CLIRunner.run(args + ["--json"]))["upload_bits_per_worker"] as? Int)
+        XCTAssertGreaterThan(bits, Int(Int32.max))
+        let r = try CLIRunner.run(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let row = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("upload bits/worker") }, r.stdout)
+        XCTAssertEqual(row.split(separator: " ").dropFirst(2).first.map(String.init), String(bits), String(row))
+    }
+
     func testBadInputIsOneLineWithStatus2() throws {
         let base = ["train", "--dataset", "synthetic:n=100,classes=4,shape=1x8x8", "--steps", "2"]
         let cases: [([String], String)] = [
