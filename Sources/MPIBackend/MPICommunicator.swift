@@ -147,7 +147,7 @@ public final class MPICommunicator: Communicator {
     }
 
     public func abort(reason: String) {
-        FileHandle.standardError.write(Data("csgd: error: rank \(rank) stops the run: \(reason)\n".utf8))
+        FileHandle.standardError.write(Data("csgd: error: rank \(rank) stops the run: \(CSGDError.oneLine(reason))\n".utf8))
         MPI_Abort(world, 3)
     }
 }

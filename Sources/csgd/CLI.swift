@@ -12,10 +12,55 @@ enum CLI {
         }
     }
 
-    /// Prints `csgd: error: message` on stderr and exits with `status`.
+    /// Prints `csgd: error: message` on stderr, on one line whatever the
+    /// message holds (`CSGDError.oneLine`), and exits with `status`. Every
+    /// error `csgd` reports ends here.
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("csgd: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("csgd: error: \(CSGDError.oneLine(message))\n".utf8))
         Foundation.exit(status)
+    }
+
+    /// Ends the process for an error that reached the top of `csgd`: help
+    /// (`--help`, `help NAME`) is printed as the argument parser prints it,
+    /// with exit status 0; bad input, whether the argument parser found it
+    /// (an unknown option, a missing or malformed value) or a command did
+    /// (`CSGDError`), is one line and exit status 2; any other failure is
+    /// one line and the parser's status for it (1).
+    static func exit<Command: ParsableCommand>(_ error: Error, command: Command.Type) -> Never {
+        if let e = error as? CSGDError { fail(e.message, status: 2) }
+        let code = Command.exitCode(for: error)
+        if code == .success { Command.exit(withError: error) }
+        let message = Command.message(for: error)
+        let status = code == .validationFailure ? 2 : code.rawValue
+        if message.isEmpty { Foundation.exit(status) }
+        fail(message, status: status)
+    }
+
+    /// The command line with every negative number that follows a long
+    /// option attached to it (`--dim -5` → `--dim=-5`). The argument parser
+    /// reads a token starting with `-` as an option, so `--dim -5` would
+    /// be a missing value; attached, `-5` is the option's value and is
+    /// judged as one (`--dim -5 must be positive`). Nothing after `--`.
+    static func attachingNegativeNumbers(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var previousIsOption = false
+        for (i, a) in arguments.enumerated() {
+            if a == "--" { return out + arguments[i...] }
+            if previousIsOption, isNegativeNumber(a) {
+                out[out.count - 1] += "=" + a
+                previousIsOption = false
+                continue
+            }
+            out.append(a)
+            previousIsOption = a.hasPrefix("--") && a.count > 2 && !a.contains("=")
+        }
+        return out
+    }
+
+    /// `-5`, `-0.5`, `-.5`, `-1e3`, `-inf`, `-nan`: what Int or Double reads.
+    static func isNegativeNumber(_ text: String) -> Bool {
+        guard text.hasPrefix("-"), text.count > 1 else { return false }
+        return Double(text) != nil || Int(text) != nil
     }
 
     /// A compact JSON line with sorted keys. A non-finite number (a diverged

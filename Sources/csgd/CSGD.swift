@@ -10,4 +10,16 @@ struct CSGD: ParsableCommand {
         subcommands: [CompressCommand.self, OptimizeCommand.self, TheoryCommand.self, BenchTrainCommand.self, BenchStepCommand.self, TrainCommand.self,
                       ReproduceCommand.self, ReportCommand.self]
     )
+
+    /// Parses the command line and runs the subcommand; every error, the
+    /// argument parser's included, ends as `CLI.exit` says (one line, exit
+    /// status 2 for bad input).
+    static func main() {
+        do {
+            var command = try parseAsRoot(CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst())))
+            try command.run()
+        } catch {
+            CLI.exit(error, command: Self.self)
+        }
+    }
 }

@@ -21,10 +21,12 @@ struct CLIRunner {
 
     final class Marker {}
 
-    static func run(_ args: [String]) throws -> Result {
+    /// Runs `csgd args`, in `directory` when given (else this process's).
+    static func run(_ args: [String], in directory: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = executable
         p.arguments = args
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

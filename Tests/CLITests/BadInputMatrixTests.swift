@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+
+/// The bad-input matrix: every row is a command line a user could type that
+/// `csgd` must refuse with exactly one line on stderr (`csgd: error: …`,
+/// naming the problem), nothing on stdout, exit status 2, and no file or
+/// directory created. Each row runs in an empty directory of its own, and
+/// the paths rows give (logs, checkpoints, outputs) are relative, so
+/// anything a refused run wrote would be found there. Listed, with its
+/// count, in docs/reliability.md.
+final class BadInputMatrixTests: XCTestCase {
+    struct Row {
+        var arguments: [String]
+        /// Text the one stderr line must contain.
+        var says: String
+        var line: UInt
+        init(_ arguments: [String], says: String, line: UInt = #line) {
+            self.arguments = arguments
+            self.says = says
+            self.line = line
+        }
+    }
+
+    static let saddle = ["optimize", "--problem", "saddle", "--method", "sgd", "--lr", "0.1", "--log", "run.jsonl"]
+    static let train = ["train", "--model", "mlp:784-10", "--dataset", "synthetic:n=100", "--log", "run.jsonl"]
+
+    static let rows: [Row] = [
+        // The argument parser's findings: one line and exit 2, like every other bad input.
+        Row(["bogus"], says: "Unexpected argument 'bogus'"),
+        Row(["--bogus"], says: "Unknown option '--bogus'"),
+        Row(["--version"], says: "Unknown option '--version'"),
+        Row(["compress", "--bogus"], says: "Unknown option '--bogus'"),
+        Row(["compress", "--dim"], says: "Missing value for '--dim <dim>'"),
+        Row(["compress", "--dim", "abc"], says: "The value 'abc' is invalid for '--dim <dim>'"),
+        Row(["compress", "--dim", "99999999999999999999999"], says: "The value '99999999999999999999999' is invalid for '--dim <dim>'"),
+        Row(["compress", "--seed", "-1"], says: "The value '-1' is invalid for '--seed <seed>'"),
+        Row(["compress", "--json", "-5"], says: "'--json' does not take any value"),
+        Row(saddle + ["--backend", "gpu"], says: "The value 'gpu' is invalid for '--backend <backend>'"),
+        Row(["optimize", "--method", "sgd"], says: "Missing expected argument '--problem <problem>'"),
+        Row(saddle + ["--steps", "99999999999999999999"], says: "The value '99999999999999999999' is invalid for '--steps <steps>'"),
+        Row(train + ["--backend", "gpu"], says: "The value 'gpu' is invalid for '--backend <backend>'"),
+        Row(train + ["--epochs", "many"], says: "The value 'many' is invalid for '--epochs <epochs>'"),
+        Row(["theory", "--eps", "1"], says: "Missing expected argument '--L <L>'"),
+        Row(["bench-step"], says: "Missing expected argument '--compressor <compressor>'"),
+        Row(["report"], says: "Missing expected argument '<directory>'"),
+        Row(["reproduce", "--runs", "x", "cnc"], says: "The value 'x' is invalid for '--runs <runs>'"),
+        // A negative number after an option is that option's value (then judged), not a missing value.
+        Row(["compress", "--dim", "-5"], says: "--dim -5 must be positive"),
+        Row(["compress", "--reps", "-1"], says: "--reps -1 must be positive"),
+        Row(saddle + ["--steps", "-3"], says: "--steps -3 must be at least 1"),
+        Row(saddle + ["--workers", "-2"], says: "--workers -2 must be at least 1"),
+        Row(train + ["--batch", "-64"], says: "--batch -64 must be at least 1"),
+        Row(["bench-step", "--compressor", "topk:1", "--threads", "-1"], says: "--threads -1 must not be negative"),
+        // User text with a line break stays on one line (escaped).
+        Row(["compress", "--compressor", "to\npk:1"], says: "compressor 'to\\npk' is not known"),
+        Row(["compress", "--bo\ngus"], says: "Unknown option '--bo\\ngus'"),
+        Row(saddle + ["--problem", "sad\r\ndle"], says: "problem 'sad\\r\\ndle' is not known"),
+        // compress
+        Row(["compress", "--dim", "0"], says: "--dim 0 must be positive"),
+        Row(["compress", "--trials", "0"], says: "--trials 0 must be positive"),
+        Row(["compress", "--compressor", "nosuch"], says: "compressor 'nosuch' is not known"),
+        Row(["compress", "--compressor", "topk:0"], says: "K = 0 must be positive"),
+        // optimize
+        Row(["optimize", "--problem", "nosuch", "--method", "sgd"], says: "problem 'nosuch' is not known"),
+        Row(["optimize", "--problem", "saddle", "--method", "nosuch"], says: "method 'nosuch' is not known"),
+        Row(saddle + ["--steps", "0"], says: "--steps 0 must be at least 1"),
+        Row(saddle + ["--lr", "nan"], says: "--lr nan must be a positive step size"),
+        Row(saddle + ["--eps", "-1"], says: "--eps -1.0 must be positive"),
+        Row(saddle + ["--log-every", "0"], says: "--log-every 0 must be at least 1"),
+        Row(saddle + ["--stop-at-sosp"], says: "--stop-at-sosp needs --eps"),
+        Row(saddle + ["--ensemble", "bogus"], says: "L = 'bogus' is not an integer"),
+        Row(saddle + ["--resume"], says: "--resume needs --checkpoint DIR"),
+        Row(saddle + ["--checkpoint-every", "5"], says: "--checkpoint-every 5 needs --checkpoint DIR"),
+        Row(saddle + ["--checkpoint", "ckpt", "--checkpoint-every", "0"], says: "--checkpoint-every 0"),
+        Row(Array(saddle.dropLast(2)) + ["--checkpoint", "ckpt", "--resume"], says: "no complete checkpoint in 'ckpt'"),
+        // theory
+        Row(["theory", "--eps", "1", "--L", "1", "--rho", "1", "--sigma", "0", "--d", "10", "--mu", "0"], says: "mu = 0.0 must be in (0, 1]"),
+        Row(["theory", "--eps", "1", "--L", "1", "--rho", "1", "--sigma", "0", "--d", "-3", "--mu", "0.5"], says: "d = -3 must be at least 1"),
+        Row(["theory", "--eps", "0", "--L", "1", "--rho", "1", "--sigma", "0", "--d", "3", "--mu", "0.5"], says: "eps = 0.0 must be positive"),
+        // train
+        Row(train + ["--epochs", "1e300"], says: "--epochs 1e+300 is more steps than a run can count"),
+        Row(train + ["--epochs", "0"], says: "--epochs 0.0 must be positive"),
+        Row(train + ["--epochs", "1", "--steps", "5"], says: "give either --epochs or --steps, not both"),
+        Row(train + ["--model", "nosuch"], says: "model 'nosuch' is not known"),
+        Row(train + ["--dataset", "nosuch"], says: "dataset 'nosuch' is not known"),
+        Row(train + ["--partition", "dirichlet:-1"], says: "α = -1 must be positive"),
+        Row(train + ["--certify-every", "5"], says: "--certify-every needs --certify"),
+        Row(train + ["--noise", "0.1"], says: "--noise: method 'sgd' adds no noise"),
+        Row(train + ["--threads", "0"], says: "--threads 0 must be at least 1"),
+        Row(train + ["--lr", "-1"], says: "--lr -1.0 must be a positive step size"),
+        Row(train + ["--workers", "101"], says: "--workers 101 exceeds the 100 training samples"),
+        // bench-step
+        Row(["bench-step", "--compressor", "topk:1", "--dim", "0"], says: "--dim 0 must be positive"),
+        Row(["bench-step", "--compressor", "topk:1", "--workers", "0"], says: "--workers 0 must be at least 1"),
+        Row(["bench-step", "--compressor", "nosuch"], says: "compressor 'nosuch' is not known"),
+        // bench-train: everything checkable is checked before the benchmark runs.
+        Row(["bench-train", "--steps", "1", "--warmup", "0", "--torch", "MISSING.py"], says: "--torch 'MISSING.py': no such file"),
+        Row(["bench-train", "--split", "nosuch"], says: "--split 'nosuch' is not one of: batch, blas"),
+        Row(["bench-train", "--input", "1x28"], says: "--input '1x28' is not CxHxW with positive sizes"),
+        Row(["bench-train", "--model", "nosuch"], says: "model 'nosuch' is not known"),
+        Row(["bench-train", "--batch", "0"], says: "--batch 0 must be positive"),
+        // reproduce and report
+        Row(["reproduce", "--out", "out"], says: "name at least one experiment, or all"),
+        Row(["reproduce", "--out", "out", "nosuch"], says: "unknown experiment 'nosuch'"),
+        Row(["reproduce", "--out", "out", "--runs", "0", "cnc"], says: "--runs 0 must be at least 1"),
+        Row(["reproduce", "--out", "out", "--jobs", "-2", "cnc"], says: "--jobs -2 must be at least 1"),
+        Row(["report", "nonexistent"], says: "is not a directory"),
+    ]
+
+    func testEveryBadInputIsOneLineExitTwoAndCreatesNothing() throws {
+        XCTAssertGreaterThanOrEqual(Self.rows.count, 60)
+        for row in Self.rows {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-bad-input-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let r = try CLIRunner.run(row.arguments, in: dir)
+            let shown = row.arguments.map { $0.debugDescription }.joined(separator: " ")
+            XCTAssertEqual(r.status, 2, "\(shown): \(r.stderr)", line: row.line)
+            XCTAssertEqual(r.stdout, "", "\(shown): stdout", line: row.line)
+            XCTAssertTrue(r.stderr.hasPrefix("csgd: error: ") && r.stderr.hasSuffix("\n"), "\(shown): \(r.stderr)", line: row.line)
+            XCTAssertEqual(r.stderr.filter { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }.count, 1, "\(shown): not one line: \(r.stderr)", line: row.line)
+            XCTAssertTrue(r.stderr.contains(row.says), "\(shown): \(r.stderr.debugDescription) lacks \(row.says.debugDescription)", line: row.line)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "\(shown) created files", line: row.line)
+        }
+    }
+
+    /// Help is not an error: it stays on stdout with exit status 0.
+    func testHelpIsUnchanged() throws {
+        for args in [["--help"], ["compress", "--help"], ["help", "train"], ["optimize", "-h"], []] {
+            let r = try CLIRunner.run(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains("USAGE: csgd"), "\(args): \(r.stdout)")
+            XCTAssertEqual(r.stderr, "", "\(args)")
+        }
+    }
+}
