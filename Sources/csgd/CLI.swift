@@ -20,6 +20,24 @@ enum CLI {
         Foundation.exit(status)
     }
 
+    /// Writes `text` and a line break to standard output in one write; a
+    /// failed write is one line naming it and the OS error, and exit status 1.
+    static func output(_ text: String) {
+        do { try LineSink.standardOutput.writeLine(text) } catch let e as CSGDError {
+            fail(e.message, status: 1)
+        } catch {
+            fail(String(describing: error), status: 1)
+        }
+    }
+
+    /// Flushes what was printed on standard output; a failed write is one line naming it and the OS error, and exit status 1.
+    static func flushStandardOutput() {
+        // fflush(NULL) flushes every output stream, standard output among them.
+        if fflush(nil) != 0 {
+            fail("cannot write standard output: \(LineSink.osError())", status: 1)
+        }
+    }
+
     /// Ends the process for an error that reached the top of `csgd`: help
     /// (`--help`, `help NAME`) is printed as the argument parser prints it,
     /// with exit status 0; bad input, whether the argument parser found it
