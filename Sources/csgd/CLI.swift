@@ -16,7 +16,9 @@ enum CLI {
     /// message holds (`CSGDError.oneLine`), and exits with `status`. Every
     /// error `csgd` reports ends here.
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("csgd: error: \(CSGDError.oneLine(message))\n".utf8))
+        // An error line that cannot be written (standard error on a full
+        // device) is lost, not a crash: the exit status still tells.
+        _ = try? LineSink.standardError.writeLine("csgd: error: \(CSGDError.oneLine(message))")
         Foundation.exit(status)
     }
 

@@ -4,7 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// Where `csgd` writes whole lines: a run's `--log` file or standard output.
+/// Where `csgd` writes whole lines: a run's `--log` file, standard output
+/// or the error line on standard error.
 /// The one writer of both.
 ///
 /// A file is opened where it is (`open(2)` with O_CREAT, and O_TRUNC for a
@@ -34,6 +35,8 @@ final class LineSink: @unchecked Sendable {
 
     /// Standard output (file descriptor 1).
     static let standardOutput = LineSink(fd: 1, name: "standard output", owned: false)
+    /// Standard error (file descriptor 2), where error lines go.
+    static let standardError = LineSink(fd: 2, name: "standard error", owned: false)
 
     /// Opens `path` for writing, creating it (mode 0666 less the umask) if
     /// absent: emptied (`truncate`) or written at its end. Opening a FIFO

@@ -153,6 +153,25 @@ final class LogFileCLITests: XCTestCase {
         }
     }
 
+    /// An error line that cannot be written (standard error on /dev/full)
+    /// does not crash: the exit status is the error's, 2 for bad input and
+    /// 1 for a log that cannot be written.
+    func testAFullStandardErrorKeepsTheExitStatus() throws {
+        let full = try temporaryDirectory() + "/full.jsonl"
+        try makeDevice(full, major: 1, minor: 7)
+        for (args, status) in [(["compress", "--dim", "0"], Int32(2)), (Self.run + ["--log", full], 1)] {
+            let p = Process()
+            p.executableURL = CLIRunner.executable
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+            try p.run()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, status, "\(args)")
+            XCTAssertEqual(p.terminationReason, .exit, "\(args)")
+        }
+    }
+
     /// A run refused with exit 2 leaves the log of an earlier run as it
     /// was: another run's checkpoint given to --resume, and a run refused
     /// for its checkpoint directory.
