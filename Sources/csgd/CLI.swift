@@ -16,8 +16,28 @@ enum CLI {
     /// message holds (`CSGDError.oneLine`), and exits with `status`. Every
     /// error `csgd` reports ends here.
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("csgd: error: \(CSGDError.oneLine(message))\n".utf8))
+        // An error line that cannot be written (standard error on a full
+        // device) is lost, not a crash: the exit status still tells.
+        _ = try? LineSink.standardError.writeLine("csgd: error: \(CSGDError.oneLine(message))")
         Foundation.exit(status)
+    }
+
+    /// Writes `text` and a line break to standard output in one write; a
+    /// failed write is one line naming it and the OS error, and exit status 1.
+    static func output(_ text: String) {
+        do { try LineSink.standardOutput.writeLine(text) } catch let e as CSGDError {
+            fail(e.message, status: 1)
+        } catch {
+            fail(String(describing: error), status: 1)
+        }
+    }
+
+    /// Flushes what was printed on standard output; a failed write is one line naming it and the OS error, and exit status 1.
+    static func flushStandardOutput() {
+        // fflush(NULL) flushes every output stream, standard output among them.
+        if fflush(nil) != 0 {
+            fail("cannot write standard output: \(LineSink.osError())", status: 1)
+        }
     }
 
     /// Ends the process for an error that reached the top of `csgd`: help

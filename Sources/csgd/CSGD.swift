@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `csgd` command: communication-efficient distributed SGD that escapes
 /// saddle points. Each subcommand is a thin layer over the library.
@@ -13,11 +14,15 @@ struct CSGD: ParsableCommand {
 
     /// Parses the command line and runs the subcommand; every error, the
     /// argument parser's included, ends as `CLI.exit` says (one line, exit
-    /// status 2 for bad input).
+    /// status 2 for bad input). What a command printed on standard output is
+    /// flushed before exit; a failed write is one line and exit status 1.
     static func main() {
+        // A closed pipe is a failed write, reported as one, not a signal.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot(CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst())))
             try command.run()
+            CLI.flushStandardOutput()
         } catch {
             CLI.exit(error, command: Self.self)
         }

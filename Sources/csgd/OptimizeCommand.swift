@@ -94,9 +94,9 @@ struct OptimizeCommand: ParsableCommand {
         guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
                                            config: config, theory: theory, ensemble: ensembleSpec) else { return }
         if output.json {
-            print(try CLI.jsonLine(summary))
+            CLI.output(try CLI.jsonLine(summary))
         } else {
-            print(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers ?? 1))
+            CLI.output(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers ?? 1))
         }
         Backend.finish()
     }
@@ -134,45 +134,67 @@ struct OptimizeCommand: ParsableCommand {
     }
 }
 
-/// Streams JSON lines to a file, flushing each line so a crash keeps the log.
-/// Resuming (`--resume`), it keeps the interrupted run's lines: at the first
-/// record written it drops those from that record's step on (and any line
-/// a kill cut short), then appends.
+/// A run's `--log`: one JSON line a log interval, each written whole
+/// through a `LineSink`. The file is opened at the first record, when every
+/// check of the run (flags, data, checkpoint compatibility) has passed, so a
+/// refused run leaves an earlier log as it was. A fresh run empties it; a
+/// resumed run (`--resume`) keeps the interrupted run's lines before the
+/// first record's step (cutting the rest, and any line a kill cut short, off
+/// the end of a regular file) and appends.
 final class JSONLWriter: @unchecked Sendable {
-    let handle: FileHandle
-    let lock = NSLock()
-    /// The interrupted run's lines, until the first record is written.
-    var earlier: [Substring]?
+    let path: String
+    let resuming: Bool
+    private let lock = NSLock()
+    private var sink: LineSink?
+
+    /// Checks that `path` can be a log without opening it: not a
+    /// directory, in a directory that exists.
     init(path: String, resuming: Bool = false) throws {
-        if resuming, let data = FileManager.default.contents(atPath: path), let h = FileHandle(forWritingAtPath: path) {
-            earlier = String(decoding: data, as: UTF8.self).split(separator: "\n")
-            handle = h
-            return
-        }
-        guard FileManager.default.createFile(atPath: path, contents: nil) , let h = FileHandle(forWritingAtPath: path) else {
-            throw CSGDError("cannot write the log file '\(path)'")
-        }
-        handle = h
-    }
-    func write<T: Encodable>(_ value: T) {
-        guard let line = try? CLI.jsonLine(value) else { return }
-        lock.lock()
-        if let earlier {
-            let from = (value as? StepRecord)?.step ?? Int.max
-            var kept = Data()
-            for l in earlier {
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any],
-                      let step = obj["step"] as? Int, step < from else { continue }
-                kept.append(Data((l + "\n").utf8))
+        self.path = path
+        self.resuming = resuming
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) != S_IFDIR else { throw CSGDError("--log '\(path)' is a directory") }
+        } else {
+            let parent = (path as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CSGDError("--log '\(path)': no directory '\(parent)' to write it in")
             }
-            try? handle.truncate(atOffset: 0)
-            handle.write(kept)
-            self.earlier = nil
         }
-        handle.write(Data((line + "\n").utf8))
-        lock.unlock()
     }
-    func close() { try? handle.close() }
+
+    var name: String { "the log '\(path)'" }
+
+    /// Writes one record as a line, opening the log at the first.
+    func write<T: Encodable>(_ value: T) throws {
+        let line = try CLI.jsonLine(value)
+        lock.lock(); defer { lock.unlock() }
+        if sink == nil { sink = try open(from: (value as? StepRecord)?.step ?? Int.max) }
+        try sink!.writeLine(line)
+    }
+
+    /// Opens the log; resuming at step `from`, keeps the lines before it.
+    private func open(from: Int) throws -> LineSink {
+        let sink = try LineSink.open(path, name: name, truncate: !resuming)
+        guard resuming, sink.isRegular, let data = FileManager.default.contents(atPath: path) else { return sink }
+        // The interrupted run's whole lines of steps before `from`, in order.
+        var kept = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let end = line.endIndex - data.startIndex
+            guard end < data.count,
+                  let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                  let step = obj["step"] as? Int, step < from else { break }
+            kept = end + 1
+        }
+        try sink.cut(to: kept)
+        return sink
+    }
+
+    func close() throws {
+        lock.lock(); defer { lock.unlock() }
+        try sink?.close()
+    }
 }
 
 /// A one-line progress display on stderr, only when stderr is a terminal.

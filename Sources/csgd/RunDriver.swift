@@ -7,7 +7,9 @@ import Foundation
 import Optimization
 
 /// What `optimize` and `train` share around a run: the log and progress on
-/// the reporting rank, the backend call, and the exit codes (2 for bad
+/// the reporting rank (the log is opened only when the run has passed every
+/// check and writes its first record; a failed write stops the run with one
+/// line and exit status 1), the backend call, and the exit codes (2 for bad
 /// input, 3 for a non-finite iterate, naming the kept log and checkpoint).
 /// Returns nil on ranks that do not report (MPI ranks other than 0).
 struct RunDriver {
@@ -25,7 +27,11 @@ struct RunDriver {
         let summary: RunSummary
         do {
             let onRecord: @Sendable (StepRecord) -> Void = { record in
-                logWriter?.write(record)
+                // A log that cannot be written stops the run: one line, exit 1.
+                do { try logWriter?.write(record) } catch {
+                    progress.finish()
+                    CLI.fail(String(describing: error), status: 1)
+                }
                 progress.update(record)
             }
             if let ensemble {
@@ -52,7 +58,7 @@ struct RunDriver {
             CLI.fail(String(describing: error), status: 1)
         }
         progress.finish()
-        logWriter?.close()
+        do { try logWriter?.close() } catch { CLI.fail(String(describing: error), status: 1) }
         return summary
     }
 }

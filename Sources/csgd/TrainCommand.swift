@@ -115,9 +115,9 @@ struct TrainCommand: ParsableCommand {
                                            workers: setup.workers, config: config, evaluator: evaluator) else { return }
         let out = TrainSummary(summary, setup: setup, certify: certify)
         if output.json {
-            print(try CLI.jsonLine(out))
+            CLI.output(try CLI.jsonLine(out))
         } else {
-            print(out.table(setup: setup))
+            CLI.output(out.table(setup: setup))
         }
         Backend.finish()
     }

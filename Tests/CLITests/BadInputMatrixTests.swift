@@ -72,7 +72,11 @@ final class BadInputMatrixTests: XCTestCase {
         Row(saddle + ["--resume"], says: "--resume needs --checkpoint DIR"),
         Row(saddle + ["--checkpoint-every", "5"], says: "--checkpoint-every 5 needs --checkpoint DIR"),
         Row(saddle + ["--checkpoint", "ckpt", "--checkpoint-every", "0"], says: "--checkpoint-every 0"),
-        Row(Array(saddle.dropLast(2)) + ["--checkpoint", "ckpt", "--resume"], says: "no complete checkpoint in 'ckpt'"),
+        Row(saddle + ["--checkpoint", "ckpt", "--resume"], says: "no complete checkpoint in 'ckpt'"),
+        // The log is opened only after every check: a bad --log path is bad input, a refused run writes no log.
+        Row(saddle + ["--log", "nodir/run.jsonl"], says: "--log 'nodir/run.jsonl': no directory 'nodir' to write it in"),
+        Row(saddle + ["--log", "."], says: "--log '.' is a directory"),
+        Row(["optimize", "--problem", "phase-retrieval", "--method", "sgd", "--log", "run.jsonl"], says: "no step size on 'phase-retrieval"),
         // theory
         Row(["theory", "--eps", "1", "--L", "1", "--rho", "1", "--sigma", "0", "--d", "10", "--mu", "0"], says: "mu = 0.0 must be in (0, 1]"),
         Row(["theory", "--eps", "1", "--L", "1", "--rho", "1", "--sigma", "0", "--d", "-3", "--mu", "0.5"], says: "d = -3 must be at least 1"),
