@@ -90,15 +90,17 @@ public struct Reproducer: Sendable {
         return out
     }
 
-    /// The experiment directories with a summary, sorted by name.
+    /// The experiment directories with a summary, in the catalog's (the
+    /// report's) order, unknown names last by name.
     func existingExperiments() throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: output.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CSGDError("\(output.path) is not a directory")
         }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
+        let order = Dictionary(uniqueKeysWithValues: Catalog.all.enumerated().map { ($1.name, $0) })
         return entries.filter { FileManager.default.fileExists(atPath: output.appendingPathComponent($0).appendingPathComponent("summary.json").path) }
-            .sorted()
+            .sorted { (order[$0] ?? Int.max, $0) < (order[$1] ?? Int.max, $1) }
     }
 
     static func readSummary(_ dir: URL) throws -> ExperimentSummary {

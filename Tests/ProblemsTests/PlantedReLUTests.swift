@@ -114,7 +114,7 @@ final class PlantedReLUTests: XCTestCase {
         XCTAssertLessThanOrEqual(difference(g0, expect), 1e-4 * norm(expect))
         let e0 = try XCTUnwrap(gradient.relError(g0))
         XCTAssertLessThan(e0, 0.35, "√(2d/n) ≈ 0.14")
-        // SGD with the seed's η = m/d reaches the seed's success criterion (relative error < 1e−3).
+        // SGD with Kalan et al.'s η = m/d reaches their success criterion (relative error < 1e−3).
         let p = try XCTUnwrap(try ProblemSpec.make("relu:d=20,n=400,init=gradient") as? PlantedReLU)
         var w = p.start(seed: 1)
         let m = 4, eta = Float(try XCTUnwrap(p.suggestedStepSize(batch: m)))

@@ -135,7 +135,7 @@ public struct Cnc: Experiment {
                 + (fits[m.key].map { String(format: " (%+.1f steps per decade of d)", $0.slope) } ?? "")
         }.joined(separator: "; ")
         var notes = [
-            "The seed text holds only the paper's abstract; its experiments (learning half-spaces and neural networks) are not reproduced. The problem is the smallest one with the CNC property: the strict saddle whose stochastic gradients are ∇f(x) + σ₁ζe₁, σ₁ = \(Self.sigma1), ζ ~ N(0, 1), so their variance along e₁, the negative-curvature direction at the saddle, is σ₁² whatever d. Real stochastic gradients also vary in the other directions.",
+            "This tests the paper's central claim on a synthetic problem; its own experiments (learning half-spaces and neural networks) are not reproduced. The problem is the smallest one with the CNC property: the strict saddle whose stochastic gradients are ∇f(x) + σ₁ζe₁, σ₁ = \(Self.sigma1), ζ ~ N(0, 1), so their variance along e₁, the negative-curvature direction at the saddle, is σ₁² whatever d. Real stochastic gradients also vary in the other directions.",
             "Both methods are gradient descent with η = \(Self.eta) that perturb once, at the saddle start (where ‖∇f‖ ≤ 10⁻³, at most once in 10⁵ steps): CNC-PGD by one single-sample stochastic gradient step of size r = 2η = \(Self.curvatureStep), PGD by a point uniform in the ball of radius r·σ₁ = \(Self.radius), the CNC step's root-mean-square length. Only the perturbation's direction differs.",
             "Expected: a perturbation with component a along e₁ grows as (1 + η)^t, so the escape takes about log(1/a)/log(1 + η) steps; a ball point's component is about r·σ₁/√d, which adds ½·log10(d)·ln 10/ln(1 + η) ≈ 13 steps per decade of d to PGD's escape and nothing to CNC's.",
         ]
@@ -143,7 +143,7 @@ public struct Cnc: Experiment {
             notes.append("quick form: d ∈ {10, 1000}, \(options.seeds(full: 20, quick: 8)) seeds and 300 steps instead of d from 10 to 100000, 20 seeds and 400 steps")
         }
         return ExperimentAnalysis(
-            paper: "isotropic noise has variance ~1/d along the negative-curvature direction, a stochastic gradient a variance that does not decrease with d; CNC-PGD escapes in a number of steps independent of d (no figure taken from the seed text)",
+            paper: "isotropic noise has variance ~1/d along the negative-curvature direction, a stochastic gradient a variance that does not decrease with d; CNC-PGD escapes in a number of steps independent of d (the claim of its analysis; no figure of the paper is reproduced)",
             ours: ours, verdict: verdict, figures: figures,
             tables: [ReportTable(caption: "Escape steps (first step with f ≤ −1/8) per method and dimension",
                                  header: ["method", "d", "escaped", "median", "10% … 90%"], rows: rows)],
