@@ -140,4 +140,28 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains(dir.path), r.stderr)
         XCTAssertTrue(r.stderr.contains("dataset-fashion-mnist"), r.stderr)
     }
+
+    /// A test split whose images have another shape than the training
+    /// images is refused in one line before anything runs (it used to trap
+    /// after training, when the test set met the model).
+    func testTestSplitOfAnotherShapeIsRefusedUpFront() throws {
+        let dir = tempDir()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8((v >> $0) & 0xff) } }
+        func images(_ n: Int, _ rows: Int, _ cols: Int) -> [UInt8] {
+            be32(0x0803) + be32(n) + be32(rows) + be32(cols) + (0..<(n * rows * cols)).map { UInt8($0 % 251) }
+        }
+        func labels(_ n: Int) -> [UInt8] { be32(0x0801) + be32(n) + (0..<n).map { UInt8($0 % 10) } }
+        try Data(images(40, 4, 3)).write(to: dir.appendingPathComponent("train-images-idx3-ubyte"))
+        try Data(labels(40)).write(to: dir.appendingPathComponent("train-labels-idx1-ubyte"))
+        try Data(images(10, 2, 2)).write(to: dir.appendingPathComponent("t10k-images-idx3-ubyte"))
+        try Data(labels(10)).write(to: dir.appendingPathComponent("t10k-labels-idx1-ubyte"))
+        let log = dir.appendingPathComponent("run.jsonl")
+        let r = try CLIRunner.run(["train", "--dataset", "mnist", "--data-dir", dir.path, "--model", "mlp:12-8-10",
+                                   "--steps", "3", "--batch", "4", "--log", log.path])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the test images are 1×2×2, the training images 1×4×3"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: log.path), "a refused run wrote its log")
+    }
 }
