@@ -77,10 +77,15 @@ extension Trainer {
         var first = 0
         var failure: Error?
         do {
+            if !policy.resume { try dir.create() }
+            // Rank 0 holds the directory's lock for the run (a missing
+            // directory under --resume is refused by restoreNewest).
+            if communicator.rank == 0, FileManager.default.fileExists(atPath: dir.path) {
+                checkpointLock = try CheckpointLock(directory: dir.path)
+            }
             if policy.resume {
                 first = try restoreNewest(dir)
             } else {
-                try dir.create()
                 if let t = dir.newestComplete() {
                     throw CSGDError("checkpoint directory '\(dir.path)' already holds a checkpoint (step \(t)): pass --resume to continue it, or give an empty directory")
                 }

@@ -91,6 +91,8 @@ public final class Trainer {
     /// This rank's helper threads, when it has cores to spare.
     public let splitter: PassSplitter?
     var context: StepContext
+    /// Rank 0's lock on the checkpoint directory, held during `run`.
+    var checkpointLock: CheckpointLock?
 
     public internal(set) var resets = 0
     public internal(set) var uploadBits = 0
@@ -192,6 +194,7 @@ public final class Trainer {
     /// saves a checkpoint before every step t > first that its interval
     /// divides (collectives: every rank takes part).
     public func run(onRecord: ((StepRecord) -> Void)? = nil) throws -> RunSummary {
+        defer { checkpointLock = nil }
         let first = try config.checkpoint.map { try openCheckpoints($0) } ?? 0
         let start = Clock.now() - elapsedBefore
         var stopped: String?

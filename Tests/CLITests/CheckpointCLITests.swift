@@ -302,4 +302,37 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(s["steps"] as? Int, kept)
         XCTAssertTrue((s["final_loss"] as? Double)?.isFinite == true, back.stdout)
     }
+
+    /// Two runs on one checkpoint directory at once: the second is refused
+    /// in one line naming the first's process (it used to die mid-run on a
+    /// rename); once the first has ended, the directory can be used again.
+    func testASecondRunOnALockedDirectoryIsRefused() throws {
+        let dir = try temporaryDirectory() + "/ckpt"
+        let args = ["optimize", "--problem", "saddle:d=10,noise=0.1", "--method", "sgd", "--lr", "0.01", "--log-every", "1000000",
+                    "--checkpoint", dir, "--checkpoint-every", "1000000"]
+        let first = Process()
+        first.executableURL = CLIRunner.executable
+        first.arguments = args + ["--steps", "1000000000"]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer { if first.isRunning { first.terminate() }; first.waitUntilExit() }
+        // The lock file names the first run's process once it holds the lock.
+        let lock = dir + "/.lock"
+        let deadline = Date().addingTimeInterval(20)
+        while (try? String(contentsOfFile: lock, encoding: .utf8))?.contains("\(first.processIdentifier)") != true {
+            XCTAssertLessThan(Date(), deadline, "the first run never took the lock")
+            if Date() >= deadline { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let second = try CLIRunner.run(args + ["--steps", "10"])
+        XCTAssertEqual(second.status, 2, second.stderr)
+        XCTAssertEqual(second.stderr.split(separator: "\n").count, 1, second.stderr)
+        XCTAssertTrue(second.stderr.contains("is in use by another run (process \(first.processIdentifier))"), second.stderr)
+        XCTAssertTrue(first.isRunning, "the refused run must not disturb the first")
+        first.terminate()
+        first.waitUntilExit()
+        let third = try CLIRunner.run(args + ["--steps", "10"])
+        XCTAssertEqual(third.status, 0, third.stderr)
+    }
 }
