@@ -118,6 +118,22 @@ public enum DatasetSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The training and test splits, checked to fit one model: the test
+    /// images have the training images' shape and no more classes (a model
+    /// is built for the training images, so a mismatch would surface only
+    /// when the test set meets it, after training).
+    public func loadTrainAndTest(directory: String? = nil) throws -> (train: Dataset, test: Dataset) {
+        let train = try load(split: .train, directory: directory)
+        let test = try load(split: .test, directory: directory)
+        guard test.channels == train.channels && test.height == train.height && test.width == train.width else {
+            throw CSGDError("\(description): the test images are \(test.channels)×\(test.height)×\(test.width), the training images \(train.channels)×\(train.height)×\(train.width)")
+        }
+        guard test.classes <= train.classes else {
+            throw CSGDError("\(description): the test split has \(test.classes) classes, the training split \(train.classes)")
+        }
+        return (train, test)
+    }
+
     /// The path of `base` or `base.gz` in `dir` (the raw file first).
     func locate(_ dir: String, _ base: String) throws -> String {
         let raw = Self.join(dir, base)

@@ -16,8 +16,16 @@ public enum ReportStyle {
         p.setStyle(SeriesStyle(color: .vermillion), for: "no noise")
         p.setStyle(SeriesStyle(color: .bluishGreen), for: "σ = 0.01")
         p.register(["SGD", "QSGD b=7"])
+        // The saddle methods, the same colour in pgd-pagd and cnc: a method's
+        // name, its runs' points and its medians.
+        for (m, c) in methodColors {
+            for name in [m, "\(m) runs", "\(m) median"] { p.setStyle(SeriesStyle(color: c), for: name) }
+        }
         return p
     }()
+
+    /// The colour of each perturbed method across the page.
+    public static let methodColors: [String: Color] = ["PGD": .blue, "PAGD": .vermillion, "CNC": .bluishGreen]
 
     public static let width = 720.0
     public static let height = 420.0

@@ -190,18 +190,9 @@ struct TrainSetup {
         }
         method = m
 
-        var train = try dataSpec.load(split: .train, directory: c.dataDir)
+        var (train, test) = try dataSpec.loadTrainAndTest(directory: c.dataDir)
         if let n = c.trainSize { train = train.prefix(min(n, train.count)) }
-        var test = try dataSpec.load(split: .test, directory: c.dataDir)
         if let n = c.testSize { test = test.prefix(min(n, test.count)) }
-        // The model is built for the training images; a test split of
-        // another shape or with more classes would fail after training.
-        guard test.channels == train.channels && test.height == train.height && test.width == train.width else {
-            throw CSGDError("\(dataSpec.description): the test images are \(test.channels)×\(test.height)×\(test.width), the training images \(train.channels)×\(train.height)×\(train.width)")
-        }
-        guard test.classes <= train.classes else {
-            throw CSGDError("\(dataSpec.description): the test split has \(test.classes) classes, the training split \(train.classes)")
-        }
         trainCount = train.count
         self.test = test
         datasetName = dataSpec.description

@@ -76,12 +76,7 @@ final class ReproduceCommandTests: XCTestCase {
     /// The quick relu-phase runs in full (168 small runs) and its claim holds:
     /// the seeds are fixed, so the verdict is too.
     func testQuickReluPhaseHolds() throws {
-        let out = tempDir()
-        let r = try CLIRunner.run(["reproduce", "relu-phase", "--quick", "--out", out.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("relu-phase: 168/168 runs"), r.stderr)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("relu-phase/summary.json"))) as? [String: Any]
-        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        let (_, analysis) = try reproduceQuick("relu-phase", runs: 168)
         XCTAssertEqual((analysis["verdict"] as? [String: Any])?["kind"] as? String, "holds", "\(analysis["verdict"] ?? "")")
         let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]])
         XCTAssertEqual(plots.count, 2)
@@ -112,12 +107,7 @@ final class ReproduceCommandTests: XCTestCase {
     /// pipeline, not the science) writes its plots and tables and a verdict
     /// computed by its rule; every run uploads what its compressor promises.
     func testQuickFig1WorkersEndToEnd() throws {
-        let out = tempDir()
-        let r = try CLIRunner.run(["reproduce", "fig1-workers", "--quick", "--out", out.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("fig1-workers: 12/12 runs"), r.stderr)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("fig1-workers/summary.json"))) as? [String: Any]
-        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        let (out, analysis) = try reproduceQuick("fig1-workers", runs: 12)
         let verdict = try XCTUnwrap(analysis["verdict"] as? [String: Any])
         XCTAssertTrue(["holds", "partly", "differs"].contains(verdict["kind"] as? String ?? ""), "\(verdict)")
         XCTAssertTrue((verdict["reason"] as? String ?? "").contains("specified: uncompressed SGD learns"), "\(verdict)")
@@ -138,12 +128,7 @@ final class ReproduceCommandTests: XCTestCase {
     /// MLP and on the small VGG): a verdict, both plots, the table, and runs
     /// of the perturbed method at the radius asked for.
     func testQuickPsgdDepth() throws {
-        let out = tempDir()
-        let r = try CLIRunner.run(["reproduce", "psgd-depth", "--quick", "--out", out.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("psgd-depth: 12/12 runs"), r.stderr)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("psgd-depth/summary.json"))) as? [String: Any]
-        let analysis = try XCTUnwrap(summary?["analysis"] as? [String: Any])
+        let (out, analysis) = try reproduceQuick("psgd-depth", runs: 12)
         let kind = try XCTUnwrap((analysis["verdict"] as? [String: Any])?["kind"] as? String)
         XCTAssertTrue(["holds", "partly", "differs"].contains(kind), kind)
         let plots = try XCTUnwrap(analysis["plots"] as? [[String: Any]])
@@ -167,11 +152,7 @@ final class ReproduceCommandTests: XCTestCase {
 /// are fixed, so the verdicts are too.
 final class ReproduceSaddleExperimentsTests: XCTestCase {
     func testQuickPgdPagd() throws {
-        let out = tempDir()
-        let r = try CLIRunner.run(["reproduce", "pgd-pagd", "--quick", "--out", out.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("pgd-pagd: 40/40 runs"), r.stderr)
-        let a = try analysis(out, "pgd-pagd")
+        let (out, a) = try reproduceQuick("pgd-pagd", runs: 40)
         // Fixed seeds: PAGD's slope is steeper than PGD's on both problems (about −0.18 and −0.13 against −0.07).
         XCTAssertEqual((a["verdict"] as? [String: Any])?["kind"] as? String, "differs", "\(a["verdict"] ?? "")")
         XCTAssertEqual((a["plots"] as? [[String: Any]])?.count, 2)
@@ -192,11 +173,7 @@ final class ReproduceSaddleExperimentsTests: XCTestCase {
     }
 
     func testQuickCncHolds() throws {
-        let out = tempDir()
-        let r = try CLIRunner.run(["reproduce", "cnc", "--quick", "--out", out.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("cnc: 32/32 runs"), r.stderr)
-        let a = try analysis(out, "cnc")
+        let (_, a) = try reproduceQuick("cnc", runs: 32)
         XCTAssertEqual((a["verdict"] as? [String: Any])?["kind"] as? String, "holds", "\(a["verdict"] ?? "")")
         XCTAssertEqual((a["plots"] as? [[String: Any]])?.count, 2)
     }
@@ -207,11 +184,7 @@ final class ReproduceTable1AndNetbenchTests: XCTestCase {
     /// 54 runs of alg1:theory to their first ε-SOSP; fixed seeds, so a fixed verdict: partly, since
     /// RandomK's K of 1 or 2 at d = 8 leaves its saving as ε shrinks within noise.
     func testQuickTable1Rates() throws {
-        let out = tempDir()
-        let r = try CLIRunner.run(["reproduce", "table1-rates", "--quick", "--out", out.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("table1-rates: 54/54 runs"), r.stderr)
-        let a = try analysis(out, "table1-rates")
+        let (_, a) = try reproduceQuick("table1-rates", runs: 54)
         let verdict = try XCTUnwrap(a["verdict"] as? [String: Any])
         XCTAssertEqual(verdict["kind"] as? String, "partly", "\(verdict)")
         XCTAssertTrue((verdict["reason"] as? String)?.contains("✓ saddle: the start is not an ε-SOSP") == true, "\(verdict)")
@@ -241,6 +214,16 @@ extension XCTestCase {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-repro-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: u) }
         return u
+    }
+
+    /// Runs `csgd reproduce NAME --quick` into a temporary directory, checks
+    /// it exits 0 after `runs` runs, and returns the directory and the analysis.
+    func reproduceQuick(_ name: String, runs: Int, file: StaticString = #filePath, line: UInt = #line) throws -> (out: URL, analysis: [String: Any]) {
+        let out = tempDir()
+        let r = try CLIRunner.run(["reproduce", name, "--quick", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains("\(name): \(runs)/\(runs) runs"), r.stderr, file: file, line: line)
+        return (out, try analysis(out, name))
     }
 
     func analysis(_ out: URL, _ name: String) throws -> [String: Any] {

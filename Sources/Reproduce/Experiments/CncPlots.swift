@@ -5,14 +5,12 @@ import Plotting
 /// strip plot with medians), and the means against d with each method's
 /// least-squares line in log10 d.
 enum CncPlots {
-    static let colors: [String: Color] = ["CNC": .bluishGreen, "PGD": .blue]
+    static let colors = ReportStyle.methodColors
 
     static func write(samples: [String: [Double]], fits: [String: Statistics.LineFit],
                       dimensions: [Int], censored: Double, into directory: URL) throws -> [PlotReference] {
-        var palette = ReportStyle.palette
-        for (k, c) in colors { palette.setStyle(SeriesStyle(color: c), for: k) }
         var strip = DistributionChart(title: "Escape from the saddle", xLabel: "method, dimension d", yLabel: "first step with f(x) ≤ −1/8")
-        strip.palette = palette
+        strip.palette = ReportStyle.palette
         for d in dimensions {
             for m in Cnc.methods {
                 let g = Cnc.group(m, d: d)
@@ -24,7 +22,7 @@ enum CncPlots {
                                           caption: "The escape step of every run (dots; bars: medians): CNC's single stochastic gradient step against PGD's ball point of the same root-mean-square length, at each d.",
                                           into: directory)]
         var trend = LineChart(title: "Escape step against d", xLabel: "dimension d", yLabel: "escape step (mean, 10%–90%)", xScale: .log)
-        trend.palette = palette
+        trend.palette = ReportStyle.palette
         for m in Cnc.methods {
             let ds = dimensions.filter { !(samples[Cnc.group(m, d: $0)] ?? []).isEmpty }
             let groups = ds.map { samples[Cnc.group(m, d: $0)]! }

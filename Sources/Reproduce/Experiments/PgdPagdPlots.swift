@@ -5,19 +5,14 @@ import Plotting
 /// ε on log–log axes, the medians joined, each method's fitted power law and
 /// the papers' exponents as reference slopes through the fit at the largest ε.
 enum PgdPagdPlots {
-    static let colors: [String: Color] = ["PGD": .blue, "PAGD": .vermillion]
+    static let colors = ReportStyle.methodColors
 
     static func write(series: [String: PgdPagd.Series], epsilons: [Double], into directory: URL) throws -> [PlotReference] {
         var refs: [PlotReference] = []
         let lo = epsilons.min()!, hi = epsilons.max()!
-        for (i, p) in PgdPagd.problems.enumerated() {
+        for p in PgdPagd.problems {
             var chart = LineChart(title: p.label, xLabel: "ε", yLabel: "first ε-SOSP step", xScale: .log, yScale: .log)
-            var palette = ReportStyle.palette
-            for m in PgdPagd.methods {
-                palette.setStyle(SeriesStyle(color: colors[m.key]), for: "\(m.key) runs")
-                palette.setStyle(SeriesStyle(color: colors[m.key]), for: "\(m.key) median")
-            }
-            chart.palette = palette
+            chart.palette = ReportStyle.palette
             for m in PgdPagd.methods {
                 guard let s = series["\(m.key) \(p.key)"] else { continue }
                 let color = colors[m.key]
