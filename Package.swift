@@ -57,7 +57,9 @@ let package = Package(
         ),
         // The collectives ranks use (all-reduce, all-gather, broadcast) and their
         // in-process implementation; a decorator that times them.
-        .target(name: "Communication", dependencies: ["CSGDCore"], swiftSettings: optimizedSwift),
+        // Stackful fibers (ucontext) so that many ranks share a few threads.
+        .target(name: "CFiber", cSettings: optimizedC),
+        .target(name: "Communication", dependencies: ["CSGDCore", "CFiber"], swiftSettings: optimizedSwift),
         // The checkpoint format: per-rank state files, a manifest, atomic directories.
         .target(
             name: "Checkpointing",

@@ -86,7 +86,8 @@ public enum StepBenchmark {
                                         communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config))
         }
         let box = TrainerBox(trainers)
-        let perRank = try RankThreads.run(workers) { r in
+        // One thread a rank: each rank's CPU time is its thread's.
+        let perRank = try RankThreads.run(workers, threads: workers) { r in
             let trainer = box.trainers[r]
             do {
                 for t in 0..<warmup { _ = try trainer.step(t) }

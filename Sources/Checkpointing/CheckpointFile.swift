@@ -15,7 +15,7 @@ import Foundation
 /// directory, so a reader sees the old file or the new one, never a part.
 public enum CheckpointFile {
     public static let magic: [UInt8] = Array("CSGDCKPT".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     /// Bytes before the body: magic, version, kind, length.
     public static let headerBytes = 8 + 4 + 4 + 8
     public static let digestBytes = 32

@@ -10,6 +10,8 @@ public final class InProcessFabric: @unchecked Sendable {
     var arrived = 0
     var generation = 0
     var abortedBy: (Int, String)?
+    /// Pool threads with a rank suspended in `barrier`, woken when it ends.
+    var sleepers: [PoolThreadWaker] = []
     // Raw slot storage: ranks write their own slot concurrently, which Swift
     // arrays (copy-on-write, exclusivity-checked) do not allow.
     let byteSlots: UnsafeMutablePointer<[UInt8]>
@@ -56,18 +58,33 @@ public final class InProcessFabric: @unchecked Sendable {
         if arrived == size {
             arrived = 0
             generation += 1
-            condition.broadcast()
+            wakeAll()
+        } else if let fiber = RankFiber.current {
+            // A rank sharing its thread: let the thread run its other ranks.
+            while generation == gen && abortedBy == nil {
+                sleepers.append(fiber.thread)
+                condition.unlock()
+                fiber.suspend()
+                condition.lock()
+            }
         } else {
             while generation == gen && abortedBy == nil { condition.wait() }
-            if let (r, why) = abortedBy { throw CommunicatorError.aborted(rank: r, reason: why) }
         }
+        if let (r, why) = abortedBy { throw CommunicatorError.aborted(rank: r, reason: why) }
     }
 
     func abort(rank: Int, reason: String) {
         condition.lock()
         if abortedBy == nil { abortedBy = (rank, reason) }
-        condition.broadcast()
+        wakeAll()
         condition.unlock()
+    }
+
+    /// Wakes every rank waiting in `barrier`; called holding `condition`.
+    private func wakeAll() {
+        condition.broadcast()
+        for s in sleepers { s.wake() }
+        sleepers.removeAll(keepingCapacity: true)
     }
 }
 
@@ -119,20 +136,32 @@ public final class InProcessCommunicator: Communicator {
         fabric.pointerSlots[rank] = buffer
         if rank == 0 { fabric.ensureReduced(n) }
         try fabric.barrier()
-        for r in 0..<size where fabric.pointerSlots[r]?.count != n {
-            throw CommunicatorError.mismatch("all-reduce of \(n) floats, rank \(r) sent \(fabric.pointerSlots[r]?.count ?? 0)")
+        // Each rank compares its length with the next rank's: a mismatch
+        // anywhere shows in some pair, and the rank that sees it throws
+        // (aborting the fabric) before the barrier that ends the sums, so no
+        // rank copies a result of the wrong length. Until then every read is
+        // bounded by its buffer's length and every write by rank 0's, which
+        // sized the result. O(1) a rank, not O(W).
+        let next = (rank + 1) % size
+        let nNext = fabric.pointerSlots[next]?.count ?? 0
+        if nNext != n {
+            throw CommunicatorError.mismatch("all-reduce of \(n) floats on rank \(rank), rank \(next) sent \(nNext)")
         }
         // Slice `rank` of the result, summed in rank order.
-        let lo = n * rank / size, hi = n * (rank + 1) / size
-        let o = fabric.reduced!
-        let first = fabric.pointerSlots[0]!.baseAddress!
-        for i in lo..<hi { o[i] = first[i] }
-        for r in 1..<size {
-            let p = fabric.pointerSlots[r]!.baseAddress!
-            for i in lo..<hi { o[i] += p[i] }
+        let n0 = fabric.pointerSlots[0]!.count
+        let lo = n0 * rank / size, hi = n0 * (rank + 1) / size
+        if lo < hi {
+            let o = fabric.reduced!
+            let first = fabric.pointerSlots[0]!.baseAddress!
+            for i in lo..<hi { o[i] = first[i] }
+            for r in 1..<size {
+                let slot = fabric.pointerSlots[r]!
+                let p = slot.baseAddress!, end = min(hi, slot.count)
+                if lo < end { for i in lo..<end { o[i] += p[i] } }
+            }
         }
         try fabric.barrier()
-        buffer.baseAddress!.update(from: o, count: n)
+        buffer.baseAddress!.update(from: fabric.reduced!, count: n)
         try fabric.barrier()
     }
 

@@ -34,6 +34,24 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
 
     public init(_ base: Communicator) { self.base = base }
 
+    /// Runs `body` without counting its collectives (bytes, time, calls):
+    /// for bookkeeping exchanges that are not the method's traffic, such as
+    /// a checkpoint's agreement, so that a run resumed from a checkpoint
+    /// reports the same traffic as one that never stopped.
+    public func uncounted<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = (bytesSent, bytesReceived, communicationSeconds, collectives)
+        defer { (bytesSent, bytesReceived, communicationSeconds, collectives) = saved }
+        return try body()
+    }
+
+    /// Adds the totals of the part of the run before a resume (kept in its
+    /// checkpoint), so that a resumed run reports the whole run's traffic.
+    public func carry(bytesSent sent: Int, bytesReceived received: Int, communicationSeconds seconds: Double) {
+        bytesSent += sent
+        bytesReceived += received
+        communicationSeconds += seconds
+    }
+
     public var rank: Int { base.rank }
     public var size: Int { base.size }
 

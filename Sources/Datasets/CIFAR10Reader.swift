@@ -30,7 +30,12 @@ public enum CIFAR10Reader {
     /// One batch file's records: pixel bytes (3072 a record, CHW) and labels.
     public static func readBatch(path: String) throws -> (pixels: [UInt8], labels: [UInt8]) {
         let file = try DataFile(path: path)
-        let bytes = try file.read(upTo: DataFile.maximumFileSize)
+        // The records and the Float32 pixels they become: at most a fifth of the budget.
+        let most = min(DataFile.maximumFileSize, file.budget.bytes / 5)
+        let bytes = try file.read(upTo: most + 1)
+        if bytes.count > most {
+            try file.budget.require(5 * Double(bytes.count), for: "'\(path)' (more than \(bytes.count - 1) bytes of records)")
+        }
         guard !bytes.isEmpty else { throw CSGDError("\(path): empty file (expected CIFAR-10 records of \(recordSize) bytes)") }
         let records = bytes.count / recordSize
         let leftover = bytes.count % recordSize

@@ -12,20 +12,26 @@ private func posixRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ n: Int) ->
 
 /// One data file opened for sequential reading, raw or gzip-compressed.
 ///
-/// The whole file is read into memory at once; a file that starts with the
-/// gzip magic bytes 1f 8b is decompressed on the fly as the caller reads
-/// (the file name does not matter). Reads return fewer bytes than asked only
-/// at the end of the data, so a reader compares the count with what a header
-/// promised and reports a truncated file itself. Every failure (missing
-/// file, a directory, an I/O error, a corrupt gzip stream) is a one-line
-/// `CSGDError` that starts with the path.
+/// A raw file is read from disk as the caller reads, never whole, so only
+/// the bytes a reader keeps take memory; a file that starts with the gzip
+/// magic bytes 1f 8b (the file name does not matter) is read into memory
+/// compressed and inflated as the caller reads. Reads return fewer bytes
+/// than asked only at the end of the data, so a reader compares the count
+/// with what a header promised and reports a truncated file itself. Every
+/// failure (missing file, a directory, an I/O error, a corrupt gzip stream,
+/// more data than the memory available) is a one-line `CSGDError` that
+/// starts with the path.
 final class DataFile {
     let path: String
     /// True when the file is gzip-compressed.
     let isGzip: Bool
-    /// Bytes read from disk (the file's size).
+    /// The file's size on disk.
     let fileSize: Int
-    private let storage: UnsafeMutableRawBufferPointer
+    /// What a reader may keep of this file's data (`require` before reading
+    /// what a header declares).
+    let budget: MemoryBudget
+    private let fd: Int32
+    private var storage: UnsafeMutableRawBufferPointer?   // gzip files: the compressed bytes
     private var position = 0                  // raw files: next byte to read
     private var inflater: GzipInflater?
 
@@ -33,50 +39,58 @@ final class DataFile {
     /// training batches, is 30 MB each).
     static let maximumFileSize = 1 << 34
 
-    init(path: String) throws {
+    init(path: String, budget: MemoryBudget = .limit(nil)) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        self.budget = budget
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CSGDError("\(path): cannot open (\(DataFile.errnoText()))") }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw CSGDError("\(path): cannot stat (\(DataFile.errnoText()))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw CSGDError("\(path): not a regular file") }
+        guard fstat(fd, &st) == 0 else { let t = DataFile.errnoText(); close(fd); throw CSGDError("\(path): cannot stat (\(t))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { close(fd); throw CSGDError("\(path): not a regular file") }
         let size = Int(st.st_size)
         guard size <= DataFile.maximumFileSize else {
+            close(fd)
             throw CSGDError("\(path): \(size) bytes is larger than the \(DataFile.maximumFileSize) this reader accepts")
         }
-        // Everything goes into locals first: until the last property is set a
-        // throw does not run deinit, so the buffer is freed here by hand.
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)
-        var got = 0
-        while got < size {
-            let r = posixRead(fd, buffer.baseAddress!.advanced(by: got), size - got)
-            if r < 0 {
-                if errno == EINTR { continue }
-                let text = DataFile.errnoText()
-                buffer.deallocate()
-                throw CSGDError("\(path): read failed (\(text))")
-            }
-            if r == 0 { break }   // the file shrank while we read it
-            got += r
-        }
-        let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<got])
-        var inflater: GzipInflater? = nil
-        if GzipInflater.isGzip(bytes) {
-            do { inflater = try GzipInflater(path: path, input: bytes) } catch {
-                buffer.deallocate()
+        // The first two bytes tell a gzip file, which is read whole (compressed).
+        var magic: (UInt8, UInt8) = (0, 0)
+        let m = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
+        var storage: UnsafeMutableRawBufferPointer?
+        var inflater: GzipInflater?
+        var got = size
+        if m == 2, magic == (0x1f, 0x8b) {
+            do {
+                try budget.require(Double(size), for: "'\(path)'")
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)
+                storage = buffer
+                got = 0
+                while got < size {
+                    let r = posixRead(fd, buffer.baseAddress!.advanced(by: got), size - got)
+                    if r < 0 {
+                        if errno == EINTR { continue }
+                        throw CSGDError("\(path): read failed (\(DataFile.errnoText()))")
+                    }
+                    if r == 0 { break }   // the file shrank while we read it
+                    got += r
+                }
+                inflater = try GzipInflater(path: path, input: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<got]))
+            } catch {
+                storage?.deallocate()
+                close(fd)
                 throw error
             }
         }
+        self.fd = fd
+        self.storage = storage
         self.inflater = inflater
         isGzip = inflater != nil
         fileSize = got
-        storage = buffer
     }
 
     deinit {
         inflater = nil          // ends zlib before the input it borrows goes away
-        storage.deallocate()
+        storage?.deallocate()
+        close(fd)
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }
@@ -97,10 +111,16 @@ final class DataFile {
     /// only at the end of the data.
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if let inflater { return try inflater.read(into: out) }
-        let n = min(out.count, fileSize - position)
-        if n > 0 {
-            out.baseAddress!.copyMemory(from: UnsafeRawPointer(storage.baseAddress!).advanced(by: position), byteCount: n)
-            position += n
+        var n = 0
+        while n < out.count {
+            let r = pread(fd, out.baseAddress! + n, out.count - n, off_t(position))
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw CSGDError("\(path): read failed (\(DataFile.errnoText()))")
+            }
+            if r == 0 { break }
+            n += r
+            position += r
         }
         return n
     }
@@ -111,15 +131,12 @@ final class DataFile {
     func read(upTo count: Int) throws -> [UInt8] {
         precondition(count >= 0)
         if inflater == nil {
-            let n = min(count, fileSize - position)
+            let n = max(0, min(count, fileSize - position))
+            var failure: Error?
             let out = [UInt8](unsafeUninitializedCapacity: n) { buf, initialized in
-                if n > 0 {
-                    UnsafeMutableRawBufferPointer(buf).copyMemory(
-                        from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[position..<(position + n)]))
-                }
-                initialized = n
+                do { initialized = try read(into: UnsafeMutableRawBufferPointer(buf)) } catch { failure = error; initialized = 0 }
             }
-            position += n
+            if let failure { throw failure }
             return out
         }
         var out: [UInt8] = []
@@ -140,7 +157,7 @@ final class DataFile {
     /// The decompressed size a gzip file's last trailer states (ISIZE, the
     /// last member's length mod 2^32): a hint for reserving memory only.
     private var gzipSizeHint: Int {
-        guard fileSize >= 4 else { return 0 }
+        guard fileSize >= 4, let storage else { return 0 }
         let p = UnsafeRawPointer(storage.baseAddress!) + fileSize - 4
         return Int(p.load(fromByteOffset: 0, as: UInt8.self)) | Int(p.load(fromByteOffset: 1, as: UInt8.self)) << 8
             | Int(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 | Int(p.load(fromByteOffset: 3, as: UInt8.self)) << 24
@@ -150,8 +167,10 @@ final class DataFile {
     /// the data a header promised).
     func countRemaining() throws -> Int {
         if inflater == nil {
-            let n = fileSize - position
-            position = fileSize
+            var end = stat()
+            let size = fstat(fd, &end) == 0 ? Int(end.st_size) : fileSize
+            let n = max(0, size - position)
+            position = max(position, size)
             return n
         }
         var total = 0

@@ -31,8 +31,11 @@ public enum IDXReader {
     }
 
     /// Reads an IDX image file (magic 0x00000803).
-    public static func readImages(path: String) throws -> Images {
-        let file = try DataFile(path: path)
+    /// `budget`: what the images may take in memory (default: what the
+    /// system has available); a header declaring more is refused before
+    /// anything is read.
+    public static func readImages(path: String, budget: MemoryBudget = .limit(nil)) throws -> Images {
+        let file = try DataFile(path: path, budget: budget)
         let dims = try readHeader(file, expectedMagic: imagesMagic, kind: "images", dimensions: 3)
         let (count, rows, columns) = (dims[0], dims[1], dims[2])
         guard count > 0 else { throw CSGDError("\(path): header declares 0 images") }
@@ -42,17 +45,20 @@ public enum IDXReader {
         guard !o1, !o2, total <= maximumDataBytes else {
             throw CSGDError("\(path): header promises \(count) images of \(rows)×\(columns), more than the \(maximumDataBytes) bytes this reader accepts")
         }
+        // The bytes and the Float32 pixels they become.
+        try file.budget.require(5 * Double(total), for: "'\(path)' (its header declares \(count) images of \(rows)×\(columns))")
         let pixels = try readData(file, bytes: total, what: "\(count) images of \(rows)×\(columns)")
         return Images(count: count, rows: rows, columns: columns, pixels: pixels)
     }
 
     /// Reads an IDX label file (magic 0x00000801); with `classes`, every
     /// label must be below it.
-    public static func readLabels(path: String, classes: Int? = nil) throws -> [UInt8] {
-        let file = try DataFile(path: path)
+    public static func readLabels(path: String, classes: Int? = nil, budget: MemoryBudget = .limit(nil)) throws -> [UInt8] {
+        let file = try DataFile(path: path, budget: budget)
         let dims = try readHeader(file, expectedMagic: labelsMagic, kind: "labels", dimensions: 1)
         let count = dims[0]
         guard count > 0 else { throw CSGDError("\(path): header declares 0 labels") }
+        try file.budget.require(Double(count), for: "'\(path)' (its header declares \(count) labels)")
         let labels = try readData(file, bytes: count, what: "\(count) labels")
         if let classes {
             try labels.withUnsafeBufferPointer { l in

@@ -4,13 +4,21 @@ import Compression
 import Foundation
 import Optimization
 
-/// Runs W simulated data-parallel workers in one process: one thread a rank,
-/// each with its own error memory and shard, joined by an `InProcessFabric`.
+/// Runs W simulated data-parallel workers in one process, each with its own
+/// error memory and shard, joined by an `InProcessFabric`, on a pool of at
+/// most one thread a core (`RankThreads`: ranks beyond that share threads
+/// as fibers).
 /// Every message really is encoded, exchanged and decoded, so the bits
 /// counted are the bits that would travel. Rank 0 reports. Every rank's
 /// communicator is wrapped in a `TimedCommunicator`, so the summary and the
 /// log lines carry rank 0's compute/communication split and payload bytes.
 public enum InProcessRun {
+    /// A lower estimate of the bytes one rank takes for a d-dimensional
+    /// objective, beside the objective's own data: its iterate, gradient,
+    /// scratch, error memory, message and its decoding (six d-vectors of
+    /// Float32), and its stack and bookkeeping (64 KiB).
+    public static func bytesPerRank(dimension d: Int) -> Double { 24 * Double(d) + 65536 }
+
     /// Runs the method on `workers` ranks and returns rank 0's summary.
     /// `compressor` is the user's choice (nil: none); methods that prescribe
     /// their own (qsgd-sgd, psgd, pgd, cnc) use theirs.
@@ -36,6 +44,8 @@ public enum InProcessRun {
         evaluator: Evaluator? = nil
     ) throws -> (summary: RunSummary, parameters: [Float]) {
         guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") }
+        let threads = RankThreads.defaultThreads
+        try RankThreads.checkCapacity(workers: workers, threads: threads)
         let compressor = try method.compressor(given: given)
         let fabric = InProcessFabric(size: workers)
         var config = config
@@ -60,7 +70,7 @@ public enum InProcessRun {
             report0 = nil
         }
         let box = TrainerBox(trainers)
-        let summaries = try RankThreads.run(workers) { r in try runRank(box.trainers[r], onRecord: r == 0 ? report0 : nil) }
+        let summaries = try RankThreads.run(workers, threads: threads) { r in try runRank(box.trainers[r], onRecord: r == 0 ? report0 : nil) }
         return (timer0.annotate(summaries[0]), Array(box.trainers[0].parameters.readOnly))
     }
 }

@@ -39,6 +39,11 @@ extension Trainer {
         w.appendInt(downloadBits)
         w.appendInt(firstSOSPStep ?? -1)
         w.appendDouble(elapsed)
+        // The traffic so far (0 without a timing communicator), so a resumed run counts all of it.
+        let timed = communicator as? TimedCommunicator
+        w.appendInt(timed?.bytesSent ?? 0)
+        w.appendInt(timed?.bytesReceived ?? 0)
+        w.appendDouble(timed?.communicationSeconds ?? 0)
         updateNorms.save(to: &w)
         gradientNorms.save(to: &w)
         chain.saveStates(to: &w)
@@ -63,6 +68,9 @@ extension Trainer {
         let first = try r.readInt("the first ε-SOSP step")
         firstSOSPStep = first >= 0 ? first : nil
         elapsedBefore = try r.readDouble("the elapsed time")
+        let sent = try r.readInt("the bytes sent"), received = try r.readInt("the bytes received")
+        let seconds = try r.readDouble("the communication time")
+        (communicator as? TimedCommunicator)?.carry(bytesSent: sent, bytesReceived: received, communicationSeconds: seconds)
         try updateNorms.restore(from: &r, "the update-norm window")
         try gradientNorms.restore(from: &r, "the gradient-norm window")
         try chain.restoreStates(from: &r)
@@ -77,7 +85,10 @@ extension Trainer {
         var first = 0
         var failure: Error?
         do {
-            if !policy.resume { try dir.create() }
+            if !policy.resume {
+                createdCheckpointDirectory = !FileManager.default.fileExists(atPath: dir.path)
+                try dir.create()
+            }
             // Rank 0 holds the directory's lock for the run (a missing
             // directory under --resume is refused by restoreNewest).
             if communicator.rank == 0, FileManager.default.fileExists(atPath: dir.path) {
@@ -93,8 +104,23 @@ extension Trainer {
         } catch {
             failure = error
         }
-        try agree(failure)
+        try uncounted { try agree(failure) }
         return first
+    }
+
+    /// At the end of `run`, however it ended: releases the directory's lock
+    /// and, when this run made the directory and ended without a complete
+    /// checkpoint in it (it failed or diverged before the first), removes
+    /// what it left there (the lock file, unfinished steps) and the
+    /// directory, so a failed run leaves no empty checkpoint directory.
+    func closeCheckpoints() {
+        defer { checkpointLock = nil }
+        guard createdCheckpointDirectory, checkpointLock != nil, let policy = config.checkpoint else { return }
+        let dir = CheckpointDirectory(policy.directory)
+        guard dir.newestComplete() == nil else { return }
+        for t in dir.steps() { try? FileManager.default.removeItem(atPath: dir.stepPath(t)) }
+        unlink((dir.path as NSString).appendingPathComponent(CheckpointLock.fileName))
+        rmdir(dir.path)   // fails, harmlessly, if anything else is in it
     }
 
     /// Restores this rank from the newest complete checkpoint in `dir`; returns its step.
@@ -119,7 +145,7 @@ extension Trainer {
     func saveCheckpoint(step t: Int, elapsed: Double, policy: CheckpointPolicy) throws {
         let dir = CheckpointDirectory(policy.directory)
         let (bytes, finite) = checkpointFile(step: t, elapsed: elapsed)
-        try agree(finite ? nil : NonFiniteIterate(step: t))
+        try uncounted { try agree(finite ? nil : NonFiniteIterate(step: t)) }
         var failure: Error?
         do {
             try dir.createStep(t)
@@ -129,7 +155,7 @@ extension Trainer {
         }
         // Every rank's digest (or its failure): the barrier after which
         // every rank's file is durable.
-        let all = try communicator.allGather(failure.map(Self.failureBytes) ?? [0] + CheckpointFile.sha256(bytes))
+        let all = try uncounted { try communicator.allGather(failure.map(Self.failureBytes) ?? [0] + CheckpointFile.sha256(bytes)) }
         try Self.raiseFirstFailure(all)
         guard communicator.rank == 0 else { return }
         let manifest = CheckpointManifest(header: checkpointHeader(step: t), digests: all.map { Array($0.dropFirst()) })
@@ -140,6 +166,14 @@ extension Trainer {
 
     /// Every rank tells whether it failed; if any did, all throw the
     /// lowest such rank's error (a `NonFiniteIterate` stays one).
+    /// `body`'s collectives kept out of the run's traffic figures: a
+    /// checkpoint's exchanges are not the method's communication, and a
+    /// resumed run must report what an uninterrupted one does.
+    func uncounted<T>(_ body: () throws -> T) rethrows -> T {
+        guard let timed = communicator as? TimedCommunicator else { return try body() }
+        return try timed.uncounted(body)
+    }
+
     func agree(_ failure: Error?) throws {
         try Self.raiseFirstFailure(try communicator.allGather(failure.map(Self.failureBytes) ?? [0]))
     }

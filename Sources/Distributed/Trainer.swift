@@ -93,6 +93,8 @@ public final class Trainer {
     var context: StepContext
     /// Rank 0's lock on the checkpoint directory, held during `run`.
     var checkpointLock: CheckpointLock?
+    /// Whether this run made its checkpoint directory (it did not exist).
+    var createdCheckpointDirectory = false
 
     public internal(set) var resets = 0
     public internal(set) var uploadBits = 0
@@ -114,6 +116,10 @@ public final class Trainer {
                 communicator: Communicator, config: TrainerConfiguration, theory: TheoryParameters? = nil) throws {
         guard compressor.dimension == objective.dimension else {
             throw CSGDError("compressor dimension \(compressor.dimension) != problem dimension \(objective.dimension)")
+        }
+        if method.batch > 0, let n = objective.finiteSampleCount, method.batch > n {
+            throw CSGDError("a mini-batch of \(method.batch) is more than the \(n) samples of '\(objective.name)' "
+                + "(batches are drawn with replacement, so it would only repeat them): use batch=\(n) or less, or no batch= for the full gradient")
         }
         var methodContext = config.methodContext
         methodContext.theory = theory
@@ -194,7 +200,7 @@ public final class Trainer {
     /// saves a checkpoint before every step t > first that its interval
     /// divides (collectives: every rank takes part).
     public func run(onRecord: ((StepRecord) -> Void)? = nil) throws -> RunSummary {
-        defer { checkpointLock = nil }
+        defer { closeCheckpoints() }
         let first = try config.checkpoint.map { try openCheckpoints($0) } ?? 0
         let start = Clock.now() - elapsedBefore
         var stopped: String?

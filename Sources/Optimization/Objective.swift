@@ -91,12 +91,19 @@ public protocol Objective: AnyObject, Sendable {
     /// A step size the problem's theory prescribes for mini-batches of
     /// `batch` samples (e.g. the planted ReLU model's η), or nil.
     func suggestedStepSize(batch: Int) -> Double?
+
+    /// The n samples of a finite-sum objective (f = (1/n) Σ fᵢ), which
+    /// mini-batches draw from with replacement; nil when a stochastic
+    /// gradient is the exact one plus oracle noise (no finite sample set).
+    var finiteSampleCount: Int? { get }
 }
 
 extension Objective {
     public var solution: [Float]? { nil }
 
     public func suggestedStepSize(batch: Int) -> Double? { nil }
+
+    public var finiteSampleCount: Int? { nil }
 
     public func relativeError(at x: UnsafeBufferPointer<Float>) -> Double? {
         guard let s = solution, s.count == x.count else { return nil }

@@ -102,6 +102,8 @@ public final class PhaseRetrieval: Objective {
     /// The indices of the measurements in mini-batch `batch`.
     public func sampleIndices(batch: BatchKey) -> [Int] { MiniBatchSampler.indices(batch: batch, count: sampleCount) }
 
+    public var finiteSampleCount: Int? { sampleCount }
+
     private func lossOf(_ z: UnsafeMutableBufferPointer<Float>) -> Double {
         var s = 0.0
         labels.withUnsafeBufferPointer { y in

@@ -95,6 +95,19 @@ public enum ProblemSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Bytes the problem's data take once made (samples, planted matrices
+    /// and the scratch their gradients use), from its options alone, so a
+    /// problem too large for the machine is refused before it is made.
+    public var dataBytes: Double {
+        switch self {
+        case let .saddle(o): return 8 * Double(o.d)
+        case let .matrixFactorization(o): return 4 * Double(o.n) * Double(o.r) + 16 * Double(o.n) * Double(o.n)
+        case let .phaseRetrieval(o): return 4 * Double(o.n) * Double(o.d) + 8 * Double(o.n + o.d)
+        case let .tensorDecomposition(o): return 8 * Double(o.components) * Double(o.d)
+        case let .relu(o): return 4 * Double(o.n) * Double(o.d) + 8 * Double(o.n + o.d)
+        }
+    }
+
     public var description: String {
         switch self {
         case let .saddle(o): return o.description

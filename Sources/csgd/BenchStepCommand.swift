@@ -58,6 +58,8 @@ struct BenchStepCommand: ParsableCommand {
         var load: [Double]
     }
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
         let (m, c) = try CLI.orExit { () throws -> (any Method, CompressorSpec) in
             guard dim >= 1 else { throw CSGDError("--dim \(dim) must be positive") }
@@ -65,6 +67,8 @@ struct BenchStepCommand: ParsableCommand {
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             guard reps >= 1 else { throw CSGDError("--reps \(reps) must be at least 1") }
             guard threads >= 0 else { throw CSGDError("--threads \(threads) must not be negative") }
+            try memory.budget().require(4 * Double(dim) + Double(workers) * InProcessRun.bytesPerRank(dimension: dim),
+                                        for: "--dim \(dim) with \(workers) worker\(workers == 1 ? "" : "s")")
             let m = try Methods.parse(method)
             let c = try CompressorSpec.parse(compressor)
             _ = try m.compressor(given: c).make(dimension: dim)

@@ -88,8 +88,16 @@ struct BenchTrainCommand: ParsableCommand {
         var torch: String?
     }
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
         let (built, splitMode, dataset) = try CLI.orExit { () throws -> (Model, TrainingBenchmark.Split, Dataset?) in
+            let budget = try memory.budget()
+            func fits(_ m: Model) throws -> Model {
+                try budget.require(m.trainingBytes(batch: batch, workers: 1, threads: min(threads, batch)),
+                                   for: "model '\(m.name)' (\(m.parameterCount) parameters) at batch \(batch)")
+                return m
+            }
             guard batch >= 1 else { throw CSGDError("--batch \(batch) must be positive") }
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be positive") }
             guard warmup >= 0 else { throw CSGDError("--warmup \(warmup) must be non-negative") }
@@ -101,13 +109,13 @@ struct BenchTrainCommand: ParsableCommand {
             if let script = torch { try Self.checkTorch(script) }
             if let text = data {
                 let d = try DatasetSpec.parse(text).load(split: .train)
-                return (try spec.build(input: TensorShape(d.channels, d.height, d.width), classes: d.classes), s, d)
+                return (try fits(spec.build(input: TensorShape(d.channels, d.height, d.width), classes: d.classes)), s, d)
             }
             let dims = input.lowercased().split(separator: "x").map { Int($0) }
             guard dims.count == 3, let c = dims[0], let h = dims[1], let w = dims[2], c >= 1, h >= 1, w >= 1 else {
                 throw CSGDError("--input '\(input)' is not CxHxW with positive sizes")
             }
-            return (try spec.build(input: TensorShape(c, h, w), classes: classes), s, nil)
+            return (try fits(spec.build(input: TensorShape(c, h, w), classes: classes)), s, nil)
         }
         let detected = OpenBLASCore.current ?? "unknown"
         if !keepBlasCore { OpenBLASCore.upgradeIfGeneric() }

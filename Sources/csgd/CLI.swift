@@ -16,10 +16,20 @@ enum CLI {
     /// message holds (`CSGDError.oneLine`), and exits with `status`. Every
     /// error `csgd` reports ends here.
     static func fail(_ message: String, status: Int32) -> Never {
+        // Under mpirun every rank reads the same command line, so bad input
+        // (status 2) is found by all of them: rank 0 says it, the others
+        // only exit with the status.
+        if status == 2, mpirunRank.map({ $0 != 0 }) == true { Foundation.exit(status) }
         // An error line that cannot be written (standard error on a full
         // device) is lost, not a crash: the exit status still tells.
         _ = try? LineSink.standardError.writeLine("csgd: error: \(CSGDError.oneLine(message))")
         Foundation.exit(status)
+    }
+
+    /// This process's rank when mpirun (Open MPI or PMIx) started it.
+    static var mpirunRank: Int? {
+        let env = ProcessInfo.processInfo.environment
+        return (env["OMPI_COMM_WORLD_RANK"] ?? env["PMIX_RANK"]).flatMap { Int($0) }
     }
 
     /// Writes `text` and a line break to standard output in one write; a

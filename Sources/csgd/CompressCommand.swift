@@ -36,11 +36,15 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "One JSON object per compressor instead of a table.")
     var json = false
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
         let compressors = try CLI.orExit {
             guard dim >= 1 else { throw CSGDError("--dim \(dim) must be positive") }
             guard trials >= 1 else { throw CSGDError("--trials \(trials) must be positive") }
             guard reps >= 1 else { throw CSGDError("--reps \(reps) must be positive") }
+            // The vector, its compression and decoding, the compressor's scratch and the message: about eight d-vectors.
+            try memory.budget().require(32 * Double(dim), for: "--dim \(dim)")
             let texts = self.compressors.flatMap { $0.lowercased() == "all" ? CompressorSpec.representatives : [$0] }
             return try texts.map { text -> (String, any Compressor) in
                 let spec = try CompressorSpec.parse(text)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CSGDCore
+import Communication
 import Compression
 import Distributed
 import Foundation
@@ -58,6 +59,7 @@ struct OptimizeCommand: ParsableCommand {
     var ensemble: String?
 
     @OptionGroup var output: RunOptions
+    @OptionGroup var memory: MemoryOptions
 
     func run() throws {
         let checkpointPolicy = try output.checkpointPolicy()
@@ -77,7 +79,13 @@ struct OptimizeCommand: ParsableCommand {
             guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
             if stopAtSosp { guard eps != nil else { throw CSGDError("--stop-at-sosp needs --eps (the ε of the ε-SOSP certificate)") } }
             let m = try Methods.parse(method)
-            let objective = try ProblemSpec.parse(problem).make()
+            let problemSpec = try ProblemSpec.parse(problem)
+            // The ranks this process holds: all W in-process, one under mpirun.
+            let ranks = output.backend == .mpi ? 1 : (workers ?? 1)
+            try memory.budget().require(problemSpec.dataBytes + Double(ranks) * InProcessRun.bytesPerRank(dimension: problemSpec.dimension),
+                                        for: "problem '\(problemSpec)' with \(ranks) worker\(ranks == 1 ? "" : "s")")
+            if output.backend == .inproc { try RankThreads.checkCapacity(workers: ranks, threads: RankThreads.defaultThreads) }
+            let objective = try problemSpec.make()
             let c = try m.compressor(given: compressor.map(CompressorSpec.parse))
             let made = try c.make(dimension: objective.dimension)
             var theory: TheoryParameters?

@@ -89,3 +89,15 @@ struct RunOptions: ParsableArguments {
         try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
     }
 }
+
+/// `--max-memory`: the memory a command may plan to use (default: what the
+/// system has available when it starts); larger plans are refused in one line.
+struct MemoryOptions: ParsableArguments {
+    @Option(help: "Refuse runs estimated to need more memory than this (e.g. 512M, 8G; default: the memory available).")
+    var maxMemory: String?
+
+    /// The budget the options give; a malformed size is bad input.
+    func budget() throws -> MemoryBudget {
+        MemoryBudget.limit(try maxMemory.map(MemoryBudget.parse))
+    }
+}

@@ -89,6 +89,7 @@ struct TrainCommand: ParsableCommand {
     var threads: Int?
 
     @OptionGroup var output: RunOptions
+    @OptionGroup var memory: MemoryOptions
 
     func run() throws {
         // OpenBLAS may pick generic SSE kernels on CPUs newer than itself;
@@ -190,6 +191,7 @@ struct TrainSetup {
         }
         method = m
 
+        let budget = try c.memory.budget()
         var (train, test) = try dataSpec.loadTrainAndTest(directory: c.dataDir)
         if let n = c.trainSize { train = train.prefix(min(n, train.count)) }
         if let n = c.testSize { test = test.prefix(min(n, test.count)) }
@@ -197,6 +199,9 @@ struct TrainSetup {
         self.test = test
         datasetName = dataSpec.description
         guard workers <= train.count else { throw CSGDError("--workers \(workers) exceeds the \(train.count) training samples") }
+        guard batch <= train.count else {
+            throw CSGDError("--batch \(batch) is more than the \(train.count) training samples (batches are drawn with replacement, so it would only repeat them)")
+        }
         if let s = c.steps {
             steps = s
         } else {
@@ -212,6 +217,9 @@ struct TrainSetup {
         let shards = try partition.partition(train, workers: workers, seed: c.seed)
 
         model = try modelSpec.build(input: TensorShape(train.channels, train.height, train.width), classes: train.classes)
+        let ranksHere = c.output.backend == .mpi ? 1 : workers
+        try budget.require(model.trainingBytes(batch: batch, workers: ranksHere, threads: min(c.threads ?? 1, batch)),
+                           for: "model '\(model.name)' (\(model.parameterCount) parameters) with \(ranksHere) worker\(ranksHere == 1 ? "" : "s") at batch \(batch)")
         // Threads a worker uses: for its batch parts (each on a thread; the
         // parts' sums are added in a fixed order, but a different split
         // associates the batch sum differently, so the same --threads replays

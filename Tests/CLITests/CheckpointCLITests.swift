@@ -50,7 +50,7 @@ final class CheckpointCLITests: XCTestCase {
 
     /// The log's lines without the wall clock (and any timing key).
     static func logLines(_ path: String) throws -> [String] {
-        let keys = ["step", "loss", "grad_norm", "stochastic_grad_norm", "update_norm", "error_norm", "resets", "upload_bits", "download_bits"]
+        let keys = ["step", "loss", "grad_norm", "stochastic_grad_norm", "update_norm", "error_norm", "resets", "upload_bits", "download_bits", "wire_bytes_sent"]
         return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
             let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             return keys.map { "\($0)=\(obj[$0] ?? "nil")" }.joined(separator: " ")
@@ -171,7 +171,9 @@ final class CheckpointCLITests: XCTestCase {
         for p in pipes { XCTAssertEqual(unlink(p), 0, p, file: file, line: line) }
 
         let resumed = try summary(try runToEnd(withCheckpoints + ["--resume"]), file: file, line: line)
-        for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "resets", "steps", "final_loss"] {
+        // The traffic totals too: the checkpoint carries the interrupted part's.
+        for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "resets", "steps", "final_loss",
+                    "wire_bytes_sent", "wire_bytes_received"] {
             XCTAssertEqual("\(resumed[key] ?? "nil")", "\(reference[key] ?? "nil")", "\(key) for \(what)", file: file, line: line)
         }
         XCTAssertEqual(try Self.logLines(dir + "/run.jsonl"), try Self.logLines(dir + "/reference.jsonl"),
@@ -274,6 +276,22 @@ final class CheckpointCLITests: XCTestCase {
         try Data("junk\n".utf8).write(to: URL(fileURLWithPath: junk + "/MANIFEST"))
         assertOneLineError(try CLIRunner.run(base + flags + ["--resume"]), contains: "'\(junk)/MANIFEST'")
         assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 9999999999)")
+    }
+
+    /// A run that diverges before its first checkpoint leaves no checkpoint
+    /// directory behind when it made it, and leaves one it was given as it was.
+    func testRunEndingWithoutACheckpointRemovesTheDirectoryItMade() throws {
+        let base = try temporaryDirectory(), dir = base + "/ckpt"
+        let diverge = ["optimize", "--problem", "phase-retrieval:d=20,n=200", "--method", "sgd:batch=4", "--lr", "1e30",
+                       "--steps", "500", "--checkpoint", dir, "--checkpoint-every", "100"]
+        let r = try CLIRunner.run(diverge)
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("non-finite iterate"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "the diverged run left \(dir)")
+        // A directory that existed before the run is the user's: it stays (empty).
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        XCTAssertEqual(try CLIRunner.run(diverge).status, 3)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }, [])
     }
 
     func testDivergingRunExitsThreeAndKeepsItsLastGoodCheckpoint() throws {

@@ -117,6 +117,19 @@ final class MPIBackendTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--workers 3 differs from mpirun's -np 2"), r.stderr)
     }
 
+    /// Bad input under mpirun is found by every rank (they read the same
+    /// command line): rank 0 says it in one line, every rank exits 2.
+    func testBadInputIsReportedOnceUnderMPIRun() throws {
+        try requireMPI()
+        for bad in [run + ["--backend", "mpi", "--lr", "nan"], ["optimize", "--problem", "nope", "--backend", "mpi"],
+                    ["optimize", "--no-such-option"]] {
+            let r = try Self.mpirun(3, bad)
+            XCTAssertNotEqual(r.status, 0, bad.joined(separator: " "))
+            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("csgd: error:") }
+            XCTAssertEqual(lines.count, 1, "\(bad.joined(separator: " ")): \(r.stderr)")
+        }
+    }
+
     func testMPIBackendNeedsMPIRun() throws {
         let r = try CLIRunner.run(run + ["--backend", "mpi"])
         XCTAssertEqual(r.status, 2)

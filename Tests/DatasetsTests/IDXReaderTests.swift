@@ -164,3 +164,41 @@ final class IDXReaderTests: XCTestCase {
         XCTAssertGreaterThan(outcomes.read, 0)   // pixel-byte changes keep a valid file
     }
 }
+
+/// Data that would not fit in memory is refused from its header, before it
+/// is read or inflated: a gzip file a few kilobytes long can declare (and
+/// inflate to) gigabytes.
+final class IDXMemoryBudgetTests: XCTestCase {
+    func testAHeaderDeclaringMoreThanTheBudgetIsRefusedBeforeReading() throws {
+        let fx = try Fixtures()
+        // 4,000 images of 100×100 zeros: 40 MB of data, about 40 KB gzip-compressed.
+        let declared = Fixtures.idx(magic: 0x0000_0803, dims: [4000, 100, 100], data: [UInt8](repeating: 0, count: 4000 * 100 * 100))
+        let path = try fx.write("bomb-idx3-ubyte.gz", declared, gzip: true)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        XCTAssertLessThan(size, 1 << 20)
+        let budget = MemoryBudget(bytes: 100 << 20, source: "--max-memory")
+        XCTAssertThrowsError(try IDXReader.readImages(path: path, budget: budget)) { e in
+            XCTAssertEqual("\(e)", "'\(path)' (its header declares 4000 images of 100×100) needs about 191 MiB of memory, more than --max-memory (100 MiB)")
+        }
+        // With room for it, it reads.
+        XCTAssertEqual(try IDXReader.readImages(path: path, budget: MemoryBudget(bytes: 1 << 30, source: "--max-memory")).count, 4000)
+        // Labels: one byte each.
+        let labels = try fx.write("labels-idx1-ubyte", Fixtures.idx(magic: 0x0000_0801, dims: [5000], data: [UInt8](repeating: 1, count: 5000)))
+        XCTAssertThrowsError(try IDXReader.readLabels(path: labels, budget: MemoryBudget(bytes: 4999, source: "--max-memory"))) { e in
+            XCTAssertTrue("\(e)".contains("its header declares 5000 labels"), "\(e)")
+        }
+        XCTAssertEqual(try IDXReader.readLabels(path: labels, budget: MemoryBudget(bytes: 5000, source: "--max-memory")).count, 5000)
+    }
+
+    /// A raw file is read as the reader goes, not slurped: a sparse file far
+    /// larger than what its header declares is refused for its extra bytes
+    /// without being read into memory.
+    func testASparseRawFileIsNotReadWhole() throws {
+        let fx = try Fixtures()
+        let path = try fx.write("sparse-idx1-ubyte", Fixtures.idx(magic: 0x0000_0801, dims: [3], data: [1, 2, 3]))
+        guard truncate(path, 8 << 30) == 0 else { throw XCTSkip("cannot make an 8 GiB sparse file here") }
+        XCTAssertThrowsError(try IDXReader.readLabels(path: path)) { e in
+            XCTAssertTrue("\(e)".contains("bytes after the 3 bytes of 3 labels"), "\(e)")
+        }
+    }
+}
