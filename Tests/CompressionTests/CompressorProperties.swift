@@ -13,7 +13,7 @@ import Testing
     // MARK: wire format
 
     @Test func wireRoundTripIsBitExactAndBitsAreTheDeclaredSize() async {
-        await seededPropertyCheck(count: 600, seed: 0x5EED_0001, input: CompressorCase.generator()) { t in
+        await seededPropertyCheck(count: 1500, seed: 0x5EED_0001, input: CompressorCase.generator()) { t in
             try Self.roundTrip(t.compressor, t)
         }
     }
@@ -132,7 +132,7 @@ import Testing
     /// value ‖x‖² − ‖x‖₁²/d.
     @Test func deterministicCompressorsMeetTheirMu() async {
         let input = CompressorCase.generator(kinds: [.none, .fp64, .topK, .sign])
-        await seededPropertyCheck(count: 500, seed: 0x5EED_0002, input: input) { t in
+        await seededPropertyCheck(count: 1000, seed: 0x5EED_0002, input: input) { t in
             let c = t.compressor, x = t.vector
             let y = Self.compressed(c, x, key: t.key)
             let (r, n2) = Self.residual(x, y)
@@ -153,7 +153,7 @@ import Testing
     /// sketch-topk keeps exact values of x at K coordinates and zero elsewhere
     /// (so ‖x − C(x)‖² = ‖x‖² − ‖x_S‖² for its selected set S).
     @Test func sketchTopKKeepsExactValuesAtKCoordinates() async {
-        await seededPropertyCheck(count: 200, seed: 0x5EED_0003, input: CompressorCase.generator(kinds: [.sketchTopK])) { t in
+        await seededPropertyCheck(count: 400, seed: 0x5EED_0003, input: CompressorCase.generator(kinds: [.sketchTopK])) { t in
             let c = t.compressor as! SketchTopK, x = t.vector
             let m = x.withUnsafeBufferPointer { c.compress($0, key: t.key) }
             #expect(m.pairs.indices.count == c.k)
@@ -170,7 +170,7 @@ import Testing
     /// few rare draws of a dominant coordinate (Poisson, not Gaussian, events).
     @Test func randomKMeetsItsMuInExpectation() async {
         let input = CompressorCase.generator(kinds: [.randomK], dimensions: Gen.int(in: 1...600))
-        await seededPropertyCheck(count: 60, seed: 0x5EED_0004, input: input) { t in
+        await seededPropertyCheck(count: 150, seed: 0x5EED_0004, input: input) { t in
             let c = t.compressor as! RandomK, x = t.vector
             let d = c.dimension, k = c.k, trials = 200
             let (_, n2) = Self.residual(x, x)
@@ -203,7 +203,7 @@ import Testing
         let input = zip(
             CompressorCase.generator(), Gen<VectorShape>.case, Gen.uint64(),
             Gen.float(in: -4...4), Gen.float(in: -4...4), Gen.uint32(in: 0...1000))
-        await seededPropertyCheck(count: 400, seed: 0x5EED_0005, input: input) { t, shapeY, seedY, a, b, workerY in
+        await seededPropertyCheck(count: 800, seed: 0x5EED_0005, input: input) { t, shapeY, seedY, a, b, workerY in
             let c = t.compressor
             let linear: Bool
             switch t.spec {
@@ -226,7 +226,7 @@ import Testing
 
     /// none and fp64 are unbiased by being exact: C(x) = x bit for bit.
     @Test func exactCompressorsReturnTheirInput() async {
-        await seededPropertyCheck(count: 200, seed: 0x5EED_0006, input: CompressorCase.generator(kinds: [.none, .fp64])) { t in
+        await seededPropertyCheck(count: 300, seed: 0x5EED_0006, input: CompressorCase.generator(kinds: [.none, .fp64])) { t in
             let c = t.compressor, x = t.vector
             #expect(c.isUnbiased)
             #expect(Self.compressed(c, x, key: t.key).map(\.bitPattern) == x.map(\.bitPattern))
@@ -243,7 +243,7 @@ import Testing
     @Test func qsgdIsUnbiased() async {
         let input = CompressorCase.generator(
             kinds: [.qsgdElias, .qsgdFixed, .randomK, .topK, .sketchTopK, .sign], dimensions: Gen.int(in: 1...300))
-        await seededPropertyCheck(count: 60, seed: 0x5EED_0007, input: input) { t in
+        await seededPropertyCheck(count: 240, seed: 0x5EED_0007, input: input) { t in
             let c = t.compressor
             guard let q = c as? QSGD else {
                 #expect(!c.isUnbiased)

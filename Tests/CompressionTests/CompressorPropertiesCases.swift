@@ -111,9 +111,11 @@ struct CompressorCase: Sendable, CustomTestStringConvertible {
         (1, Gen.int(in: 1101...4200))
     )
 
-    /// QSGD's S: mostly 1...16, else up to the largest the spec accepts (2^30).
+    /// QSGD's S: mostly 1...16, else the field-width and kernel boundaries
+    /// (the SIMD kernel takes S ≤ 8191) or up to the largest the spec accepts (2^30).
     static let levels = Gen.frequency(
         (3, Gen.int(in: 1...16)),
+        (1, Gen.element(of: [31, 32, 63, 127, 128, 8191, 8192, 1 << 20, 1 << 30]).map { $0! }),
         (1, Gen.int(in: 17...(1 << 30)))
     )
 

@@ -192,7 +192,7 @@ struct RankStateCase: Sendable, CustomTestStringConvertible {
     /// appended: `open` refuses it in one line naming the file.
     @Test func damagedFilesAreRefusedNamingTheFile() async {
         let input = zip(RankStateCase.generator, Gen.double(in: 0..<1), Gen.uint8(in: 1...255), Gen.int(in: 1...64))
-        await seededPropertyCheck(count: 300, seed: 0xC4E0_0002, input: input) { s, where_, mask, extra in
+        await seededPropertyCheck(count: 600, seed: 0xC4E0_0002, input: input) { s, where_, mask, extra in
             let bytes = s.sealed().bytes
             let path = "/checkpoints/step-\(s.header.step)/rank-\(s.rank).ckpt"
             let i = Int(where_ * Double(bytes.count))
