@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // `swift package generate-documentation`: the API reference and articles (DocC).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Property-based tests (Swift Testing): generators, shrinking, fixed seeds.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
@@ -134,12 +136,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CSGDCoreTests", dependencies: ["CSGDCore"]),
-        .testTarget(name: "CompressionTests", dependencies: ["Compression", "CSGDCore"]),
+        .testTarget(
+            name: "CompressionTests",
+            dependencies: ["Compression", "CSGDCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Compression", "CSGDCore", "CLAPACKE"]),
         .testTarget(name: "ProblemsTests", dependencies: ["Problems", "Optimization", "CSGDCore", "CLAPACKE"]),
         .testTarget(
             name: "DistributedTests",
-            dependencies: ["Distributed", "Communication", "Checkpointing", "CSGDBench", "Problems", "Optimization", "Compression", "CSGDCore"]
+            dependencies: [
+                "Distributed", "Communication", "Checkpointing", "CSGDBench", "Problems", "Optimization", "Compression", "CSGDCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CSGDCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),

@@ -1,10 +1,12 @@
 import CSGDCore
 
-/// The μ a compressor guarantees for every input (Definition 2.1), as the
-/// theory needs it: 1 for none and fp64, K/d for RandomK and TopK, 1/d for sign; for
-/// sketch-topk, K/d is not guaranteed (the sketch may miss heavy hitters)
-/// and QSGD is unbiased rather than a μ-compressor, so both report the
-/// conservative 1/d with a note in docs/wire-formats.md.
+/// The μ of Definition 2.1 the theory's step sizes use: a guarantee for
+/// every input for none and fp64 (1), TopK (K/d) and sign (1/d), and in
+/// expectation for RandomK (K/d). For sketch-topk and QSGD no μ > 0 holds
+/// for every input (the sketch may select only coordinates where x is zero,
+/// and QSGD is unbiased rather than a μ-compressor: ‖Q(x) − x‖ can exceed
+/// ‖x‖), so the 1/d both report is a nominal value, not a bound; see
+/// docs/wire-formats.md for what each does guarantee.
 public enum CompressorMu {
     public static func lowerBound(_ c: any Compressor) -> Double {
         let d = Double(c.dimension)

@@ -471,11 +471,22 @@ public struct QSGD: Compressor {
     private func expand(_ m: QSGDMessage, scaledBy s: Float, into y: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
         precondition(y.count == dimension, "vector length \(y.count) != d = \(dimension)")
         precondition(m.dimension == dimension && m.levels == levels && m.coding == coding, "message of another compressor")
-        let c = Float(Double(s) * Double(m.norm) / Double(levels))
+        let exact = Double(s) * Double(m.norm) / Double(levels)
+        let c = Float(exact)
         let py = y.baseAddress!
         let d = dimension
-        if c == 0 || m.norm == 0 {
+        if exact == 0 {
             if !accumulate { Kernels.zero(y) }
+            return
+        }
+        if c.magnitude < Float.leastNormalMagnitude {
+            // c = s·N/S below Float's normal range (a tiny norm, a large S):
+            // c·ℓ_i in Float would be a multiple of the least subnormal, or 0;
+            // multiply in Double instead, one rounding a value.
+            let signed = m.signedLevels()
+            for i in 0..<d where !accumulate || signed[i] != 0 {
+                py[i] = (accumulate ? py[i] : 0) + Float(exact * Double(signed[i]))
+            }
             return
         }
         switch coding {

@@ -70,6 +70,13 @@ public struct ScaledSign: Compressor {
                 total += s
             }
         }
+        if total == .infinity {
+            // A block's Float lanes overflowed (|x_i| near Float.greatestFiniteMagnitude):
+            // sum again in Double, where ‖x‖₁ of finite Floats cannot overflow, so
+            // the scale ‖x‖₁/d ≤ max|x_i| stays finite. Non-finite x keep their ∞ or NaN.
+            total = 0
+            for i in 0..<n { total += Double(abs(x[i])) }
+        }
         m.scale = Float(total / Double(n))
     }
 
@@ -79,7 +86,12 @@ public struct ScaledSign: Compressor {
         w.write(m.scale)
         let fullBytes = dimension / 8
         m.words.withUnsafeBytes { raw in
-            w.write(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<fullBytes]))
+            if w.bitCount % 8 == 0 {
+                w.write(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<fullBytes]))
+            } else {
+                // After fields that end mid-byte: the same bits, a byte at a time.
+                for i in 0..<fullBytes { w.write(UInt64(raw[i]), bits: 8) }
+            }
             let rest = dimension % 8
             if rest > 0 { w.write(UInt64(raw[fullBytes]), bits: rest) }
         }
@@ -92,12 +104,16 @@ public struct ScaledSign: Compressor {
         if m.words.count != (dimension + 63) / 64 { m = SignMessage(dimension: dimension) }
         m.scale = s
         let fullBytes = dimension / 8, rest = dimension % 8
-        let raw = try r.readBytes(fullBytes)
-        let tail: UInt8 = rest > 0 ? UInt8(try r.read(bits: rest)) : 0
-        m.words.withUnsafeMutableBytes { dst in
+        try m.words.withUnsafeMutableBytes { dst in
             for i in 0..<dst.count { dst[i] = 0 }
-            if fullBytes > 0 { dst.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: fullBytes) }
-            if rest > 0 { dst[fullBytes] = tail }
+            if r.position % 8 == 0 {
+                let raw = try r.readBytes(fullBytes)
+                if fullBytes > 0 { dst.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: fullBytes) }
+            } else {
+                // The message starts mid-byte: read the sign bytes as 8-bit fields.
+                for i in 0..<fullBytes { dst[i] = UInt8(try r.read(bits: 8)) }
+            }
+            if rest > 0 { dst[fullBytes] = UInt8(try r.read(bits: rest)) }
         }
         // Words are stored little-endian on the wire; convert on big-endian hosts.
         for i in 0..<m.words.count { m.words[i] = UInt64(littleEndian: m.words[i]) }
