@@ -34,6 +34,10 @@ public struct TrainerConfiguration: Sendable {
     /// End the run at the first record that certifies an ε-SOSP (needs
     /// `epsilon`): what measuring the steps and bits to an ε-SOSP needs.
     public var stopAtSOSP = false
+    /// Poll `StopSignal` before every step and, when a signal came, write a
+    /// checkpoint and throw `RunStopped` (needs `checkpoint`; costs one
+    /// 4-byte all-gather a step).
+    public var stopsOnSignal = false
 
     /// The threads each of W ranks uses when the run does not say: the
     /// machine's cores shared out, ⌊cores/W⌋, at least 1. The one default
@@ -192,7 +196,8 @@ public final class Trainer {
     /// With `config.checkpoint` it first resumes from the newest complete
     /// checkpoint (`resume`) or checks that the directory holds none, and
     /// saves a checkpoint before every step t > first that its interval
-    /// divides (collectives: every rank takes part).
+    /// divides (collectives: every rank takes part), or that a stop signal
+    /// reached (`config.stopsOnSignal`; then it throws `RunStopped`).
     public func run(onRecord: ((StepRecord) -> Void)? = nil) throws -> RunSummary {
         defer { checkpointLock = nil }
         let first = try config.checkpoint.map { try openCheckpoints($0) } ?? 0
@@ -205,8 +210,10 @@ public final class Trainer {
         // one depends on the configuration only; the evaluator runs on rank 0.
         let certifyEvery = config.certifyEvery, evalEvery = config.evalEvery
         for t in first..<max(first, config.steps) {
-            if let policy = config.checkpoint, t > first, t % policy.every == 0 {
+            let signal = try agreedStop(before: t, first: first)
+            if let policy = config.checkpoint, t > first, t % policy.every == 0 || signal != nil {
                 try saveCheckpoint(step: t, elapsed: Clock.now() - start, policy: policy)
+                if let signal { throw RunStopped(signal: signal, step: t, directory: policy.directory) }
             }
             let logNow = config.logEvery > 0 && t % config.logEvery == 0
             let certNow = config.epsilon != nil && certifyEvery > 0 && t % certifyEvery == 0
