@@ -76,7 +76,9 @@ public struct CheckpointDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
             if let failure {
                 // A full disk is the machine's failure (exit 1), anything else the path's (exit 2).
-                let code = ((failure as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) }
+                let ns = failure as NSError
+                let code = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) }
+                    ?? (ns.domain == NSCocoaErrorDomain && ns.code == NSFileWriteOutOfSpaceError ? ENOSPC : nil)
                 if let code, [ENOSPC, EDQUOT, EIO].contains(code) {
                     throw IOFailure("cannot create checkpoint directory '\(path)': \(String(cString: strerror(code)))")
                 }

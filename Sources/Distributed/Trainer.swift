@@ -213,7 +213,11 @@ public final class Trainer {
             let signal = try agreedStop(before: t, first: first)
             if let policy = config.checkpoint, t > first, t % policy.every == 0 || signal != nil {
                 try saveCheckpoint(step: t, elapsed: Clock.now() - start, policy: policy)
-                if let signal { throw RunStopped(signal: signal, step: t, directory: policy.directory) }
+                if let signal {
+                    // No rank stops (and tears the collectives down) before rank 0's MANIFEST is written.
+                    try communicator.barrier()
+                    throw RunStopped(signal: signal, step: t, directory: policy.directory)
+                }
             }
             let logNow = config.logEvery > 0 && t % config.logEvery == 0
             let certNow = config.epsilon != nil && certifyEvery > 0 && t % certifyEvery == 0
