@@ -12,8 +12,8 @@ import Glibc
 /// signals. With `resumable` (a run with a checkpoint directory) the first
 /// signal only stores its number in one atomic flag, the one piece of global
 /// state a signal requires (a handler gets no context); every rank polls
-/// that flag before each step and the ranks agree (`Trainer.agreedStop`,
-/// an all-gather of 4 bytes a step), so all of them stop before the same
+/// that flag between steps and the ranks agree (`Trainer.agreedStop`, an
+/// 8-byte all-gather about every 10 ms), so all of them stop before the same
 /// step t, write the checkpoint of the state before t and throw
 /// `RunStopped`. A second signal, or any signal of a run without
 /// checkpoints, writes one fixed line on standard error and ends the
@@ -93,24 +93,56 @@ private func stopNow(_ signal: Int32) {
     _exit(128 + signal)
 }
 
+/// The schedule of a run's stop polls: the step of the next one, and the
+/// interval and time of the last (rank 0's clock).
+struct StopPoll {
+    /// The wall time between polls the interval is tuned to.
+    static let period = 0.01
+    static let maximumInterval = 4096
+    var next: Int?
+    var interval = 1
+    var time = 0.0
+}
+
 extension Trainer {
     /// The signal all ranks agree stops the run before step t, if any: only
-    /// with `config.stopsOnSignal` and a checkpoint policy, and for t past
-    /// the run's first step. The ranks all-gather their view of the flag (on
-    /// the communicator under the timing decorator, so the run's traffic and
-    /// time figures stay the method's); the largest signal number wins.
+    /// with `config.stopsOnSignal` and a checkpoint policy, for t past the
+    /// run's first step, and at the poll steps. Each poll all-gathers every
+    /// rank's view of the flag and rank 0's choice of the steps to the next
+    /// poll, so every rank polls at the same steps: rank 0 scales the
+    /// interval so that polls come about every `StopPoll.period` seconds
+    /// (at most doubling it a poll; tiny steps would otherwise pay a
+    /// collective each). The largest signal number wins. The gather runs
+    /// on the communicator under the timing decorator, so the run's traffic
+    /// and time figures stay the method's; which steps poll never changes
+    /// the iterates.
     func agreedStop(before t: Int, first: Int) throws -> Int32? {
         guard config.stopsOnSignal, config.checkpoint != nil, t > first else { return nil }
-        let mine = StopSignal.pending ?? 0
-        guard communicator.size > 1 else { return mine == 0 ? nil : mine }
-        let base = (communicator as? TimedCommunicator)?.base ?? communicator
-        var agreed: Int32 = 0
-        try withUnsafeBytes(of: mine.littleEndian) { own in
-            try base.allGather(own) { _, theirs in
-                guard theirs.count == 4 else { throw CommunicatorError.mismatch("stop-signal poll of \(theirs.count) bytes") }
-                agreed = max(agreed, Int32(littleEndian: theirs.loadUnaligned(as: Int32.self)))
-            }
+        if stopPoll.next == nil { stopPoll.next = t; stopPoll.time = Clock.now() }
+        guard t >= stopPoll.next! else { return nil }
+        var proposal = 0
+        if communicator.rank == 0 {
+            let now = Clock.now(), elapsed = max(now - stopPoll.time, 1e-9)
+            let scaled = Double(stopPoll.interval) * StopPoll.period / elapsed
+            proposal = max(1, min(StopPoll.maximumInterval, 2 * stopPoll.interval, Int(min(scaled, 1e9))))
+            stopPoll.time = now
         }
+        let mine: [Int32] = [(StopSignal.pending ?? 0).littleEndian, Int32(proposal).littleEndian]
+        var agreed: Int32 = 0, interval = proposal
+        if communicator.size > 1 {
+            let base = (communicator as? TimedCommunicator)?.base ?? communicator
+            try mine.withUnsafeBytes { own in
+                try base.allGather(own) { r, theirs in
+                    guard theirs.count == 8 else { throw CommunicatorError.mismatch("stop-signal poll of \(theirs.count) bytes") }
+                    agreed = max(agreed, Int32(littleEndian: theirs.loadUnaligned(as: Int32.self)))
+                    if r == 0 { interval = Int(Int32(littleEndian: theirs.loadUnaligned(fromByteOffset: 4, as: Int32.self))) }
+                }
+            }
+        } else {
+            agreed = StopSignal.pending ?? 0
+        }
+        stopPoll.interval = max(1, interval)
+        stopPoll.next = t + stopPoll.interval
         return agreed == 0 ? nil : agreed
     }
 }

@@ -34,9 +34,9 @@ public struct TrainerConfiguration: Sendable {
     /// End the run at the first record that certifies an ε-SOSP (needs
     /// `epsilon`): what measuring the steps and bits to an ε-SOSP needs.
     public var stopAtSOSP = false
-    /// Poll `StopSignal` before every step and, when a signal came, write a
-    /// checkpoint and throw `RunStopped` (needs `checkpoint`; costs one
-    /// 4-byte all-gather a step).
+    /// Poll `StopSignal` between steps (about every 10 ms) and, when a
+    /// signal came, write a checkpoint and throw `RunStopped` (needs
+    /// `checkpoint`; each poll is one 8-byte all-gather).
     public var stopsOnSignal = false
 
     /// The threads each of W ranks uses when the run does not say: the
@@ -97,6 +97,8 @@ public final class Trainer {
     var context: StepContext
     /// Rank 0's lock on the checkpoint directory, held during `run`.
     var checkpointLock: CheckpointLock?
+    /// When the ranks next poll for a stop signal (`Trainer+StopSignal`).
+    var stopPoll = StopPoll()
 
     public internal(set) var resets = 0
     public internal(set) var uploadBits = 0

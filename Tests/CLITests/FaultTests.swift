@@ -227,26 +227,35 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(try Self.logSteps(dir + "/run.jsonl"), [0, 100])
     }
 
-    /// `reproduce` into a full output directory: one line naming a file
-    /// there and "No space left on device", exit 1; no run is kept as failed
-    /// for it, and `--resume` on a roomy copy finishes.
+    /// `reproduce` into a full output directory, at three sizes (a run's
+    /// files, a summary, the report page fail in turn): one line naming a
+    /// file there and "No space left on device", exit 1; no run is kept as
+    /// failed for it, and `--resume` on a roomy copy of the smallest
+    /// finishes the report.
     func testReproduceOnAFullDisk() throws {
-        let disk = try tmpfs(kib: 24)
-        let out = disk + "/out"
-        let r = try Self.csgd(["reproduce", "relu-rate", "--quick", "--runs", "1", "--jobs", "1", "--out", out])
-        XCTAssertEqual(r.status, 1, r.stderr)
-        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("csgd: error:") }
-        XCTAssertEqual(lines.count, 1, r.stderr)
-        XCTAssertTrue(lines.first?.contains("No space left on device") == true, r.stderr)
-        XCTAssertTrue(lines.first?.contains(out) == true, r.stderr)
-        XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
-        let runs = (try? FileManager.default.contentsOfDirectory(atPath: out + "/relu-rate/runs")) ?? []
-        XCTAssertTrue(runs.filter { $0.hasSuffix(".failed") }.isEmpty, "kept as failed: \(runs)")
-        let copy = try temporaryDirectory() + "/out"
-        try FileManager.default.copyItem(atPath: out, toPath: copy)
-        let resumed = try Self.csgd(["reproduce", "relu-rate", "--quick", "--runs", "1", "--jobs", "1", "--out", copy, "--resume"])
-        XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: copy + "/report.html"))
+        var named: [String] = []
+        for kib in [8, 40, 64] {
+            let disk = try tmpfs(kib: kib)
+            let out = disk + "/out"
+            let r = try Self.csgd(["reproduce", "relu-rate", "--quick", "--runs", "1", "--jobs", "1", "--out", out])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("csgd: error:") }
+            XCTAssertEqual(lines.count, 1, r.stderr)
+            let line = String(lines.first ?? "")
+            XCTAssertTrue(line.contains("No space left on device") && line.contains("'\(out)/"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+            named.append(URL(fileURLWithPath: String(line.split(separator: "'")[1])).pathExtension)
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: out + "/relu-rate/runs")) ?? []
+            XCTAssertTrue(runs.filter { $0.hasSuffix(".failed") }.isEmpty, "kept as failed: \(runs)")
+            guard kib == 8 else { continue }
+            let copy = try temporaryDirectory() + "/out"
+            try FileManager.default.copyItem(atPath: out, toPath: copy)
+            let resumed = try Self.csgd(["reproduce", "relu-rate", "--quick", "--runs", "1", "--jobs", "1", "--out", copy, "--resume"])
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: copy + "/report.html"))
+        }
+        print("reproduce, full-disk files:", named)
+        XCTAssertEqual(Set(named).count, 3, "the three sizes failed on \(named)")
     }
 
     // MARK: - SIGTERM and SIGINT
@@ -409,11 +418,11 @@ final class FaultTests: XCTestCase {
         throw XCTSkip("built without the MPI trait (run `swift test --traits MPI`)")
         #else
         guard let mpirun = MPIBackendTests.mpirunPath else { throw XCTSkip("mpirun is not installed (Debian: openmpi-bin)") }
-        let steps = 1500
+        let steps = 1000
         let base = ["optimize", "--problem", "saddle:d=500", "--method", "alg1:sigma=0.01", "--compressor", "randomk:0.1",
                     "--lr", "0.05", "--steps", String(steps), "--log-every", "50", "--seed", "13", "--json"]
         let reference = try Self.summary(try CLIRunner.run(base + ["--workers", "3"]))["params_sha256"] as? String
-        let kills = Self.killSteps(count: 5, seed: 2026, in: 200..<1200)
+        let kills = Self.killSteps(count: 5, seed: 2026, in: 150..<850)
         for (trial, k) in kills.enumerated() {
             let dir = try temporaryDirectory()
             let ckpt = dir + "/ckpt", log = dir + "/run.jsonl"
