@@ -97,7 +97,7 @@ public final class Trainer {
     var context: StepContext
     /// Rank 0's lock on the checkpoint directory, held during `run`.
     var checkpointLock: CheckpointLock?
-    /// When the ranks next poll for a stop signal (`Trainer+StopSignal`).
+    /// When the ranks next poll for a stop signal (`agreedStop`, StopSignal.swift).
     var stopPoll = StopPoll()
 
     public internal(set) var resets = 0
