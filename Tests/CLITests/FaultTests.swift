@@ -17,7 +17,7 @@ import XCTest
 ///   signal;
 /// - a rank SIGKILLed under `mpirun` at a seeded step: every process gone
 ///   within 10 s with a non-zero status, and the last checkpoint resumes
-///   bit for bit (5 trials here, 20 in `scripts/fault-mpi-kill`);
+///   bit for bit (3 trials here, 20 in `scripts/fault-mpi-kill`);
 /// - memory: 2·10⁴ steps of W = 8 in-process workers, resident memory flat
 ///   between step 10³ and the end (10⁶ steps in `scripts/soak`).
 ///
@@ -409,7 +409,7 @@ final class FaultTests: XCTestCase {
         }
     }
 
-    /// Five trials of 3 ranks under mpirun: one rank (chosen by the seed)
+    /// Three trials of 3 ranks under mpirun: one rank (chosen by the seed)
     /// is SIGKILLed once the log passes a seeded step; mpirun and every rank
     /// exit within 10 s, mpirun non-zero; resuming the last checkpoint under
     /// mpirun ends with the bits of the uninterrupted in-process run.
@@ -422,7 +422,7 @@ final class FaultTests: XCTestCase {
         let base = ["optimize", "--problem", "saddle:d=500", "--method", "alg1:sigma=0.01", "--compressor", "randomk:0.1",
                     "--lr", "0.05", "--steps", String(steps), "--log-every", "50", "--seed", "13", "--json"]
         let reference = try Self.summary(try CLIRunner.run(base + ["--workers", "3"]))["params_sha256"] as? String
-        let kills = Self.killSteps(count: 5, seed: 2026, in: 150..<850)
+        let kills = Self.killSteps(count: 3, seed: 2026, in: 150..<850)
         for (trial, k) in kills.enumerated() {
             let dir = try temporaryDirectory()
             let ckpt = dir + "/ckpt", log = dir + "/run.jsonl"
