@@ -74,7 +74,16 @@ public struct CheckpointDirectory: Sendable {
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
-            if let failure { throw CSGDError("cannot create checkpoint directory '\(path)': \(failure.localizedDescription)") }
+            if let failure {
+                // A full disk is the machine's failure (exit 1), anything else the path's (exit 2).
+                let ns = failure as NSError
+                let code = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) }
+                    ?? (ns.domain == NSCocoaErrorDomain && ns.code == NSFileWriteOutOfSpaceError ? ENOSPC : nil)
+                if let code, [ENOSPC, EDQUOT, EIO].contains(code) {
+                    throw IOFailure("cannot create checkpoint directory '\(path)': \(String(cString: strerror(code)))")
+                }
+                throw CSGDError("cannot create checkpoint directory '\(path)': \(failure.localizedDescription)")
+            }
             throw CSGDError("checkpoint directory '\(path)' is not a directory")
         }
     }
@@ -85,7 +94,7 @@ public struct CheckpointDirectory: Sendable {
     public func createStep(_ t: Int) throws {
         let p = stepPath(t)
         if mkdir(p, 0o755) != 0 && errno != EEXIST {
-            throw CSGDError("cannot create checkpoint directory '\(p)': \(String(cString: strerror(errno)))")
+            throw IOFailure("cannot create checkpoint directory '\(p)': \(String(cString: strerror(errno)))")
         }
     }
 

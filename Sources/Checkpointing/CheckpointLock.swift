@@ -14,12 +14,13 @@ public final class CheckpointLock: @unchecked Sendable {
     private let fd: Int32
 
     /// Locks `directory` (which must exist), or throws: in use by another
-    /// process (its id), or the OS error.
+    /// process (its id, `CSGDError`), or the OS error (`IOFailure`, e.g. no
+    /// space for the lock file).
     public init(directory: String) throws {
         let path = (directory as NSString).appendingPathComponent(Self.fileName)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CSGDError("cannot lock checkpoint directory '\(directory)': \(String(cString: strerror(errno)))")
+            throw IOFailure("cannot lock checkpoint directory '\(directory)': \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno

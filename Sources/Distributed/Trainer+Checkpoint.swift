@@ -164,8 +164,6 @@ extension Trainer {
         dir.prune(before: t)
     }
 
-    /// Every rank tells whether it failed; if any did, all throw the
-    /// lowest such rank's error (a `NonFiniteIterate` stays one).
     /// `body`'s collectives kept out of the run's traffic figures: a
     /// checkpoint's exchanges are not the method's communication, and a
     /// resumed run must report what an uninterrupted one does.
@@ -174,13 +172,17 @@ extension Trainer {
         return try timed.uncounted(body)
     }
 
+    /// Every rank tells whether it failed; if any did, all throw the
+    /// lowest such rank's error (a `NonFiniteIterate` or an `IOFailure` stays one).
     func agree(_ failure: Error?) throws {
         try Self.raiseFirstFailure(try communicator.allGather(failure.map(Self.failureBytes) ?? [0]))
     }
 
-    /// A failure as gathered bytes: 1 and the step of a non-finite state, or 2 and the message.
+    /// A failure as gathered bytes: 1 and the step of a non-finite state,
+    /// 3 and the message of an `IOFailure` (a full disk), or 2 and the message.
     static func failureBytes(_ e: Error) -> [UInt8] {
         if let n = e as? NonFiniteIterate { return [1] + withUnsafeBytes(of: UInt64(n.step).littleEndian) { Array($0) } }
+        if let io = e as? IOFailure { return [3] + Array(io.message.utf8) }
         return [2] + Array(String(describing: e).utf8)
     }
 
@@ -193,6 +195,8 @@ extension Trainer {
                 throw NonFiniteIterate(step: Int(step))
             case 2?:
                 throw CSGDError(String(decoding: b.dropFirst(), as: UTF8.self))
+            case 3?:
+                throw IOFailure(String(decoding: b.dropFirst(), as: UTF8.self))
             default:
                 continue
             }

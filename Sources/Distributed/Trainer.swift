@@ -34,6 +34,10 @@ public struct TrainerConfiguration: Sendable {
     /// End the run at the first record that certifies an ε-SOSP (needs
     /// `epsilon`): what measuring the steps and bits to an ε-SOSP needs.
     public var stopAtSOSP = false
+    /// Poll `StopSignal` between steps (about every 10 ms) and, when a
+    /// signal came, write a checkpoint and throw `RunStopped` (needs
+    /// `checkpoint`; each poll is one 8-byte all-gather).
+    public var stopsOnSignal = false
 
     /// The threads each of W ranks uses when the run does not say: the
     /// machine's cores shared out, ⌊cores/W⌋, at least 1. The one default
@@ -95,6 +99,8 @@ public final class Trainer {
     var checkpointLock: CheckpointLock?
     /// Whether this run made its checkpoint directory (it did not exist).
     var createdCheckpointDirectory = false
+    /// When the ranks next poll for a stop signal (`agreedStop`, StopSignal.swift).
+    var stopPoll = StopPoll()
 
     public internal(set) var resets = 0
     public internal(set) var uploadBits = 0
@@ -198,7 +204,8 @@ public final class Trainer {
     /// With `config.checkpoint` it first resumes from the newest complete
     /// checkpoint (`resume`) or checks that the directory holds none, and
     /// saves a checkpoint before every step t > first that its interval
-    /// divides (collectives: every rank takes part).
+    /// divides (collectives: every rank takes part), or that a stop signal
+    /// reached (`config.stopsOnSignal`; then it throws `RunStopped`).
     public func run(onRecord: ((StepRecord) -> Void)? = nil) throws -> RunSummary {
         defer { closeCheckpoints() }
         let first = try config.checkpoint.map { try openCheckpoints($0) } ?? 0
@@ -211,8 +218,14 @@ public final class Trainer {
         // one depends on the configuration only; the evaluator runs on rank 0.
         let certifyEvery = config.certifyEvery, evalEvery = config.evalEvery
         for t in first..<max(first, config.steps) {
-            if let policy = config.checkpoint, t > first, t % policy.every == 0 {
+            let signal = try agreedStop(before: t, first: first)
+            if let policy = config.checkpoint, t > first, t % policy.every == 0 || signal != nil {
                 try saveCheckpoint(step: t, elapsed: Clock.now() - start, policy: policy)
+                if let signal {
+                    // No rank stops (and tears the collectives down) before rank 0's MANIFEST is written.
+                    try communicator.barrier()
+                    throw RunStopped(signal: signal, step: t, directory: policy.directory)
+                }
             }
             let logNow = config.logEvery > 0 && t % config.logEvery == 0
             let certNow = config.epsilon != nil && certifyEvery > 0 && t % certifyEvery == 0

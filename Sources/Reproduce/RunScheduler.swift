@@ -94,6 +94,13 @@ public struct RunScheduler: Sendable {
             let lines = String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self)
                 .split(separator: "\n").map(String.init)
             let message = lines.last(where: { !$0.hasPrefix("\r") && !$0.isEmpty }) ?? "exit status \(status)"
+            // Status 1 is the machine's failure (a file that could not be
+            // written: a full disk), not the arguments': it is not kept, so
+            // that --resume runs it again.
+            if status == 1 {
+                let prefix = "csgd: error: "
+                throw IOFailure("run \(run.key) failed: " + (message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message))
+            }
             try Files.writeAtomically(Data("exit \(status): \(message)\n".utf8), to: failureURL(run))
             return
         }

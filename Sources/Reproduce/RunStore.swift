@@ -81,7 +81,7 @@ enum Files {
 
     static func rename(_ from: URL, to: URL) throws {
         guard Foundation.rename(from.path, to.path) == 0 else {
-            throw CSGDError("cannot rename \(from.path) to \(to.path): \(String(cString: strerror(errno)))")
+            throw IOFailure("cannot rename \(from.path) to \(to.path): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -42,7 +42,9 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
                 // setting shows on all of them; say it once, then stop them all.
                 if comm.rank == 0 { throw error }
                 MPICommunicator.finalize()
-                Foundation.exit(3)
+                // A stop by a signal is rank 0's to report (status 0); a
+                // file that cannot be written ends every rank with 1.
+                Foundation.exit(error is RunStopped ? 0 : error is IOFailure ? 1 : 3)
             }
             #else
             throw CSGDError("--backend mpi: this csgd was built without Open MPI; rebuild with `swift build -c release --traits MPI`")

@@ -54,10 +54,12 @@ enum CLI {
     /// (`--help`, `help NAME`) is printed as the argument parser prints it,
     /// with exit status 0; bad input, whether the argument parser found it
     /// (an unknown option, a missing or malformed value) or a command did
-    /// (`CSGDError`), is one line and exit status 2; any other failure is
+    /// (`CSGDError`), is one line and exit status 2; a file that cannot be
+    /// written (`IOFailure`) is one line and status 1; any other failure is
     /// one line and the parser's status for it (1).
     static func exit<Command: ParsableCommand>(_ error: Error, command: Command.Type) -> Never {
         if let e = error as? CSGDError { fail(e.message, status: 2) }
+        if let e = error as? IOFailure { fail(e.message, status: 1) }
         let code = Command.exitCode(for: error)
         if code == .success { Command.exit(withError: error) }
         let message = Command.message(for: error)

@@ -10,7 +10,11 @@ import Optimization
 /// the reporting rank (the log is opened only when the run has passed every
 /// check and writes its first record; a failed write stops the run with one
 /// line and exit status 1), the backend call, and the exit codes (2 for bad
-/// input, 3 for a non-finite iterate, naming the kept log and checkpoint).
+/// input, 3 for a non-finite iterate, naming the kept log and checkpoint; 1
+/// for a file that cannot be written, `IOFailure`). SIGTERM and SIGINT stop
+/// the run (`StopSignal`): with a checkpoint directory, after writing the
+/// checkpoint of the step reached, with one line saying how to resume and
+/// exit status 0; without one, at once with exit status 128 + the signal.
 /// Returns nil on ranks that do not report (MPI ranks other than 0).
 struct RunDriver {
     var backend: Backend
@@ -22,6 +26,9 @@ struct RunDriver {
              config: TrainerConfiguration, theory: TheoryParameters? = nil, evaluator: Evaluator? = nil,
              ensemble: Ensemble? = nil) throws -> RunSummary? {
         let reporter = backend.launchRank == 0
+        StopSignal.install(resumable: checkpoint != nil && ensemble == nil)
+        var config = config
+        config.stopsOnSignal = checkpoint != nil
         let logWriter = try CLI.orExit { try reporter ? logPath.map { try JSONLWriter(path: $0, resuming: resume) } : nil }
         let progress = Progress(total: reporter ? config.steps : 0)
         let summary: RunSummary
@@ -47,6 +54,13 @@ struct RunDriver {
         } catch let e as CSGDError {
             progress.finish()
             CLI.fail(e.message, status: 2)
+        } catch let stop as RunStopped {
+            progress.finish()
+            do { try logWriter?.close() } catch { CLI.fail(String(describing: error), status: 1) }
+            Backend.finish()
+            _ = try? LineSink.standardError.writeLine("csgd: \(CSGDError.oneLine(stop.description))")
+            CLI.flushStandardOutput()
+            Foundation.exit(0)
         } catch let e as NonFiniteIterate {
             progress.finish()
             let kept = checkpoint.flatMap { p in

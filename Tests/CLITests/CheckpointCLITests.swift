@@ -348,7 +348,8 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(second.stderr.split(separator: "\n").count, 1, second.stderr)
         XCTAssertTrue(second.stderr.contains("is in use by another run (process \(first.processIdentifier))"), second.stderr)
         XCTAssertTrue(first.isRunning, "the refused run must not disturb the first")
-        first.terminate()
+        // SIGKILL: a SIGTERM would leave a checkpoint of the step reached (StopSignal).
+        kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         let third = try CLIRunner.run(args + ["--steps", "10"])
         XCTAssertEqual(third.status, 0, third.stderr)
