@@ -34,7 +34,7 @@ public enum CIFAR10Reader {
         let most = min(DataFile.maximumFileSize, file.budget.bytes / 5)
         let bytes = try file.read(upTo: most + 1)
         if bytes.count > most {
-            try file.budget.require(5 * Double(bytes.count), for: "'\(path)' (more than \(bytes.count - 1) bytes of records)")
+            try file.budget.require(5 * Double(bytes.count), for: "\(path): its data (more than \(bytes.count - 1) bytes of records)")
         }
         guard !bytes.isEmpty else { throw CSGDError("\(path): empty file (expected CIFAR-10 records of \(recordSize) bytes)") }
         let records = bytes.count / recordSize

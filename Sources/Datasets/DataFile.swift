@@ -60,7 +60,7 @@ final class DataFile {
         var got = size
         if m == 2, magic == (0x1f, 0x8b) {
             do {
-                try budget.require(Double(size), for: "'\(path)'")
+                try budget.require(Double(size), for: "\(path): this gzip file")
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)
                 storage = buffer
                 got = 0

@@ -46,7 +46,7 @@ public enum IDXReader {
             throw CSGDError("\(path): header promises \(count) images of \(rows)×\(columns), more than the \(maximumDataBytes) bytes this reader accepts")
         }
         // The bytes and the Float32 pixels they become.
-        try file.budget.require(5 * Double(total), for: "'\(path)' (its header declares \(count) images of \(rows)×\(columns))")
+        try file.budget.require(5 * Double(total), for: "\(path): its data (\(count) images of \(rows)×\(columns), as its header declares)")
         let pixels = try readData(file, bytes: total, what: "\(count) images of \(rows)×\(columns)")
         return Images(count: count, rows: rows, columns: columns, pixels: pixels)
     }
@@ -58,7 +58,7 @@ public enum IDXReader {
         let dims = try readHeader(file, expectedMagic: labelsMagic, kind: "labels", dimensions: 1)
         let count = dims[0]
         guard count > 0 else { throw CSGDError("\(path): header declares 0 labels") }
-        try file.budget.require(Double(count), for: "'\(path)' (its header declares \(count) labels)")
+        try file.budget.require(Double(count), for: "\(path): its data (\(count) labels, as its header declares)")
         let labels = try readData(file, bytes: count, what: "\(count) labels")
         if let classes {
             try labels.withUnsafeBufferPointer { l in

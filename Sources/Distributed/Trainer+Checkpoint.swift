@@ -1,4 +1,5 @@
 import Checkpointing
+import Communication
 import Optimization
 import CSGDCore
 import Foundation

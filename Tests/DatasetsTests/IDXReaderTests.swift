@@ -178,14 +178,14 @@ final class IDXMemoryBudgetTests: XCTestCase {
         XCTAssertLessThan(size, 1 << 20)
         let budget = MemoryBudget(bytes: 100 << 20, source: "--max-memory")
         XCTAssertThrowsError(try IDXReader.readImages(path: path, budget: budget)) { e in
-            XCTAssertEqual("\(e)", "'\(path)' (its header declares 4000 images of 100×100) needs about 191 MiB of memory, more than --max-memory (100 MiB)")
+            XCTAssertEqual("\(e)", "\(path): its data (4000 images of 100×100, as its header declares) needs about 191 MiB of memory, more than --max-memory (100 MiB)")
         }
         // With room for it, it reads.
         XCTAssertEqual(try IDXReader.readImages(path: path, budget: MemoryBudget(bytes: 1 << 30, source: "--max-memory")).count, 4000)
         // Labels: one byte each.
         let labels = try fx.write("labels-idx1-ubyte", Fixtures.idx(magic: 0x0000_0801, dims: [5000], data: [UInt8](repeating: 1, count: 5000)))
         XCTAssertThrowsError(try IDXReader.readLabels(path: labels, budget: MemoryBudget(bytes: 4999, source: "--max-memory"))) { e in
-            XCTAssertTrue("\(e)".contains("its header declares 5000 labels"), "\(e)")
+            XCTAssertTrue("\(e)".contains("its data (5000 labels, as its header declares)"), "\(e)")
         }
         XCTAssertEqual(try IDXReader.readLabels(path: labels, budget: MemoryBudget(bytes: 5000, source: "--max-memory")).count, 5000)
     }

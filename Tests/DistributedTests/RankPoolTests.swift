@@ -1,5 +1,6 @@
 import CSGDCore
 import Communication
+import Compression
 import Distributed
 import Foundation
 import Optimization
