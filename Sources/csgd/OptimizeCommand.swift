@@ -27,7 +27,7 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Compressor spec (methods that prescribe one ignore nothing: giving another is an error).")
     var compressor: String?
 
-    @Option(help: "Data-parallel workers W (default 1; under --backend mpi, mpirun's -np).")
+    @Option(help: "Data-parallel workers W (default 1; under --backend mpi, mpirun's -np). In-process, W ranks share at most one thread a core.")
     var workers: Int?
 
     @Option(help: "Iterations T.")

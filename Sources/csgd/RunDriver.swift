@@ -89,7 +89,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
     var backend: Backend = .inproc
 
-    @Option(help: "Write checkpoints into this directory (atomically; see docs/checkpoints.md).")
+    @Option(help: "Write checkpoints into this directory (atomically; SIGTERM or SIGINT then stops the run with a final checkpoint and exit 0; see docs/checkpoints.md).")
     var checkpoint: String?
 
     @Option(help: "Checkpoint every N steps (needs --checkpoint; default \(CheckpointPolicy.defaultEvery)).")

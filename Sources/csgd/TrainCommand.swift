@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compressor spec, e.g. randomk:0.01, topk:0.001 (default none).")
     var compressor: String?
 
-    @Option(help: "Data-parallel workers W (default 1; under --backend mpi, mpirun's -np).")
+    @Option(help: "Data-parallel workers W (default 1; under --backend mpi, mpirun's -np). In-process, W ranks share at most one thread a core.")
     var workers: Int?
 
     @Option(help: "How the training set is split across workers: iid, by-class, dirichlet:α.")
