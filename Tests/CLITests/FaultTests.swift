@@ -105,16 +105,6 @@ final class FaultTests: XCTestCase {
         }
     }
 
-    /// The steps of the complete checkpoints in `dir` (those with a MANIFEST).
-    static func completeSteps(_ dir: String) -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.compactMap { name -> Int? in
-            guard name.hasPrefix("step-"), let t = Int(name.dropFirst(5)),
-                  FileManager.default.fileExists(atPath: "\(dir)/\(name)/MANIFEST") else { return nil }
-            return t
-        }.sorted()
-    }
-
     /// Which write a full disk stopped, from its error line.
     static func site(of message: String) -> String {
         if message.contains("the log '") { return "log" }
@@ -149,7 +139,7 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(message.contains("'\(disk)/") || message.contains("standard output"), "names no file on the disk: \(message)")
         let steps = try Self.logSteps(log)
         XCTAssertEqual(steps, Array(reference.steps.prefix(steps.count)), message)
-        if let last = Self.completeSteps(ckpt).last {
+        if let last = CheckpointCLITests.completeSteps(ckpt).last {
             let copy = try temporaryDirectory() + "/disk"
             try FileManager.default.copyItem(atPath: disk, toPath: copy)
             let resumed = try Self.csgd(args + ["--log", copy + "/run.jsonl", "--checkpoint", copy + "/ckpt",
@@ -223,7 +213,7 @@ final class FaultTests: XCTestCase {
                               stdout: disk + "/summary.json")
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertEqual(r.stderr, "csgd: error: cannot write standard output: No space left on device\n")
-        XCTAssertEqual(Self.completeSteps(dir + "/ckpt"), [50])
+        XCTAssertEqual(CheckpointCLITests.completeSteps(dir + "/ckpt"), [50])
         XCTAssertEqual(try Self.logSteps(dir + "/run.jsonl"), [0, 100])
     }
 
@@ -302,7 +292,7 @@ final class FaultTests: XCTestCase {
             p.waitUntilExit()
             XCTAssertEqual(p.terminationReason, .exit, stderr)
             XCTAssertEqual(p.terminationStatus, 0, stderr)
-            let steps = Self.completeSteps(ckpt)
+            let steps = CheckpointCLITests.completeSteps(ckpt)
             XCTAssertEqual(steps.count, 1, "\(steps): \(stderr)")
             let n = try XCTUnwrap(steps.last)
             XCTAssertEqual(stderr, "csgd: stopped by \(name) at step \(n); resume with --resume --checkpoint \(ckpt)\n")
@@ -348,14 +338,8 @@ final class FaultTests: XCTestCase {
         let ckpt = dir + "/ckpt", log = dir + "/run.jsonl"
         var run = Self.longRun
         run.removeSubrange(run.firstIndex(of: "--workers")!...run.firstIndex(of: "--workers")! + 1)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["-np", "2", "--oversubscribe", CLIRunner.executable.path] + run
-            + ["--backend", "mpi", "--log", log, "--checkpoint", ckpt, "--checkpoint-every", "1000000000"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
+        let p = MPIBackendTests.mpirunProcess(mpirun, 2, run
+            + ["--backend", "mpi", "--log", log, "--checkpoint", ckpt, "--checkpoint-every", "1000000000"])
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()
         p.standardError = err
@@ -367,7 +351,7 @@ final class FaultTests: XCTestCase {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, stderr)
-        let n = try XCTUnwrap(Self.completeSteps(ckpt).last, stderr)
+        let n = try XCTUnwrap(CheckpointCLITests.completeSteps(ckpt).last, stderr)
         XCTAssertTrue(stderr.contains("csgd: stopped by SIGTERM at step \(n); resume with --resume --checkpoint \(ckpt)"), stderr)
         run[run.firstIndex(of: "--steps")! + 1] = String(n + 150)
         let resumed = try MPIBackendTests.mpirun(2, run + ["--json", "--backend", "mpi", "--log", log, "--checkpoint", ckpt, "--resume"])
@@ -426,14 +410,8 @@ final class FaultTests: XCTestCase {
         for (trial, k) in kills.enumerated() {
             let dir = try temporaryDirectory()
             let ckpt = dir + "/ckpt", log = dir + "/run.jsonl"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: mpirun)
-            p.arguments = ["-np", "3", "--oversubscribe", CLIRunner.executable.path] + base
-                + ["--backend", "mpi", "--log", log, "--checkpoint", ckpt, "--checkpoint-every", "100"]
-            var env = ProcessInfo.processInfo.environment
-            env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-            env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-            p.environment = env
+            let p = MPIBackendTests.mpirunProcess(mpirun, 3, base
+                + ["--backend", "mpi", "--log", log, "--checkpoint", ckpt, "--checkpoint-every", "100"])
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
@@ -451,7 +429,7 @@ final class FaultTests: XCTestCase {
             XCTAssertLessThan(seconds, 10, "trial \(trial): mpirun still running")
             XCTAssertTrue(survivors.isEmpty, "trial \(trial): ranks \(survivors) outlived mpirun")
             XCTAssertNotEqual(p.terminationStatus, 0, "trial \(trial)")
-            let last = try XCTUnwrap(Self.completeSteps(ckpt).last, "trial \(trial): no checkpoint")
+            let last = try XCTUnwrap(CheckpointCLITests.completeSteps(ckpt).last, "trial \(trial): no checkpoint")
             let resumed = try MPIBackendTests.mpirun(3, base + ["--backend", "mpi", "--log", log, "--checkpoint", ckpt,
                                                                 "--checkpoint-every", "100", "--resume"])
             XCTAssertEqual(try Self.summary(resumed)["params_sha256"] as? String, reference, "trial \(trial): killed at step ≥ \(k), resumed from \(last)")

@@ -10,13 +10,7 @@ final class MPIBackendTests: XCTestCase {
 
     /// Runs mpirun with Open MPI's run-as-root permission (CI runs as root).
     static func mpirun(_ ranks: Int, _ args: [String], timeout: TimeInterval = 120) throws -> CLIRunner.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try XCTUnwrap(Self.mpirunPath))
-        p.arguments = ["-np", String(ranks), "--oversubscribe", CLIRunner.executable.path] + args
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
+        let p = mpirunProcess(try XCTUnwrap(Self.mpirunPath), ranks, args)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -28,6 +22,19 @@ final class MPIBackendTests: XCTestCase {
         p.waitUntilExit()
         killer.cancel()
         return CLIRunner.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// `mpirun -np RANKS --oversubscribe csgd ARGS`, not yet started, with
+    /// Open MPI's run-as-root permission in its environment.
+    static func mpirunProcess(_ mpirun: String, _ ranks: Int, _ args: [String]) -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = ["-np", String(ranks), "--oversubscribe", CLIRunner.executable.path] + args
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
+        return p
     }
 
     func summary(_ r: CLIRunner.Result, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
