@@ -71,6 +71,7 @@ struct OptimizeCommand: ParsableCommand {
             return e
         }
         let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, any Method, CompressorSpec, TheoryParameters?) in
+            try output.checkBackend()
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
             if let workers { guard workers >= 1 else { throw CSGDError("--workers \(workers) must be at least 1") } }
             if let lr { guard lr > 0, lr.isFinite else { throw CSGDError("--lr \(lr) must be a positive step size") } }
@@ -104,7 +105,8 @@ struct OptimizeCommand: ParsableCommand {
         if output.json {
             CLI.output(try CLI.jsonLine(summary))
         } else {
-            CLI.output(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description, workers: workers ?? 1))
+            CLI.output(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description,
+                                       workers: workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1)))
         }
         Backend.finish()
     }

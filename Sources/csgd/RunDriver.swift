@@ -86,8 +86,20 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
-    @Option(help: "Where the ranks run: inproc (W threads) or mpi (under mpirun -np W; needs the MPI trait).")
-    var backend: Backend = .inproc
+    @Option(name: .customLong("backend"),
+            help: "Where the ranks run: inproc (W ranks in this process) or mpi (one process a rank under mpirun -np W; needs the MPI trait). Default: mpi when mpirun started csgd, else inproc.")
+    var backendChoice: Backend?
+
+    /// The backend: as given, else mpi when mpirun started this process
+    /// (Open MPI announces the job's size in the environment), else inproc.
+    var backend: Backend { backendChoice ?? (Backend.launchSize != nil ? .mpi : .inproc) }
+
+    /// Refuses `--backend inproc` under mpirun: every process would run the whole job.
+    func checkBackend() throws {
+        if backendChoice == .inproc, let n = Backend.launchSize {
+            throw CSGDError("--backend inproc under mpirun: each of the \(n) processes would run the whole job; drop --backend (under mpirun csgd uses mpi)")
+        }
+    }
 
     @Option(help: "Write checkpoints into this directory (atomically; SIGTERM or SIGINT then stops the run with a final checkpoint and exit 0; see docs/checkpoints.md).")
     var checkpoint: String?

@@ -142,6 +142,7 @@ struct TrainSetup {
     let datasetName: String
 
     init(_ c: TrainCommand) throws {
+        try c.output.checkBackend()
         if let b = c.batch { guard b >= 1 else { throw CSGDError("--batch \(b) must be at least 1") } }
         guard c.lr > 0, c.lr.isFinite else { throw CSGDError("--lr \(c.lr) must be a positive step size") }
         if let w = c.workers { guard w >= 1 else { throw CSGDError("--workers \(w) must be at least 1") } }

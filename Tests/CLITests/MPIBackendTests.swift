@@ -137,6 +137,31 @@ final class MPIBackendTests: XCTestCase {
         }
     }
 
+    /// Started by mpirun, `optimize` and `train` use the MPI backend and
+    /// mpirun's W without being told: the same bits as W in-process workers.
+    func testMPIRunNeedsNoBackendFlag() throws {
+        try requireMPI()
+        let inproc = try summary(try CLIRunner.run(run + ["--compressor", "randomk:0.1", "--workers", "3"]))
+        let r = try Self.mpirun(3, run + ["--compressor", "randomk:0.1"])
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, r.stdout)
+        let mpi = try summary(r)
+        XCTAssertEqual("\(mpi["params_sha256"] ?? "nil")", "\(inproc["params_sha256"] ?? "nil")")
+        let train = ["train", "--model", "mlp:784-10", "--dataset", "synthetic:n=120", "--steps", "5", "--json"]
+        let t1 = try summary(try CLIRunner.run(train + ["--workers", "2"]))
+        let t2 = try summary(try Self.mpirun(2, train))
+        XCTAssertEqual("\(t2["params_sha256"] ?? "nil")", "\(t1["params_sha256"] ?? "nil")")
+    }
+
+    /// `--backend inproc` under mpirun would run the whole job in every process: refused, once.
+    func testInprocUnderMPIRunIsRefused() throws {
+        try requireMPI()
+        let r = try Self.mpirun(2, run + ["--backend", "inproc"])
+        XCTAssertNotEqual(r.status, 0)
+        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("csgd: error:") }
+        XCTAssertEqual(lines.count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--backend inproc under mpirun"), r.stderr)
+    }
+
     func testMPIBackendNeedsMPIRun() throws {
         let r = try CLIRunner.run(run + ["--backend", "mpi"])
         XCTAssertEqual(r.status, 2)
