@@ -24,7 +24,10 @@ import Foundation
 extension Trainer {
     /// This run as a checkpoint header at step t.
     public func checkpointHeader(step t: Int) -> CheckpointHeader {
-        CheckpointHeader(objective: objective.name, dimension: d, method: method.text, compressor: compressorName,
+        // The optimizer's additions belong to the method: a resume must use the same.
+        let extra = config.optimizer.description
+        return CheckpointHeader(objective: objective.name, dimension: d, method: method.text + (extra.isEmpty ? "" : " +" + extra),
+                         compressor: compressorName,
                          workers: communicator.size, seed: config.seed, stepSize: eta, step: t)
     }
 

@@ -34,6 +34,9 @@ public struct TrainerConfiguration: Sendable {
     /// End the run at the first record that certifies an ε-SOSP (needs
     /// `epsilon`): what measuring the steps and bits to an ε-SOSP needs.
     public var stopAtSOSP = false
+    /// Momentum, weight decay and a step-size schedule added to the
+    /// method's chain (`OptimizerOptions`; the default adds nothing).
+    public var optimizer = OptimizerOptions()
     /// Poll `StopSignal` between steps (about every 10 ms) and, when a
     /// signal came, write a checkpoint and throw `RunStopped` (needs
     /// `checkpoint`; each poll is one 8-byte all-gather).
@@ -136,7 +139,7 @@ public final class Trainer {
         self.config = config
         d = objective.dimension
         eta = built.eta
-        chain = TransformChain(built.transforms, dimension: d, workers: communicator.size)
+        chain = TransformChain(try config.optimizer.apply(to: built.transforms, method: method.text), dimension: d, workers: communicator.size)
         compressorName = compressor.description
         x = FloatBuffer(count: d)
         gradient = FloatBuffer(count: d)

@@ -60,6 +60,7 @@ struct OptimizeCommand: ParsableCommand {
 
     @OptionGroup var output: RunOptions
     @OptionGroup var memory: MemoryOptions
+    @OptionGroup(title: "Optimizer") var optimizer: OptimizerFlags
 
     func run() throws {
         let checkpointPolicy = try output.checkpointPolicy()
@@ -70,6 +71,7 @@ struct OptimizeCommand: ParsableCommand {
             guard checkpointPolicy == nil else { throw CSGDError("--ensemble cannot be checkpointed; drop --checkpoint") }
             return e
         }
+        let optimizerOptions = try CLI.orExit { try optimizer.options(steps: steps) }
         let (objective, methodSpec, compressorSpec, theory) = try CLI.orExit { () throws -> (any Objective, any Method, CompressorSpec, TheoryParameters?) in
             try output.checkBackend()
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be at least 1") }
@@ -99,6 +101,7 @@ struct OptimizeCommand: ParsableCommand {
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
         config.stopAtSOSP = stopAtSosp
+        config.optimizer = optimizerOptions
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
                                            config: config, theory: theory, ensemble: ensembleSpec) else { return }

@@ -127,3 +127,27 @@ struct MemoryOptions: ParsableArguments {
         MemoryBudget.limit(try maxMemory.map(MemoryBudget.parse))
     }
 }
+
+/// Momentum, weight decay and a step-size schedule on top of the method
+/// (`OptimizerOptions`), for `optimize` and `train`.
+struct OptimizerFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Heavy-ball momentum β on the averaged update, after communication (0: none).")
+    var momentum: Double = 0
+
+    @Flag(help: "Nesterov momentum instead of heavy ball (needs --momentum).")
+    var nesterov = false
+
+    @Option(parsing: .unconditional, help: "L2 weight decay λ: adds λ·x to the averaged update (0: none).")
+    var weightDecay: Double = 0
+
+    @Option(help: "Step-size schedule: constant, step:every=S[,gamma=G] or cosine, each with [,]warmup=W (default: constant η).")
+    var schedule: String?
+
+    /// The options for a run of `steps` steps; bad values are bad input.
+    func options(steps: Int) throws -> OptimizerOptions {
+        let o = OptimizerOptions(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
+                                 schedule: try schedule.map { try Schedule.parse($0, steps: steps) })
+        try o.validate()
+        return o
+    }
+}

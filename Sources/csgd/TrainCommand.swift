@@ -90,6 +90,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var output: RunOptions
     @OptionGroup var memory: MemoryOptions
+    @OptionGroup(title: "Optimizer") var optimizer: OptimizerFlags
 
     func run() throws {
         // OpenBLAS may pick generic SSE kernels on CPUs newer than itself;
@@ -107,10 +108,11 @@ struct TrainCommand: ParsableCommand {
             if let a = e.accuracy { m["test_accuracy"] = a }
             return m
         }
-        let config = TrainerConfiguration(
+        var config = TrainerConfiguration(
             steps: setup.steps, seed: seed, learningRate: lr, logEvery: logEvery,
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: certifyEvery, evalEvery: evalEvery,
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
+        config.optimizer = try CLI.orExit { try optimizer.options(steps: setup.steps) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
                                            workers: setup.workers, config: config, evaluator: evaluator) else { return }

@@ -278,6 +278,25 @@ final class CheckpointCLITests: XCTestCase {
         assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 9999999999)")
     }
 
+    /// Momentum's buffer and the schedule's position are in the checkpoint:
+    /// stopped at step 150 and resumed, a run with Nesterov momentum, weight
+    /// decay and a step schedule ends with the uninterrupted run's bits; a
+    /// resume with another momentum is refused.
+    func testMomentumRunsResumeBitForBit() throws {
+        let dir = try temporaryDirectory() + "/ckpt"
+        let extra = ["--momentum", "0.9", "--nesterov", "--weight-decay", "0.001", "--schedule", "step:every=100,gamma=0.5"]
+        let full = try summary(try CLIRunner.run(arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 300) + extra))
+        let part = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 151) + extra
+        _ = try summary(try CLIRunner.run(part + ["--checkpoint", dir, "--checkpoint-every", "50"]))
+        XCTAssertEqual(Self.completeSteps(dir).last, 150)
+        let rest = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 300) + extra + ["--checkpoint", dir, "--resume"]
+        let resumed = try summary(try CLIRunner.run(rest))
+        XCTAssertEqual(resumed["params_sha256"] as? String, full["params_sha256"] as? String)
+        let other = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 300)
+            + ["--momentum", "0.5", "--checkpoint", dir, "--resume"]
+        assertOneLineError(try CLIRunner.run(other), contains: "momentum=0.5")
+    }
+
     /// A run that diverges before its first checkpoint leaves no checkpoint
     /// directory behind when it made it, and leaves one it was given as it was.
     func testRunEndingWithoutACheckpointRemovesTheDirectoryItMade() throws {
