@@ -42,7 +42,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Classes (classifiers).")
     var classes: Int = 10
 
-    @Option(help: "Train on this data set's training split (e.g. fashion-mnist) instead of random data; sets the input shape and classes.")
+    @Option(name: [.customLong("dataset"), .customLong("data")],
+            help: "Train on this data set's training split (e.g. fashion-mnist) instead of random data; sets the input shape and classes. (--data: the older spelling.)")
     var data: String?
 
     @Option(help: "Also run this PyTorch reference script (torch_ae_bench.py) with the same batch, steps and threads.")

@@ -33,7 +33,7 @@ struct TheoryCommand: ParsableCommand {
     @Option(name: .customLong("ell"), parsing: .unconditional, help: "Stochastic-gradient Lipschitz constant ℓ > 0 (Assumption C).")
     var ell: Double?
 
-    @Option(name: .customLong("d"), parsing: .unconditional, help: "Dimension d ≥ 1.")
+    @Option(name: [.customLong("dim"), .customLong("d")], parsing: .unconditional, help: "Dimension d ≥ 1, as compress's --dim. (--d: the older spelling.)")
     var d: Int
 
     @Option(name: .customLong("mu"), parsing: .unconditional, help: "Compressor's μ in (0, 1] (1: no compression).")

@@ -84,6 +84,10 @@ final class OptimizeCommandTests: XCTestCase {
         XCTAssertEqual(Set(obj.keys), ["eta", "I", "R", "F", "r", "T"])
         XCTAssertEqual(try XCTUnwrap(obj["R"] as? Double), 0.1, accuracy: 1e-12)      // √(ε/ρ)
         XCTAssertEqual(try XCTUnwrap(obj["F"] as? Double), 0.001, accuracy: 1e-12)    // √(ε³/ρ)
+        // --dim is the spelling compress and bench-step use; --d stays as an alias.
+        let dim = try CLIRunner.run(["theory", "--eps", "0.01", "--L", "1", "--rho", "1", "--sigma", "0.1", "--dim", "100", "--mu", "0.1", "--json"])
+        XCTAssertEqual(dim.stdout, r.stdout)
+        XCTAssertTrue(try CLIRunner.run(["theory", "--help"]).stdout.contains("--dim, --d <dim>"))
         let bad = try CLIRunner.run(["theory", "--eps", "0.01", "--L", "1", "--rho", "1", "--sigma", "0.1", "--d", "100", "--mu", "1.5"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1)
