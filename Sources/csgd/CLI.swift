@@ -18,8 +18,13 @@ enum CLI {
     static func fail(_ message: String, status: Int32) -> Never {
         // Under mpirun every rank reads the same command line, so bad input
         // (status 2) is found by all of them: rank 0 says it, the others
-        // only exit with the status.
-        if status == 2, mpirunRank.map({ $0 != 0 }) == true { Foundation.exit(status) }
+        // only exit with the status, a moment later (mpirun ends the whole
+        // job at the first rank that exits non-zero, which could otherwise
+        // cut rank 0 off before its line is written).
+        if status == 2, mpirunRank.map({ $0 != 0 }) == true {
+            usleep(2_000_000)
+            Foundation.exit(status)
+        }
         // An error line that cannot be written (standard error on a full
         // device) is lost, not a crash: the exit status still tells.
         _ = try? LineSink.standardError.writeLine("csgd: error: \(CSGDError.oneLine(message))")
