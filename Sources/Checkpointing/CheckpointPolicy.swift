@@ -3,7 +3,8 @@ import CSGDCore
 /// When and where a run checkpoints (`TrainerConfiguration.checkpoint`):
 /// the directory, the interval N in steps (a checkpoint holds the state
 /// before step t for every t that N divides, t > 0), and whether the run
-/// continues from the newest complete checkpoint there (`resume`). Without
+/// continues from the newest complete checkpoint there (`resume`), and
+/// whether it saves one more at its last step (`final`). Without
 /// `resume` the directory must hold no complete checkpoint, so two runs are
 /// never mixed. See docs/checkpoints.md for the layout and the format.
 public struct CheckpointPolicy: Sendable, Equatable {
@@ -13,6 +14,10 @@ public struct CheckpointPolicy: Sendable, Equatable {
     public var directory: String
     public var every: Int
     public var resume: Bool
+    /// Whether the run also saves a checkpoint at the step it ends on (when
+    /// no interval checkpoint falls there), so that a finished run can be
+    /// continued with a larger --steps. On by default.
+    public var final = true
 
     /// - Throws: `CSGDError` when `every` < 1.
     public init(directory: String, every: Int = CheckpointPolicy.defaultEvery, resume: Bool = false) throws {

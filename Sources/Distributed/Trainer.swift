@@ -208,7 +208,8 @@ public final class Trainer {
     /// checkpoint (`resume`) or checks that the directory holds none, and
     /// saves a checkpoint before every step t > first that its interval
     /// divides (collectives: every rank takes part), or that a stop signal
-    /// reached (`config.stopsOnSignal`; then it throws `RunStopped`).
+    /// reached (`config.stopsOnSignal`; then it throws `RunStopped`), and,
+    /// with `policy.final`, one at the step it ends on.
     public func run(onRecord: ((StepRecord) -> Void)? = nil) throws -> RunSummary {
         defer { closeCheckpoints() }
         let first = try config.checkpoint.map { try openCheckpoints($0) } ?? 0
@@ -220,10 +221,12 @@ public final class Trainer {
         // Records are collective (every rank takes part), so when to take
         // one depends on the configuration only; the evaluator runs on rank 0.
         let certifyEvery = config.certifyEvery, evalEvery = config.evalEvery
+        var lastSaved = first
         for t in first..<max(first, config.steps) {
             let signal = try agreedStop(before: t, first: first)
             if let policy = config.checkpoint, t > first, t % policy.every == 0 || signal != nil {
                 try saveCheckpoint(step: t, elapsed: Clock.now() - start, policy: policy)
+                lastSaved = t
                 if let signal {
                     // No rank stops (and tears the collectives down) before rank 0's MANIFEST is written.
                     try communicator.barrier()
@@ -248,6 +251,10 @@ public final class Trainer {
             if stopped != nil { break }
         }
         guard Kernels.sumSquares(x.readOnly).isFinite else { throw NonFiniteIterate(step: steps) }
+        // A checkpoint at the last step too (`policy.final`): a finished run can be continued with a larger --steps.
+        if let policy = config.checkpoint, policy.final, steps > lastSaved {
+            try saveCheckpoint(step: steps, elapsed: Clock.now() - start, policy: policy)
+        }
         let final = try certified?.record ?? record(step: steps, wall: Clock.now() - start, certify: config.epsilon != nil, evaluate: evaluator != nil)
         if firstSOSPStep == nil, final.isSOSP == true { firstSOSPStep = steps }
         if certified?.logged != true { onRecord?(final) }

@@ -229,8 +229,9 @@ final class CheckpointCLITests: XCTestCase {
         let flags = ["--checkpoint", dir, "--checkpoint-every", "50"]
         let base = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 120)
         XCTAssertEqual(try CLIRunner.run(base + flags).status, 0)
-        XCTAssertEqual(Self.completeSteps(dir), [100])
-        let step = dir + "/step-0000000100"
+        // The interval checkpoint at 100 is pruned by the final one at the last step, 120.
+        XCTAssertEqual(Self.completeSteps(dir), [120])
+        let step = dir + "/step-0000000120"
         // Another run: each differing setting is named.
         for (args, text) in [
             (arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 120, seed: 12), "written with seed 11, this run has 12"),
@@ -243,7 +244,7 @@ final class CheckpointCLITests: XCTestCase {
             assertOneLineError(try CLIRunner.run(args + flags + ["--resume"]), contains: "cannot resume from '\(step)': it was \(text)")
         }
         // Without --resume, a directory that holds a checkpoint is refused (never mixed, never wiped).
-        assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 100)")
+        assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 120)")
         // A flipped bit, then a truncation: an error naming the file, never a fresh start.
         let rank1 = step + "/rank-1.ckpt"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: rank1))
@@ -268,8 +269,8 @@ final class CheckpointCLITests: XCTestCase {
         let flags = ["--checkpoint", dir, "--checkpoint-every", "50"]
         let base = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 1, steps: 120)
         XCTAssertEqual(try CLIRunner.run(base + flags).status, 0)
-        XCTAssertEqual(Self.completeSteps(dir), [100])
-        try FileManager.default.createDirectory(atPath: dir + "/step-4294967396", withIntermediateDirectories: false)  // 2³² + 100
+        XCTAssertEqual(Self.completeSteps(dir), [120])
+        try FileManager.default.createDirectory(atPath: dir + "/step-4294967416", withIntermediateDirectories: false)  // 2³² + 120
         XCTAssertEqual(try summary(try CLIRunner.run(base + flags + ["--resume"]))["steps"] as? Int, 120)
         let junk = dir + "/step-9999999999"
         try FileManager.default.createDirectory(atPath: junk, withIntermediateDirectories: false)
@@ -279,14 +280,14 @@ final class CheckpointCLITests: XCTestCase {
     }
 
     /// Momentum's buffer and the schedule's position are in the checkpoint:
-    /// stopped at step 150 and resumed, a run with Nesterov momentum, weight
+    /// stopped at step 150 (its final checkpoint) and resumed, a run with Nesterov momentum, weight
     /// decay and a step schedule ends with the uninterrupted run's bits; a
     /// resume with another momentum is refused.
     func testMomentumRunsResumeBitForBit() throws {
         let dir = try temporaryDirectory() + "/ckpt"
         let extra = ["--momentum", "0.9", "--nesterov", "--weight-decay", "0.001", "--schedule", "step:every=100,gamma=0.5"]
         let full = try summary(try CLIRunner.run(arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 300) + extra))
-        let part = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 151) + extra
+        let part = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 150) + extra
         _ = try summary(try CLIRunner.run(part + ["--checkpoint", dir, "--checkpoint-every", "50"]))
         XCTAssertEqual(Self.completeSteps(dir).last, 150)
         let rest = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 300) + extra + ["--checkpoint", dir, "--resume"]

@@ -213,7 +213,8 @@ final class FaultTests: XCTestCase {
                               stdout: disk + "/summary.json")
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertEqual(r.stderr, "csgd: error: cannot write standard output: No space left on device\n")
-        XCTAssertEqual(CheckpointCLITests.completeSteps(dir + "/ckpt"), [50])
+        // The run's final checkpoint (step 100) is written before the summary.
+        XCTAssertEqual(CheckpointCLITests.completeSteps(dir + "/ckpt"), [100])
         XCTAssertEqual(try Self.logSteps(dir + "/run.jsonl"), [0, 100])
     }
 

@@ -180,7 +180,7 @@ final class CheckpointTests: XCTestCase {
         let whole = Records(), first = Records(), second = Records()
         let reference = try run(s, steps: steps, records: whole)
         let dir = temporaryDirectory()
-        _ = try run(s, steps: stopAt, checkpoint: try CheckpointPolicy(directory: dir, every: every), records: first)
+        _ = try run(s, steps: stopAt, checkpoint: try Self.interrupted(dir, every: every), records: first)
         let resumeStep = try XCTUnwrap(CheckpointDirectory(dir).newestComplete(), file: file, line: line)
         XCTAssertEqual(resumeStep, (stopAt - 1) / every * every, file: file, line: line)
         let resumed = try run(s, steps: steps, checkpoint: try CheckpointPolicy(directory: dir, every: every, resume: true), records: second)
@@ -240,7 +240,7 @@ final class CheckpointTests: XCTestCase {
     /// wall time (in the summary and in every record) as W plus its own.
     func testResumedWallTimeAddsTheTimeBeforeTheCheckpoint() throws {
         let s = Setup(), dir = temporaryDirectory()
-        let policy = try CheckpointPolicy(directory: dir, every: 10)
+        let policy = try Self.interrupted(dir, every: 10)
         let trainer = try Trainer(objective: try ProblemSpec.make(s.problem), method: try Methods.parse(s.method),
                                   compressor: try CompressorSpec.parse(try XCTUnwrap(s.compressor)).make(dimension: 20),
                                   communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
@@ -263,6 +263,27 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// The policy of a run that stands for one interrupted after its last
+    /// interval checkpoint: no checkpoint at its last step.
+    static func interrupted(_ dir: String, every: Int) throws -> CheckpointPolicy {
+        var p = try CheckpointPolicy(directory: dir, every: every)
+        p.final = false
+        return p
+    }
+
+    /// A finished run ends with a checkpoint at its last step (between two
+    /// interval ones), from which a longer run continues to the bits of one
+    /// that never stopped.
+    func testAFinishedRunCanBeContinued() throws {
+        let s = Setup()
+        let dir = temporaryDirectory()
+        _ = try run(s, steps: 47, checkpoint: try CheckpointPolicy(directory: dir, every: 10))
+        XCTAssertEqual(CheckpointDirectory(dir).completeSteps(), [47])
+        let longer = try run(s, steps: 90, checkpoint: try CheckpointPolicy(directory: dir, every: 10, resume: true))
+        XCTAssertEqual(longer.paramsSHA256, try run(s, steps: 90).paramsSHA256)
+        XCTAssertEqual(CheckpointDirectory(dir).completeSteps(), [90])
+    }
+
     // MARK: bad input
 
     /// A complete checkpoint at step 20 of a W = 2 run.
@@ -270,7 +291,7 @@ final class CheckpointTests: XCTestCase {
         var s = Setup()
         s.workers = 2
         let dir = temporaryDirectory()
-        _ = try run(s, steps: 25, checkpoint: try CheckpointPolicy(directory: dir, every: 10))
+        _ = try run(s, steps: 25, checkpoint: try Self.interrupted(dir, every: 10))
         XCTAssertEqual(CheckpointDirectory(dir).completeSteps(), [20], "older checkpoints are removed")
         return (dir, s)
     }
@@ -411,7 +432,9 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(layout.steps(), [20, 30])
         XCTAssertEqual(layout.newestComplete(), 20)
         let reference = try run(s, steps: 40)
-        let resumed = try run(s, steps: 40, checkpoint: try CheckpointPolicy(directory: ck, every: 10, resume: true))
+        var resume = try Self.interrupted(ck, every: 10)
+        resume.resume = true
+        let resumed = try run(s, steps: 40, checkpoint: resume)
         XCTAssertEqual(resumed.paramsSHA256, reference.paramsSHA256)
         // The resumed run rewrote step 30 completely and pruned the older ones.
         XCTAssertEqual(layout.completeSteps(), [30])
