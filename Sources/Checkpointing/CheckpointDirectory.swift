@@ -63,6 +63,26 @@ public struct CheckpointDirectory: Sendable {
     /// The newest complete checkpoint's step, if any.
     public func newestComplete() -> Int? { completeSteps().last }
 
+    /// The file holding the command line of the run that made the directory.
+    public var commandPath: String { (path as NSString).appendingPathComponent("COMMAND") }
+
+    /// Writes the run's command line (a JSON array of strings), atomically.
+    public func writeCommand(_ arguments: [String]) throws {
+        let data = try JSONSerialization.data(withJSONObject: arguments, options: [.withoutEscapingSlashes])
+        try CheckpointFile.writeAtomically([UInt8](data), to: commandPath)
+    }
+
+    /// The command line recorded by `writeCommand`, nil when there is none;
+    /// throws when the file is unreadable or not an array of strings.
+    public func recordedCommand() throws -> [String]? {
+        guard FileManager.default.fileExists(atPath: commandPath) else { return nil }
+        guard let data = FileManager.default.contents(atPath: commandPath),
+              let arguments = (try? JSONSerialization.jsonObject(with: data)) as? [String], !arguments.isEmpty else {
+            throw CSGDError("checkpoint '\(commandPath)' is corrupt: not the command line of a run")
+        }
+        return arguments
+    }
+
     /// Creates the directory (and its parents) when missing; several ranks
     /// may call it at once.
     public func create() throws {

@@ -18,6 +18,10 @@ public struct CheckpointPolicy: Sendable, Equatable {
     /// no interval checkpoint falls there), so that a finished run can be
     /// continued with a larger --steps. On by default.
     public var final = true
+    /// The command line that started the run (`csgd` arguments), kept in
+    /// DIR/COMMAND by a fresh run so that `--resume --checkpoint DIR` needs
+    /// nothing else (nil: not kept).
+    public var command: [String]?
 
     /// - Throws: `CSGDError` when `every` < 1.
     public init(directory: String, every: Int = CheckpointPolicy.defaultEvery, resume: Bool = false) throws {

@@ -104,6 +104,7 @@ extension Trainer {
                 if let t = dir.newestComplete() {
                     throw CSGDError("checkpoint directory '\(dir.path)' already holds a checkpoint (step \(t)): pass --resume to continue it, or give an empty directory")
                 }
+                if communicator.rank == 0, let command = policy.command { try dir.writeCommand(command) }
             }
         } catch {
             failure = error
@@ -113,15 +114,19 @@ extension Trainer {
     }
 
     /// At the end of `run`, however it ended: releases the directory's lock
-    /// and, when this run made the directory and ended without a complete
-    /// checkpoint in it (it failed or diverged before the first), removes
-    /// what it left there (the lock file, unfinished steps) and the
-    /// directory, so a failed run leaves no empty checkpoint directory.
+    /// and, when a fresh run ended without a complete checkpoint (it failed
+    /// or diverged before the first), removes the command line it kept and,
+    /// when it made the directory, what else it left there (the lock file,
+    /// unfinished steps) and the directory, so a failed run leaves no empty
+    /// checkpoint directory.
     func closeCheckpoints() {
         defer { checkpointLock = nil }
-        guard createdCheckpointDirectory, checkpointLock != nil, let policy = config.checkpoint else { return }
+        guard checkpointLock != nil, let policy = config.checkpoint, !policy.resume else { return }
         let dir = CheckpointDirectory(policy.directory)
         guard dir.newestComplete() == nil else { return }
+        // No checkpoint: the command line it kept for a resume goes too.
+        unlink(dir.commandPath)
+        guard createdCheckpointDirectory else { return }
         for t in dir.steps() { try? FileManager.default.removeItem(atPath: dir.stepPath(t)) }
         unlink((dir.path as NSString).appendingPathComponent(CheckpointLock.fileName))
         rmdir(dir.path)   // fails, harmlessly, if anything else is in it

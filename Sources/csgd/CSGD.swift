@@ -20,7 +20,8 @@ struct CSGD: ParsableCommand {
         // A closed pipe is a failed write, reported as one, not a signal.
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot(CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst())))
+            let arguments = try ResumeArguments.expand(CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(arguments)
             try command.run()
             CLI.flushStandardOutput()
         } catch {

@@ -112,7 +112,10 @@ struct RunOptions: ParsableArguments {
 
     /// The checkpoint policy the flags ask for; misuse exits 2 with one line.
     func checkpointPolicy() throws -> CheckpointPolicy? {
-        try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
+        var policy = try CLI.orExit { try CheckpointPolicy.fromFlags(directory: checkpoint, every: checkpointEvery, resume: resume) }
+        // A fresh run keeps its command line beside its checkpoints, for `--resume --checkpoint DIR` alone.
+        if policy?.resume == false { policy?.command = CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst())) }
+        return policy
     }
 }
 

@@ -232,7 +232,11 @@ final class CheckpointCLITests: XCTestCase {
         // The interval checkpoint at 100 is pruned by the final one at the last step, 120.
         XCTAssertEqual(Self.completeSteps(dir), [120])
         let step = dir + "/step-0000000120"
-        // Another run: each differing setting is named.
+        // Another run given in full: the recorded command line names the first differing option.
+        assertOneLineError(try CLIRunner.run(arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 120, seed: 12) + flags + ["--resume"]),
+                           contains: "--seed 12 differs from the run recorded in '\(dir)/COMMAND' (--seed 11)")
+        // Without it (a directory of an older csgd), the checkpoint's header: each differing setting is named.
+        XCTAssertEqual(unlink(dir + "/COMMAND"), 0)
         for (args, text) in [
             (arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 120, seed: 12), "written with seed 11, this run has 12"),
             (arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, steps: 120), "written with workers W = 2, this run has W = 3"),
@@ -295,7 +299,35 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(resumed["params_sha256"] as? String, full["params_sha256"] as? String)
         let other = arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 300)
             + ["--momentum", "0.5", "--checkpoint", dir, "--resume"]
-        assertOneLineError(try CLIRunner.run(other), contains: "momentum=0.5")
+        assertOneLineError(try CLIRunner.run(other), contains: "--momentum 0.5 differs from the run recorded in '\(dir)/COMMAND' (--momentum 0.9)")
+    }
+
+    /// `--resume --checkpoint DIR` needs nothing else: the fresh run kept its
+    /// command line in DIR/COMMAND. A longer --steps continues it to the bits
+    /// of a run never stopped; another value of an option it had, an option
+    /// it did not have, or the other command is refused in one line.
+    func testResumeNeedsOnlyTheCheckpointDirectory() throws {
+        let base = try temporaryDirectory(), dir = base + "/ckpt"
+        let run = ["optimize", "--problem", "phase-retrieval:d=50,n=400", "--method", "ef-sgd:batch=8", "--compressor", "topk:0.1",
+                   "--workers", "2", "--lr", "0.005", "--seed", "3", "--json"]
+        let whole = try summary(try CLIRunner.run(run + ["--steps", "200"]))
+        _ = try summary(try CLIRunner.run(run + ["--steps", "100", "--checkpoint", dir, "--checkpoint-every", "30"]))
+        XCTAssertEqual(Self.completeSteps(dir), [100])
+        let recorded = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/COMMAND"))) as? [String])
+        XCTAssertEqual(recorded, run + ["--steps", "100", "--checkpoint", dir, "--checkpoint-every", "30"])
+        let resumed = try summary(try CLIRunner.run(["optimize", "--resume", "--checkpoint", dir, "--steps", "200", "--json"]))
+        XCTAssertEqual(resumed["params_sha256"] as? String, whole["params_sha256"] as? String)
+        XCTAssertEqual(resumed["steps"] as? Int, 200)
+        // The same value in another spelling is the same value.
+        XCTAssertEqual(try CLIRunner.run(["optimize", "--resume", "--checkpoint", dir, "--steps", "200", "--lr", "5e-3"]).status, 0)
+        assertOneLineError(try CLIRunner.run(["optimize", "--resume", "--checkpoint", dir, "--lr", "0.01"]),
+                           contains: "--lr 0.01 differs from the run recorded in '\(dir)/COMMAND' (--lr 0.005)")
+        assertOneLineError(try CLIRunner.run(["optimize", "--resume", "--checkpoint", dir, "--momentum", "0.9"]),
+                           contains: "--momentum 0.9 was not given to the run recorded in '\(dir)/COMMAND'")
+        assertOneLineError(try CLIRunner.run(["train", "--resume", "--checkpoint", dir]),
+                           contains: "holds a run of `csgd optimize`: resume it with that command")
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: dir + "/COMMAND"))
+        assertOneLineError(try CLIRunner.run(["optimize", "--resume", "--checkpoint", dir]), contains: "COMMAND' is corrupt")
     }
 
     /// A run that diverges before its first checkpoint leaves no checkpoint

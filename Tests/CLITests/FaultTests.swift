@@ -110,6 +110,7 @@ final class FaultTests: XCTestCase {
         if message.contains("the log '") { return "log" }
         if message.contains("standard output") { return "summary" }
         if message.contains("MANIFEST") { return "MANIFEST" }
+        if message.contains("/COMMAND'") { return "COMMAND" }
         if message.contains(".ckpt") { return "rank file" }
         if message.contains("checkpoint directory") { return "checkpoint directory" }
         return "other"
