@@ -136,9 +136,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CSGDCoreTests", dependencies: ["CSGDCore"]),
+        // The seeded property-check driver the test targets share (test targets share no sources).
+        .target(
+            name: "PropertyTestSupport",
+            dependencies: [.product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/PropertyTestSupport"
+        ),
         .testTarget(
             name: "CompressionTests",
-            dependencies: ["Compression", "CSGDCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["Compression", "CSGDCore", "PropertyTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Compression", "CSGDCore", "CLAPACKE"]),
         .testTarget(name: "ProblemsTests", dependencies: ["Problems", "Optimization", "CSGDCore", "CLAPACKE"]),
@@ -146,7 +152,7 @@ let package = Package(
             name: "DistributedTests",
             dependencies: [
                 "Distributed", "Communication", "Checkpointing", "CSGDBench", "Problems", "Optimization", "Compression", "CSGDCore",
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                "PropertyTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CSGDCore"]),

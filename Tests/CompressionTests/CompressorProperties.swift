@@ -1,5 +1,6 @@
 import CSGDCore
 import PropertyBased
+import PropertyTestSupport
 import Testing
 @testable import Compression
 

@@ -4,6 +4,7 @@ import CSGDCore
 import Foundation
 import Optimization
 import PropertyBased
+import PropertyTestSupport
 import Testing
 
 /// One generated rank state, laid out as a rank's checkpoint file is

@@ -2,9 +2,8 @@ import PropertyBased
 import Synchronization
 import Testing
 
-/// A property check over a fixed, reproducible set of generated cases (the
-/// same driver as CompressionTests' SeededProperties.swift: test targets
-/// share no sources).
+/// A property check over a fixed, reproducible set of generated cases
+/// (for every test target that states properties).
 ///
 /// `propertyCheck` of PropertyBased seeds each run from the system's random
 /// source (a fixed seed is only for replaying one failure: its trait always
@@ -18,7 +17,7 @@ import Testing
 ///
 /// Returns the number of cases run.
 @discardableResult
-func seededPropertyCheck<Value>(
+public func seededPropertyCheck<Value>(
     count: Int,
     seed: UInt64,
     input: Generator<Value, some SendableSequenceType>,
@@ -57,11 +56,11 @@ func seededPropertyCheck<Value>(
 }
 
 /// The per-case generator states of `seededPropertyCheck`.
-enum SeedSequence {
+public enum SeedSequence {
     /// SplitMix64 (Steele, Lea & Flood, *Fast splittable pseudorandom number
     /// generators*, OOPSLA 2014), the seeding its xoshiro256** authors
     /// recommend: four successive outputs from (seed, case) as the state.
-    static func state(seed: UInt64, case i: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+    public static func state(seed: UInt64, case i: Int) -> (UInt64, UInt64, UInt64, UInt64) {
         var s = seed &+ UInt64(i) &* 0xD1B5_4A32_D192_ED03
         func next() -> UInt64 {
             s &+= 0x9E37_79B9_7F4A_7C15
