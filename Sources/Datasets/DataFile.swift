@@ -33,8 +33,7 @@ final class DataFile {
     /// training batches, is 30 MB each).
     static let maximumFileSize = 1 << 34
 
-    init(path: String) throws {
-        self.path = path
+    convenience init(path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw CSGDError("\(path): cannot open (\(DataFile.errnoText()))") }
         defer { close(fd) }
@@ -60,6 +59,23 @@ final class DataFile {
             if r == 0 { break }   // the file shrank while we read it
             got += r
         }
+        try self.init(path: path, taking: buffer, count: got)
+    }
+
+    /// A file's contents already in memory (`bytes`; `path` names it in
+    /// messages), read exactly as the file would be.
+    convenience init(bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard bytes.count <= DataFile.maximumFileSize else {
+            throw CSGDError("\(path): \(bytes.count) bytes is larger than the \(DataFile.maximumFileSize) this reader accepts")
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        if let base = bytes.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
+        try self.init(path: path, taking: buffer, count: bytes.count)
+    }
+
+    /// Takes `buffer` (its first `got` bytes are the file's), freeing it on failure.
+    private init(path: String, taking buffer: UnsafeMutableRawBufferPointer, count got: Int) throws {
+        self.path = path
         let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<got])
         var inflater: GzipInflater? = nil
         if GzipInflater.isGzip(bytes) {

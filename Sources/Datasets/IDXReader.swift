@@ -32,7 +32,17 @@ public enum IDXReader {
 
     /// Reads an IDX image file (magic 0x00000803).
     public static func readImages(path: String) throws -> Images {
-        let file = try DataFile(path: path)
+        try readImages(try DataFile(path: path))
+    }
+
+    /// Reads the contents of an IDX image file from memory (`name` stands
+    /// for its path in errors); the same checks as `readImages(path:)`.
+    public static func readImages(bytes: UnsafeRawBufferPointer, name: String) throws -> Images {
+        try readImages(try DataFile(bytes: bytes, path: name))
+    }
+
+    static func readImages(_ file: DataFile) throws -> Images {
+        let path = file.path
         let dims = try readHeader(file, expectedMagic: imagesMagic, kind: "images", dimensions: 3)
         let (count, rows, columns) = (dims[0], dims[1], dims[2])
         guard count > 0 else { throw CSGDError("\(path): header declares 0 images") }
@@ -49,7 +59,17 @@ public enum IDXReader {
     /// Reads an IDX label file (magic 0x00000801); with `classes`, every
     /// label must be below it.
     public static func readLabels(path: String, classes: Int? = nil) throws -> [UInt8] {
-        let file = try DataFile(path: path)
+        try readLabels(try DataFile(path: path), classes: classes)
+    }
+
+    /// Reads the contents of an IDX label file from memory (`name` stands
+    /// for its path in errors); the same checks as `readLabels(path:classes:)`.
+    public static func readLabels(bytes: UnsafeRawBufferPointer, name: String, classes: Int? = nil) throws -> [UInt8] {
+        try readLabels(try DataFile(bytes: bytes, path: name), classes: classes)
+    }
+
+    static func readLabels(_ file: DataFile, classes: Int?) throws -> [UInt8] {
+        let path = file.path
         let dims = try readHeader(file, expectedMagic: labelsMagic, kind: "labels", dimensions: 1)
         let count = dims[0]
         guard count > 0 else { throw CSGDError("\(path): header declares 0 labels") }
