@@ -60,6 +60,9 @@ struct Case {
 
 enum Harness {
     static let maxDimension = 4096
+    /// sketch-topk's d: smaller, since each decode estimates all d coordinates
+    /// from the sketch (R lookups each), which would dominate its executions.
+    static let maxSketchDimension = 512
     static let maxRows = 8
     static let maxCols = 2048
 
@@ -74,11 +77,11 @@ enum Harness {
     ///   topk:          d:2 K:2
     ///   sketch-topk:   d:2 K:2 R:1 C:2 seed:1 step:1   (R's bit 7 / bit 6: default R / default C)
     ///   qsgd-*:        d:2 S:4 seed:1
-    /// with d = 1 + (v mod 4096), K = 1 + (v mod d), R = 1 + (v mod 8),
+    /// with d = 1 + (v mod 4096) (sketch-topk: v mod 512), K = 1 + (v mod d), R = 1 + (v mod 8),
     /// C = 1 + (v mod 2048), S = 1 + (v mod 2^30).
     static func parse(_ decoder: String, _ h: inout HeaderReader) -> Case {
         let start = h.offset
-        let d = 1 + h.u16() % maxDimension
+        let d = 1 + h.u16() % (decoder == "sketch-topk" ? maxSketchDimension : maxDimension)
         var key = RandomKey(seed: 0, purpose: .test)
         let spec: CompressorSpec
         switch decoder {
