@@ -19,6 +19,12 @@ let package = Package(
             dependencies: [
                 .product(name: "CSGDCore", package: mainPackage),
                 .product(name: "Compression", package: mainPackage),
+                .product(name: "Checkpointing", package: mainPackage),
+                .product(name: "Datasets", package: mainPackage),
+                .product(name: "Optimization", package: mainPackage),
+                .product(name: "Problems", package: mainPackage),
+                .product(name: "NeuralNet", package: mainPackage),
+                .product(name: "Distributed", package: mainPackage),
             ],
             path: "Sources/CSGDFuzz",
             swiftSettings: [.swiftLanguageMode(.v5)]

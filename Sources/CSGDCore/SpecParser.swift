@@ -61,14 +61,9 @@ public struct SpecParser {
     public init(_ text: String, kind: String, names: [String], aliases: [String: String] = [:]) throws {
         self.kind = kind
         self.text = text.trimmed
-        let head: String
-        if let colon = self.text.firstIndex(of: ":") {
-            head = String(self.text[..<colon])
-            rest = String(self.text[self.text.index(after: colon)...])
-        } else {
-            head = self.text
-            rest = nil
-        }
+        let parts = self.text.pieces(":", maxSplits: 1)
+        let head = parts[0]
+        rest = parts.count == 2 ? parts[1] : nil
         let lowered = head.trimmed.lowercased()
         guard let known = names.contains(lowered) ? lowered : aliases[lowered] else {
             throw CSGDError("\(kind) '\(lowered)' is not known (expected one of: \(names.joined(separator: ", ")))")
@@ -83,12 +78,12 @@ public struct SpecParser {
     public mutating func read(options allowed: [String] = [], shorthands: [String: String] = [:],
                               positional: Positional = .none) throws {
         self.allowed = allowed
-        var items = rest.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmed } } ?? []
+        var items = rest.map { $0.pieces(",").map(\.trimmed) } ?? []
         if items == [""] { items = [] }
         if items.contains("") { throw error("option list '\(rest!.trimmed)' has an empty item") }
         var takesPositional = true
         if case .none = positional { takesPositional = false }
-        if takesPositional, let first = items.first, !first.contains("="), shorthands[first.lowercased()] == nil {
+        if takesPositional, let first = items.first, !first.unicodeScalars.contains("="), shorthands[first.lowercased()] == nil {
             self.positional = first
             items.removeFirst()
         }
@@ -100,7 +95,7 @@ public struct SpecParser {
         }
         for item in items {
             let expanded = shorthands[item.lowercased()] ?? item
-            let parts = expanded.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmed }
+            let parts = expanded.pieces("=", maxSplits: 1).map(\.trimmed)
             let key = try known(parts[0])
             guard parts.count == 2, !parts[1].isEmpty else { throw error("option '\(key)' needs a value (\(key)=…)") }
             guard !options.contains(where: { $0.key == key }) else { throw error("option '\(key)' is given twice") }
@@ -286,4 +281,13 @@ public struct IntegerRange: Sendable {
 extension String {
     /// Without leading and trailing white space.
     fileprivate var trimmed: String { trimmingCharacters(in: .whitespaces) }
+
+    /// The text between `separator`s (empty pieces kept), split on Unicode
+    /// scalars: a separator followed by a combining mark (`:` U+035E) still
+    /// separates, where splitting on Characters would see one grapheme and
+    /// read `topk:͞…` as the name `topk:͞…`.
+    fileprivate func pieces(_ separator: Unicode.Scalar, maxSplits: Int = .max) -> [String] {
+        unicodeScalars.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: false)
+            .map { String(Substring($0)) }
+    }
 }

@@ -26,7 +26,13 @@ public struct CheckpointManifest: Equatable, Sendable {
 
     /// Reads and checks the manifest at `path`.
     public static func load(_ path: String) throws -> CheckpointManifest {
-        var r = try CheckpointFile.open(try CheckpointFile.read(path), path: path, kind: .manifest)
+        try read(try CheckpointFile.read(path), path: path)
+    }
+
+    /// Reads and checks a manifest file's `bytes` (the contents of `path`,
+    /// which the errors name).
+    public static func read(_ bytes: [UInt8], path: String) throws -> CheckpointManifest {
+        var r = try CheckpointFile.open(bytes, path: path, kind: .manifest)
         let header = try CheckpointHeader.read(from: &r)
         let n = Int(try r.readUInt32("the number of ranks"))
         guard n == header.workers else { throw r.error("is corrupt: it lists \(n) rank files for W = \(header.workers)") }

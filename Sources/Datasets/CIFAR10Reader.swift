@@ -29,7 +29,17 @@ public enum CIFAR10Reader {
 
     /// One batch file's records: pixel bytes (3072 a record, CHW) and labels.
     public static func readBatch(path: String) throws -> (pixels: [UInt8], labels: [UInt8]) {
-        let file = try DataFile(path: path)
+        try readBatch(try DataFile(path: path))
+    }
+
+    /// Reads a batch file's contents from memory (`name` stands for its path
+    /// in errors); the same checks as `readBatch(path:)`.
+    public static func readBatch(bytes: UnsafeRawBufferPointer, name: String) throws -> (pixels: [UInt8], labels: [UInt8]) {
+        try readBatch(try DataFile(bytes: bytes, path: name))
+    }
+
+    static func readBatch(_ file: DataFile) throws -> (pixels: [UInt8], labels: [UInt8]) {
+        let path = file.path
         // The records and the Float32 pixels they become: at most a fifth of the budget.
         let most = min(DataFile.maximumFileSize, file.budget.bytes / 5)
         let bytes = try file.read(upTo: most + 1)

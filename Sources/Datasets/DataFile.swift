@@ -30,8 +30,8 @@ final class DataFile {
     /// What a reader may keep of this file's data (`require` before reading
     /// what a header declares).
     let budget: MemoryBudget
-    private let fd: Int32
-    private var storage: UnsafeMutableRawBufferPointer?   // gzip files: the compressed bytes
+    private let fd: Int32                                 // -1: the contents are in `storage`
+    private var storage: UnsafeMutableRawBufferPointer?   // gzip files: the compressed bytes; in-memory contents
     private var position = 0                  // raw files: next byte to read
     private var inflater: GzipInflater?
 
@@ -87,10 +87,36 @@ final class DataFile {
         fileSize = got
     }
 
+    /// A file's contents already in memory (`bytes`; `path` names it in
+    /// messages), read exactly as the file would be (for fuzzing the
+    /// readers without files).
+    init(bytes: UnsafeRawBufferPointer, path: String, budget: MemoryBudget = .limit(nil)) throws {
+        guard bytes.count <= DataFile.maximumFileSize else {
+            throw CSGDError("\(path): \(bytes.count) bytes is larger than the \(DataFile.maximumFileSize) this reader accepts")
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        if let base = bytes.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
+        let contents = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<bytes.count])
+        var inflater: GzipInflater?
+        if GzipInflater.isGzip(contents) {
+            do { inflater = try GzipInflater(path: path, input: contents) } catch {
+                buffer.deallocate()
+                throw error
+            }
+        }
+        self.path = path
+        self.budget = budget
+        self.fd = -1
+        self.storage = buffer
+        self.inflater = inflater
+        isGzip = inflater != nil
+        fileSize = bytes.count
+    }
+
     deinit {
         inflater = nil          // ends zlib before the input it borrows goes away
         storage?.deallocate()
-        close(fd)
+        if fd >= 0 { close(fd) }
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }
@@ -111,6 +137,12 @@ final class DataFile {
     /// only at the end of the data.
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if let inflater { return try inflater.read(into: out) }
+        if fd < 0, let storage {
+            let n = max(0, min(out.count, fileSize - position))
+            if n > 0 { out.baseAddress!.copyMemory(from: UnsafeRawPointer(storage.baseAddress!) + position, byteCount: n) }
+            position += n
+            return n
+        }
         var n = 0
         while n < out.count {
             let r = pread(fd, out.baseAddress! + n, out.count - n, off_t(position))
@@ -168,7 +200,7 @@ final class DataFile {
     func countRemaining() throws -> Int {
         if inflater == nil {
             var end = stat()
-            let size = fstat(fd, &end) == 0 ? Int(end.st_size) : fileSize
+            let size = fd >= 0 && fstat(fd, &end) == 0 ? Int(end.st_size) : fileSize
             let n = max(0, size - position)
             position = max(position, size)
             return n

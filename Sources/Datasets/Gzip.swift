@@ -109,9 +109,18 @@ final class GzipInflater {
 }
 
 /// gzip compression of a byte array (one member, default level), for tools
-/// and tests that write fixtures in the format the readers accept.
-enum Gzip {
-    static func compress(_ bytes: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) throws -> [UInt8] {
+/// and tests that write fixtures in the format the readers accept, and the
+/// readers' decompression of a whole file held in memory.
+public enum Gzip {
+    /// The data a file with these contents holds, as the readers see it:
+    /// inflated when it starts with the gzip magic 1f 8b (every member, each
+    /// checked by its CRC-32 and length), else `bytes` unchanged. `name`
+    /// stands for the file's path in errors.
+    public static func decompress(_ bytes: UnsafeRawBufferPointer, name: String) throws -> [UInt8] {
+        try DataFile(bytes: bytes, path: name).read(upTo: DataFile.maximumFileSize)
+    }
+
+    public static func compress(_ bytes: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) throws -> [UInt8] {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { stream.deinitialize(count: 1); stream.deallocate() }

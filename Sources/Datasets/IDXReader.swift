@@ -30,12 +30,21 @@ public enum IDXReader {
         public let pixels: [UInt8]
     }
 
-    /// Reads an IDX image file (magic 0x00000803).
-    /// `budget`: what the images may take in memory (default: what the
-    /// system has available); a header declaring more is refused before
-    /// anything is read.
+    /// Reads an IDX image file (magic 0x00000803). `budget`: what the images
+    /// may take in memory (default: what the system has available); a
+    /// header declaring more is refused before anything is read.
     public static func readImages(path: String, budget: MemoryBudget = .limit(nil)) throws -> Images {
-        let file = try DataFile(path: path, budget: budget)
+        try readImages(try DataFile(path: path, budget: budget))
+    }
+
+    /// Reads the contents of an IDX image file from memory (`name` stands
+    /// for its path in errors); the same checks as `readImages(path:)`.
+    public static func readImages(bytes: UnsafeRawBufferPointer, name: String) throws -> Images {
+        try readImages(try DataFile(bytes: bytes, path: name))
+    }
+
+    static func readImages(_ file: DataFile) throws -> Images {
+        let path = file.path
         let dims = try readHeader(file, expectedMagic: imagesMagic, kind: "images", dimensions: 3)
         let (count, rows, columns) = (dims[0], dims[1], dims[2])
         guard count > 0 else { throw CSGDError("\(path): header declares 0 images") }
@@ -54,7 +63,17 @@ public enum IDXReader {
     /// Reads an IDX label file (magic 0x00000801); with `classes`, every
     /// label must be below it.
     public static func readLabels(path: String, classes: Int? = nil, budget: MemoryBudget = .limit(nil)) throws -> [UInt8] {
-        let file = try DataFile(path: path, budget: budget)
+        try readLabels(try DataFile(path: path, budget: budget), classes: classes)
+    }
+
+    /// Reads the contents of an IDX label file from memory (`name` stands
+    /// for its path in errors); the same checks as `readLabels(path:classes:)`.
+    public static func readLabels(bytes: UnsafeRawBufferPointer, name: String, classes: Int? = nil) throws -> [UInt8] {
+        try readLabels(try DataFile(bytes: bytes, path: name), classes: classes)
+    }
+
+    static func readLabels(_ file: DataFile, classes: Int?) throws -> [UInt8] {
+        let path = file.path
         let dims = try readHeader(file, expectedMagic: labelsMagic, kind: "labels", dimensions: 1)
         let count = dims[0]
         guard count > 0 else { throw CSGDError("\(path): header declares 0 labels") }

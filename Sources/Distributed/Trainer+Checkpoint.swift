@@ -70,6 +70,8 @@ extension Trainer {
         uploadBits = try r.readInt("the upload bits")
         downloadBits = try r.readInt("the download bits")
         let first = try r.readInt("the first ε-SOSP step")
+        // −1 is "none yet" (what `checkpointFile` writes for nil); below it is corruption.
+        guard first >= -1 else { throw r.error("is corrupt: the first ε-SOSP step is \(first)") }
         firstSOSPStep = first >= 0 ? first : nil
         elapsedBefore = try r.readDouble("the elapsed time")
         let sent = try r.readInt("the bytes sent"), received = try r.readInt("the bytes received")

@@ -123,7 +123,22 @@ public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
         return true
     }
 
-    static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)" }
+    /// A number as a spec writes it: an integer without a fraction, else
+    /// Swift's shortest digits, with an exponent written out as a plain
+    /// decimal (2.5e-28 as 0.00…025), since per-layer lists are
+    /// `-`-separated and would split `2.5e-28` into `2.5e` and `28`.
+    static func number(_ v: Double) -> String {
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        let text = "\(v)"
+        guard v.isFinite, let e = text.firstIndex(of: "e"), let exponent = Int(text[text.index(after: e)...]) else { return text }
+        let sign = v < 0 ? "-" : ""
+        let mantissa = text[..<e].drop { $0 == "-" }
+        let digits = mantissa.filter { $0 != "." }
+        let point = (mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) } ?? mantissa.count) + exponent
+        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
+        if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
+        return sign + String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+    }
 
     /// Builds the network for `data`'s sample shape and number of classes.
     public func build(for data: Dataset) throws -> Model {

@@ -49,6 +49,20 @@ final class SpecParserTests: XCTestCase {
         }
     }
 
+    /// `:`, `,` and `=` separate even when a combining mark follows them
+    /// (found by fuzzing: split on Characters, `alpha:\u{35E}…` was the
+    /// unknown name `alpha:͞…`, and `x=\u{301}1` the unknown option `x=́1`).
+    func testSeparatorsBeforeCombiningMarksStillSeparate() throws {
+        let p = try parser("alpha:x=\u{301}1,y=\u{35E}", options: ["x", "y"])
+        XCTAssertEqual(p.name, "alpha")
+        XCTAssertEqual(p.value("x"), "\u{301}1")
+        XCTAssertEqual(p.value("y"), "\u{35E}")
+        XCTAssertEqual(try parser("alpha:\u{35E}", positional: .optional).positional, "\u{35E}")
+        assertError("thing 'alpha': option '\u{35E}y' is not known (allowed: x, y)") {
+            _ = try self.parser("alpha:x=1,\u{35E}y=2", options: ["x", "y"])
+        }
+    }
+
     func testKeysMatchExactlyThenWithoutCase() throws {
         let p = try parser("alpha:r=1,R=2,Long=3", options: ["r", "R", "long"])
         XCTAssertEqual(p.value("r"), "1")

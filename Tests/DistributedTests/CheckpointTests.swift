@@ -356,6 +356,43 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNoThrow(try run(s, steps: 40, checkpoint: try CheckpointPolicy(directory: dir, every: 10, resume: true)))
     }
 
+    /// A rank file whose first ε-SOSP step is below −1 (the "none yet" it
+    /// writes) is corrupt and refused naming the file; found by fuzzing the
+    /// reader, which took −62975 as "none" and saved it back as −1.
+    func testAFirstSOSPStepBelowMinusOneIsRefused() throws {
+        let trainer = try Trainer(objective: try ProblemSpec.make("saddle:d=10"), method: try Methods.parse("sgd"),
+                                  compressor: try CompressorSpec.parse("none").make(dimension: 10),
+                                  communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
+                                  config: TrainerConfiguration(steps: 10, learningRate: 0.1))
+        let path = "ckpt/step-0000000005/rank-0.ckpt"
+        func file(first: Int) throws -> [UInt8] {
+            // The saved file with the first-SOSP field (after the header, the
+            // rank, x and three counts) set to `first`, sealed again.
+            var bytes = trainer.checkpointFile(step: 5, elapsed: 2).bytes
+            var r = try CheckpointFile.open(bytes, path: path, kind: .rank)
+            _ = try CheckpointHeader.read(from: &r)
+            _ = try r.readUInt32("rank")
+            var x = [Float](repeating: 0, count: 10)
+            try x.withUnsafeMutableBufferPointer { try r.readFloats(into: $0, "x") }
+            for _ in 0..<3 { _ = try r.readInt("count") }
+            withUnsafeBytes(of: Int64(first).littleEndian) { bytes.replaceSubrange(r.offset ..< r.offset + 8, with: $0) }
+            return CheckpointFile.seal(Array(bytes[CheckpointFile.headerBytes ..< bytes.count - CheckpointFile.digestBytes]), kind: .rank)
+        }
+        let header = trainer.checkpointHeader(step: 5)
+        for first in [-1, 7] {
+            let f = try file(first: first)
+            XCTAssertNoThrow(try trainer.restoreCheckpointFile(f, path: path, header: header, digest: CheckpointFile.sha256(f)))
+            XCTAssertEqual(trainer.firstSOSPStep, first >= 0 ? first : nil)
+            XCTAssertEqual(trainer.checkpointFile(step: 5, elapsed: 2).bytes, f, "restored and saved back byte for byte")
+        }
+        for first in [-2, -62975, Int.min] {
+            let f = try file(first: first)
+            XCTAssertThrowsError(try trainer.restoreCheckpointFile(f, path: path, header: header, digest: CheckpointFile.sha256(f))) { e in
+                XCTAssertEqual((e as? CSGDError)?.message, "checkpoint '\(path)' is corrupt: the first ε-SOSP step is \(first)")
+            }
+        }
+    }
+
     func testAnotherRunsCheckpointNamesTheMismatch() throws {
         let (dir, s) = try writtenCheckpoint()
         let cases: [(String, (inout Setup) -> Void)] = [

@@ -72,6 +72,24 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// A dropout Swift prints with a negative exponent is spelled as a
+    /// plain decimal, so the `-`-separated description parses back (found
+    /// by fuzzing: 'dropout=2.6745986849527124e-28' split into '…e' and '28').
+    func testDescriptionsOfTinyDropoutsParseBack() throws {
+        for p in [2.6745986849527124e-28, 1e-5, 0.000123, 0.25, 5e-324] {
+            let spec = ModelSpec.mlp(widths: [4, 3, 3, 2], activations: [.relu, .relu], dropouts: [p, p])
+            XCTAssertFalse(spec.description.contains("e-"), spec.description)
+            XCTAssertEqual(try ModelSpec.parse(spec.description), spec, spec.description)
+            let twoValues = ModelSpec.mlp(widths: [4, 3, 3, 2], activations: [.relu, .relu], dropouts: [p, 0.5])
+            XCTAssertEqual(try ModelSpec.parse(twoValues.description), twoValues, twoValues.description)
+            let vgg = ModelSpec.vgg(blocks: 2, width: 8, dropout: p)
+            XCTAssertEqual(try ModelSpec.parse(vgg.description), vgg, vgg.description)
+        }
+        XCTAssertEqual(ModelSpec.number(1e-5), "0.00001")
+        XCTAssertEqual(ModelSpec.number(2.5e-7), "0.00000025")
+        XCTAssertEqual(ModelSpec.number(0.25), "0.25")
+    }
+
     func testSpecErrorsAreOneLine() throws {
         let bad = [
             ("alexnet", "model 'alexnet' is not known (expected one of: mnist-ae, mlp, resnet, vgg)"),

@@ -1,10 +1,4 @@
-// libFuzzer harness for the csgd wire decoders.
-//
-// One binary serves every decoder; which one is chosen, in order, by
-//   1. the environment variable CSGD_FUZZ_DECODER, or
-//   2. the program's name: `fuzz-DECODER` (scripts/fuzz makes one symlink a
-//      decoder, so a crash reproduces with `Fuzz/build/fuzz-topk crash-…`).
-// DECODER is one of `Harness.decoders` below.
+// The wire decoders' fuzz targets, one a decoder (`Harness.decoders`).
 //
 // An input is a small header that fixes the compressor's parameters (d ≤ 4096
 // and, per decoder, K, R, C, S and the shared key), followed by the message.
@@ -22,9 +16,7 @@
 //   • decompress and add into an exactly-sized buffer do not trap (ASan
 //     checks them).
 // A failed check traps, which libFuzzer reports as a crash with the input.
-//
-// With CSGD_FUZZ_SEEDS=DIR the binary instead writes a few valid messages for
-// its decoder into DIR (the seed corpus) and exits.
+// The seeds are a few valid messages per decoder.
 
 import CSGDCore
 import Compression
@@ -68,6 +60,9 @@ struct Case {
 
 enum Harness {
     static let maxDimension = 4096
+    /// sketch-topk's d: smaller, since each decode estimates all d coordinates
+    /// from the sketch (R lookups each), which would dominate its executions.
+    static let maxSketchDimension = 512
     static let maxRows = 8
     static let maxCols = 2048
 
@@ -82,11 +77,11 @@ enum Harness {
     ///   topk:          d:2 K:2
     ///   sketch-topk:   d:2 K:2 R:1 C:2 seed:1 step:1   (R's bit 7 / bit 6: default R / default C)
     ///   qsgd-*:        d:2 S:4 seed:1
-    /// with d = 1 + (v mod 4096), K = 1 + (v mod d), R = 1 + (v mod 8),
+    /// with d = 1 + (v mod 4096) (sketch-topk: v mod 512), K = 1 + (v mod d), R = 1 + (v mod 8),
     /// C = 1 + (v mod 2048), S = 1 + (v mod 2^30).
     static func parse(_ decoder: String, _ h: inout HeaderReader) -> Case {
         let start = h.offset
-        let d = 1 + h.u16() % maxDimension
+        let d = 1 + h.u16() % (decoder == "sketch-topk" ? maxSketchDimension : maxDimension)
         var key = RandomKey(seed: 0, purpose: .test)
         let spec: CompressorSpec
         switch decoder {
@@ -252,86 +247,60 @@ func runOne(_ decoder: String, _ data: UnsafeRawBufferPointer) {
     check(c, cs, h.rest)
 }
 
-// MARK: - Seeds
+// MARK: - The target
 
-func writeSeeds(_ decoder: String, to dir: String) -> Int32 {
-    var n = 0
-    for header in Harness.seedHeaders(decoder) {
-        let cs = header.withUnsafeBytes { raw -> Case in
+enum DecoderTarget {
+    static func make(_ decoder: String) -> FuzzTarget {
+        FuzzTarget(name: decoder, run: { runOne(decoder, $0) }, seeds: { seeds(decoder) }, pending: { pending(decoder) })
+    }
+
+    /// Why the factory cannot build this decoder's compressor yet, if so.
+    static func pending(_ decoder: String) -> String? {
+        let probe = Harness.seedHeaders(decoder)[0].withUnsafeBytes { raw -> Case in
             var h = HeaderReader(data: raw)
             return Harness.parse(decoder, &h)
         }
-        precondition(cs.header == header, "seed header \(header) parses as \(cs.header)")
-        guard let c = makeCompressor(cs) else { continue }
-        func seed<C: Compressor>(_ c: C) -> [[UInt8]] {
-            let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: cs.dimension)
-            defer { x.deallocate() }
-            var out: [[UInt8]] = []
-            for (i, sigma) in [Float(1), 1e-3].enumerated() {
-                RandomFill.gaussian(RandomKey(seed: 42, step: UInt64(i), purpose: .test), sigma: sigma, into: x)
-                if i == 1 { for j in stride(from: 0, to: x.count, by: 3) { x[j] = 0 } }   // some exact zeros
-                let m = c.compress(UnsafeBufferPointer(x), key: cs.key)
-                out.append(header + c.encode(m))
-            }
-            return out
+        do {
+            _ = try probe.spec.make(dimension: probe.dimension)
+            return nil
+        } catch {
+            return "the factory cannot build it: \(error)"
         }
-        for (j, bytes) in seed(c).enumerated() {
-            // Only seeds that pass the checks: a failing seed is a bug, reported here.
-            bytes.withUnsafeBytes { raw in
+    }
+
+    /// Two valid messages per seed header: a Gaussian vector, and a small
+    /// one with some exact zeros, each compressed and encoded.
+    static func seeds(_ decoder: String) -> [[UInt8]] {
+        var all: [[UInt8]] = []
+        for header in Harness.seedHeaders(decoder) {
+            let cs = header.withUnsafeBytes { raw -> Case in
                 var h = HeaderReader(data: raw)
-                let cs2 = Harness.parse(decoder, &h)
-                if !check(c, cs2, h.rest) { fatalError("\(c): a freshly encoded message (seed) did not decode") }
+                return Harness.parse(decoder, &h)
             }
-            let name = "\(dir)/seed-d\(cs.dimension)-\(n)-\(j)"
-            guard let f = fopen(name, "wb") else { perror(name); return 1 }
-            _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-            fclose(f)
+            precondition(cs.header == header, "seed header \(header) parses as \(cs.header)")
+            guard let c = makeCompressor(cs) else { continue }
+            func seed<C: Compressor>(_ c: C) -> [[UInt8]] {
+                let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: cs.dimension)
+                defer { x.deallocate() }
+                var out: [[UInt8]] = []
+                for (i, sigma) in [Float(1), 1e-3].enumerated() {
+                    RandomFill.gaussian(RandomKey(seed: 42, step: UInt64(i), purpose: .test), sigma: sigma, into: x)
+                    if i == 1 { for j in stride(from: 0, to: x.count, by: 3) { x[j] = 0 } }   // some exact zeros
+                    let m = c.compress(UnsafeBufferPointer(x), key: cs.key)
+                    out.append(header + c.encode(m))
+                }
+                return out
+            }
+            for bytes in seed(c) {
+                // Only seeds that pass the checks: a failing seed is a bug, reported here.
+                bytes.withUnsafeBytes { raw in
+                    var h = HeaderReader(data: raw)
+                    let cs2 = Harness.parse(decoder, &h)
+                    if !check(c, cs2, h.rest) { fatalError("\(c): a freshly encoded message (seed) did not decode") }
+                }
+                all.append(bytes)
+            }
         }
-        n += 1
+        return all
     }
-    print("wrote \(2 * n) seeds for \(decoder) to \(dir)")
-    return 0
-}
-
-// MARK: - libFuzzer entry points
-
-nonisolated(unsafe) var selectedDecoder = ""
-
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>
-) -> CInt {
-    var name = ""
-    if let e = getenv("CSGD_FUZZ_DECODER") {
-        name = String(cString: e)
-    } else if let a0 = argv.pointee[0] {
-        let prog = String(cString: a0).split(separator: "/").last.map(String.init) ?? ""
-        if prog.hasPrefix("fuzz-") { name = String(prog.dropFirst(5)) }
-    }
-    guard Harness.decoders.contains(name) else {
-        fputs("csgd-fuzz: choose a decoder with CSGD_FUZZ_DECODER=NAME or by running it as fuzz-NAME; NAME is one of: \(Harness.decoders.joined(separator: ", "))\n", stderr)
-        exit(2)
-    }
-    selectedDecoder = name
-    // A decoder whose compressor the factory cannot build yet (PENDING).
-    let probe = Harness.seedHeaders(name)[0].withUnsafeBytes { raw -> Case in
-        var h = HeaderReader(data: raw)
-        return Harness.parse(name, &h)
-    }
-    do {
-        _ = try probe.spec.make(dimension: probe.dimension)
-    } catch {
-        fputs("csgd-fuzz: \(name): the factory cannot build it: \(error)\n", stderr)
-        exit(3)
-    }
-    if let dir = getenv("CSGD_FUZZ_SEEDS") {
-        exit(writeSeeds(name, to: String(cString: dir)))
-    }
-    return 0
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    runOne(selectedDecoder, UnsafeRawBufferPointer(start: data, count: size))
-    return 0
 }
