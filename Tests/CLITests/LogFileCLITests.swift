@@ -182,7 +182,12 @@ final class LogFileCLITests: XCTestCase {
         XCTAssertEqual(try CLIRunner.run(Self.run + flags).status, 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: log))
         XCTAssertFalse(before.isEmpty)
-        // Another seed: the checkpoint is another run's.
+        // Another seed: refused from the run's recorded command line (its seed was the default) ...
+        assertOneLine(try CLIRunner.run(Self.run + ["--seed", "5"] + flags + ["--resume"]), status: 2,
+                      contains: ["--seed 5 was not given to the run recorded in"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: log)), before, "the refused resume changed the log")
+        // ... and, without that line (a directory of an older csgd), from the checkpoint's header.
+        XCTAssertEqual(unlink(ckpt + "/COMMAND"), 0)
         assertOneLine(try CLIRunner.run(Self.run + ["--seed", "5"] + flags + ["--resume"]), status: 2,
                       contains: ["cannot resume from", "written with seed 0, this run has 5"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: log)), before, "the refused resume changed the log")
