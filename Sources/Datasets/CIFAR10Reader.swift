@@ -34,8 +34,8 @@ public enum CIFAR10Reader {
 
     /// Reads a batch file's contents from memory (`name` stands for its path
     /// in errors); the same checks as `readBatch(path:)`.
-    public static func readBatch(bytes: UnsafeRawBufferPointer, name: String) throws -> (pixels: [UInt8], labels: [UInt8]) {
-        try readBatch(try DataFile(bytes: bytes, path: name))
+    public static func readBatch(bytes: UnsafeRawBufferPointer, name: String, budget: MemoryBudget = .limit(nil)) throws -> (pixels: [UInt8], labels: [UInt8]) {
+        try readBatch(try DataFile(bytes: bytes, path: name, budget: budget))
     }
 
     static func readBatch(_ file: DataFile) throws -> (pixels: [UInt8], labels: [UInt8]) {

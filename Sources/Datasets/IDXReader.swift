@@ -39,8 +39,8 @@ public enum IDXReader {
 
     /// Reads the contents of an IDX image file from memory (`name` stands
     /// for its path in errors); the same checks as `readImages(path:)`.
-    public static func readImages(bytes: UnsafeRawBufferPointer, name: String) throws -> Images {
-        try readImages(try DataFile(bytes: bytes, path: name))
+    public static func readImages(bytes: UnsafeRawBufferPointer, name: String, budget: MemoryBudget = .limit(nil)) throws -> Images {
+        try readImages(try DataFile(bytes: bytes, path: name, budget: budget))
     }
 
     static func readImages(_ file: DataFile) throws -> Images {
@@ -68,8 +68,9 @@ public enum IDXReader {
 
     /// Reads the contents of an IDX label file from memory (`name` stands
     /// for its path in errors); the same checks as `readLabels(path:classes:)`.
-    public static func readLabels(bytes: UnsafeRawBufferPointer, name: String, classes: Int? = nil) throws -> [UInt8] {
-        try readLabels(try DataFile(bytes: bytes, path: name), classes: classes)
+    public static func readLabels(bytes: UnsafeRawBufferPointer, name: String, classes: Int? = nil,
+                                  budget: MemoryBudget = .limit(nil)) throws -> [UInt8] {
+        try readLabels(try DataFile(bytes: bytes, path: name, budget: budget), classes: classes)
     }
 
     static func readLabels(_ file: DataFile, classes: Int?) throws -> [UInt8] {

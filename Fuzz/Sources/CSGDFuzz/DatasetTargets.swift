@@ -30,6 +30,9 @@ import Datasets
 
 enum DatasetTargets {
     static let name = "fuzz.bin"
+    /// The readers' memory budget: libFuzzer's own limit (a fixed figure, so
+    /// no execution reads the system's available memory).
+    static let budget = MemoryBudget(bytes: 2 << 30, source: "the fuzzer's -malloc_limit_mb")
 
     static var all: [FuzzTarget] { [idxImages(), idxLabels(), cifar10(), gzip()] }
 
@@ -65,7 +68,7 @@ enum DatasetTargets {
             let f = file(target, bytes)
             let images: IDXReader.Images
             do {
-                images = try f.withUnsafeBytes { try IDXReader.readImages(bytes: $0, name: name) }
+                images = try f.withUnsafeBytes { try IDXReader.readImages(bytes: $0, name: name, budget: budget) }
             } catch {
                 checkError(error, target: target, prefix: "\(name): ", bytes)
                 return
@@ -93,7 +96,7 @@ enum DatasetTargets {
             let classes = bytes.first.map { Int($0 >> 1) } ?? 0
             let labels: [UInt8]
             do {
-                labels = try f.withUnsafeBytes { try IDXReader.readLabels(bytes: $0, name: name, classes: classes > 0 ? classes : nil) }
+                labels = try f.withUnsafeBytes { try IDXReader.readLabels(bytes: $0, name: name, classes: classes > 0 ? classes : nil, budget: budget) }
             } catch {
                 checkError(error, target: target, prefix: "\(name): ", bytes)
                 return
@@ -122,7 +125,7 @@ enum DatasetTargets {
             let f = file(target, bytes)
             let batch: (pixels: [UInt8], labels: [UInt8])
             do {
-                batch = try f.withUnsafeBytes { try CIFAR10Reader.readBatch(bytes: $0, name: name) }
+                batch = try f.withUnsafeBytes { try CIFAR10Reader.readBatch(bytes: $0, name: name, budget: budget) }
             } catch {
                 checkError(error, target: target, prefix: "\(name): ", bytes)
                 return
