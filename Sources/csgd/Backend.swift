@@ -9,7 +9,7 @@ import Optimization
 import MPIBackend
 #endif
 
-/// Where the ranks of a run live: `inproc` (W threads of this process) or
+/// Where the ranks of a run live: `inproc` (W ranks in this process, on at most one thread a core) or
 /// `mpi` (one process a rank under `mpirun -np W`, with the package trait
 /// MPI built in). Both run the same Trainer and give the same bits.
 enum Backend: String, ExpressibleByArgument, CaseIterable {
