@@ -56,7 +56,7 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
     /// inproc or outside mpirun), known before MPI is initialised.
     var launchRank: Int {
         guard self == .mpi else { return 0 }
-        return ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"].flatMap { Int($0) } ?? 0
+        return CLI.mpirunRank ?? 0
     }
 
     /// The number of ranks mpirun started (nil outside mpirun).

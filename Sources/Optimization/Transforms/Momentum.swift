@@ -60,13 +60,12 @@ public struct Momentum: GradientTransform {
                 g.update = .dense(m)
             }
         case let .sparse(s):
-            // A repeated index carries 0 after its first occurrence.
-            for i in 0..<s.count { m[Int(s.indices[i])] += s.values[i] }
+            StepKernels.sparseStep(m, minusEta: 1, s)
             if nesterov {
                 let out = state.output.buffer
                 out.baseAddress!.update(from: m.baseAddress!, count: m.count)
                 Kernels.scale(beta, out)
-                for i in 0..<s.count { out[Int(s.indices[i])] += s.values[i] }
+                StepKernels.sparseStep(out, minusEta: 1, s)
                 g.update = .dense(out)
             } else {
                 g.update = .dense(m)

@@ -29,7 +29,7 @@ public struct WeightDecay: GradientTransform {
         case let .dense(u):
             Kernels.axpy(1, UnsafeBufferPointer(u), out)
         case let .sparse(s):
-            for i in 0..<s.count { out[Int(s.indices[i])] += s.values[i] }
+            StepKernels.sparseStep(out, minusEta: 1, s)
         }
         g.update = .dense(out)
         return .proceed
