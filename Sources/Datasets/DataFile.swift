@@ -173,8 +173,12 @@ final class DataFile {
         }
         var out: [UInt8] = []
         // deflate expands at most 1032:1, which bounds a corrupt trailer's claim.
-        out.reserveCapacity(min(count, gzipSizeHint, 1032 * fileSize, 1 << 28))
-        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 20))
+        let expected = min(gzipSizeHint, 1032 * fileSize)
+        out.reserveCapacity(min(count, expected, 1 << 28))
+        // Inflate in pieces of at most 1 MiB, smaller for a file expected to
+        // be small (a 1 MiB buffer zeroed for a few kilobytes of data costs
+        // more than the inflating).
+        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 20, max(1 << 16, expected)))
         while out.count < count {
             let want = min(count - out.count, chunk.count)
             let got = try chunk.withUnsafeMutableBytes { c in

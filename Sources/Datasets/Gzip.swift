@@ -108,7 +108,8 @@ final class GzipInflater {
     }
 }
 
-/// gzip compression of a byte array (one member, default level), for tools
+/// gzip compression of a byte array (one member, default level, a window
+/// sized to the input), for tools
 /// and tests that write fixtures in the format the readers accept, and the
 /// readers' decompression of a whole file held in memory.
 public enum Gzip {
@@ -124,22 +125,38 @@ public enum Gzip {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { stream.deinitialize(count: 1); stream.deallocate() }
-        let rc = deflateInit2_(stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+        // A window no larger than the input needs (zlib's own advice for small
+        // inputs): the same compression, and a few kilobytes of state instead
+        // of ~270 KiB for a short input.
+        let windowBits = max(9, min(MAX_WBITS, Int32(Int.bitWidth - (bytes.count + 262).leadingZeroBitCount)))
+        let memLevel = max(1, min(8, windowBits - 7))
+        let rc = deflateInit2_(stream, level, Z_DEFLATED, 16 + windowBits, memLevel, Z_DEFAULT_STRATEGY,
                                zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else { throw CSGDError("gzip: zlib could not start deflating (error \(rc))") }
         defer { deflateEnd(stream) }
-        let bound = Int(deflateBound(stream, uLong(bytes.count)))
-        var out = [UInt8](repeating: 0, count: bound)
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(bytes.count))))
+        var produced = 0
         var input = bytes
-        let produced: Int = try input.withUnsafeMutableBufferPointer { inp in
-            try out.withUnsafeMutableBufferPointer { o in
-                stream.pointee.next_in = inp.baseAddress
-                stream.pointee.avail_in = uInt(inp.count)
-                stream.pointee.next_out = o.baseAddress
-                stream.pointee.avail_out = uInt(o.count)
-                let r = deflate(stream, Z_FINISH)
-                guard r == Z_STREAM_END else { throw CSGDError("gzip: deflate failed (error \(r))") }
-                return o.count - Int(stream.pointee.avail_out)
+        try input.withUnsafeMutableBufferPointer { inp in
+            stream.pointee.next_in = inp.baseAddress
+            stream.pointee.avail_in = uInt(inp.count)
+            // Z_FINISH may take more than one call (with a small memLevel
+            // zlib flushes its pending output in pieces); the buffer grows
+            // only if deflateBound was short.
+            var stalled = 0
+            while true {
+                if produced == out.count { out += [UInt8](repeating: 0, count: max(64, out.count / 2)) }
+                let before = produced
+                let r: Int32 = out.withUnsafeMutableBufferPointer { o in
+                    stream.pointee.next_out = o.baseAddress! + produced
+                    stream.pointee.avail_out = uInt(o.count - produced)
+                    let r = deflate(stream, Z_FINISH)
+                    produced = o.count - Int(stream.pointee.avail_out)
+                    return r
+                }
+                if r == Z_STREAM_END { break }
+                stalled = produced == before && produced < out.count ? stalled + 1 : 0
+                guard r == Z_OK || r == Z_BUF_ERROR, stalled < 2 else { throw CSGDError("gzip: deflate failed (error \(r))") }
             }
         }
         out.removeLast(out.count - produced)

@@ -22,6 +22,30 @@ final class GzipTests: XCTestCase {
         XCTAssertEqual(try read(raw), data)
     }
 
+    /// Compression sizes its window to the input; every size and level must
+    /// still round-trip, including inputs that need more than one deflate
+    /// call (small memLevel) and incompressible ones larger than deflateBound's
+    /// estimate for a tiny window.
+    func testCompressRoundTripsAtEverySizeAndLevel() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt8 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        for n in [0, 1, 2, 100, 250, 262, 263, 511, 512, 1000, 4096, 70_000, 300_000] {
+            let noise = (0..<n).map { _ in next() }
+            let text = (0..<n).map { UInt8(truncatingIfNeeded: 97 + ($0 % 26)) }
+            for data in [noise, text] {
+                for level: Int32 in [-1, 0, 1, 9] {
+                    let gz = try Gzip.compress(data, level: level)
+                    XCTAssertEqual(Array(gz.prefix(2)), [0x1F, 0x8B])
+                    let back = try gz.withUnsafeBytes { try Gzip.decompress($0, name: "x") }
+                    XCTAssertEqual(back, data, "n = \(n), level \(level)")
+                }
+            }
+        }
+    }
+
     func testCorruptTruncatedAndTrailingGarbage() throws {
         let fx = try Fixtures()
         let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }
