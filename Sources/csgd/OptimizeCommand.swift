@@ -24,6 +24,12 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "Method spec, e.g. alg1:sigma=0.01 or sgd:batch=800.")
     var method: String
 
+    @Option(help: "Mini-batch size per worker: the same as the method's batch=, which it must agree with (default: the method's, 1 unless it says).")
+    var batch: Int?
+
+    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (\(Methods.perturbedNames.joined(separator: ", "))): the same as the method's sigma=.")
+    var noise: Double?
+
     @Option(help: "Compressor spec (methods that prescribe one ignore nothing: giving another is an error).")
     var compressor: String?
 
@@ -81,7 +87,7 @@ struct OptimizeCommand: ParsableCommand {
             if let rho { guard rho > 0 else { throw CSGDError("--rho \(rho) must be positive") } }
             guard logEvery >= 1 else { throw CSGDError("--log-every \(logEvery) must be at least 1") }
             if stopAtSosp { guard eps != nil else { throw CSGDError("--stop-at-sosp needs --eps (the ε of the ε-SOSP certificate)") } }
-            let m = try Methods.parse(method)
+            let m = try MethodFlags.apply(batch: batch, defaultBatch: nil, noise: noise, to: try Methods.parse(method))
             let problemSpec = try ProblemSpec.parse(problem)
             // The ranks this process holds: all W in-process, one under mpirun.
             let ranks = output.backend == .mpi ? 1 : (workers ?? 1)

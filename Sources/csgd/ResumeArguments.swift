@@ -16,6 +16,9 @@ enum ResumeArguments {
     /// Options of `optimize` and `train` that take no value.
     static let flags: Set<String> = ["--json", "--resume", "--stop-at-sosp", "--nesterov", "--certify", "--help", "-h"]
 
+    /// Older spellings of an option, read as the option they stand for.
+    static let aliases: [String: String] = ["--data": "--dataset"]
+
     /// One option as typed: its name and its value (nil for a flag).
     struct Option: Equatable {
         var name: String
@@ -72,11 +75,12 @@ enum ResumeArguments {
         while i < tokens.count {
             let t = tokens[i]
             if t.hasPrefix("--"), let eq = t.firstIndex(of: "=") {
-                out.append(Option(name: String(t[..<eq]), value: String(t[t.index(after: eq)...])))
+                let name = String(t[..<eq])
+                out.append(Option(name: aliases[name] ?? name, value: String(t[t.index(after: eq)...])))
             } else if flags.contains(t) || !t.hasPrefix("-") || i + 1 == tokens.count {
                 out.append(Option(name: t, value: nil))
             } else {
-                out.append(Option(name: t, value: tokens[i + 1]))
+                out.append(Option(name: aliases[t] ?? t, value: tokens[i + 1]))
                 i += 1
             }
             i += 1

@@ -25,7 +25,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model spec, e.g. mnist-ae, mlp:784-256-10, resnet:8.")
     var model: String
 
-    @Option(help: "Data set: fashion-mnist, mnist, cifar10, synthetic[:n=N,classes=K,shape=CxHxW].")
+    @Option(name: [.customLong("dataset"), .customLong("data")],
+            help: "Data set: fashion-mnist, mnist, cifar10, synthetic[:n=N,classes=K,shape=CxHxW]. (--data: the older spelling.)")
     var dataset: String = "fashion-mnist"
 
     @Option(help: "Directory with the data set's files (default: the data set's Debian location).")
@@ -49,13 +50,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Iterations T (instead of --epochs).")
     var steps: Int?
 
-    @Option(help: "Mini-batch size per worker (default 64, or the method's batch=).")
+    @Option(help: "Mini-batch size per worker (default 64); the same as the method's batch=, which it must agree with.")
     var batch: Int?
 
     @Option(parsing: .unconditional, help: "Step size η.")
     var lr: Double = 0.1
 
-    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (\(Methods.perturbedNames.joined(separator: ", "))).")
+    @Option(parsing: .unconditional, help: "Artificial noise σ per coordinate (\(Methods.perturbedNames.joined(separator: ", "))): the same as the method's sigma=.")
     var noise: Double?
 
     @Option(help: "Random seed (initialisation, shuffles, noise, compression).")
@@ -177,21 +178,9 @@ struct TrainSetup {
             workers = c.workers ?? 1
         }
 
-        // The method's mini-batch is --batch unless the spec sets its own.
-        if m.batchIsSet {
-            if let b = c.batch, b != m.batch { throw CSGDError("--batch \(b) disagrees with the method's batch=\(m.batch)") }
-        } else {
-            m.batch = c.batch ?? 64
-        }
+        // The method's mini-batch is --batch unless the spec sets its own; --noise is its sigma=.
+        m = try MethodFlags.apply(batch: c.batch, defaultBatch: 64, noise: c.noise, to: m)
         batch = m.batch
-        if let s = c.noise {
-            guard var perturbed = m as? any PerturbedMethod else {
-                throw CSGDError("--noise: method '\(m.name)' adds no noise (use \(Methods.perturbedNames.joined(separator: " or ")))")
-            }
-            if case .none = perturbed.noise {} else { throw CSGDError("--noise \(s) and the method's own r=/sigma=: give one") }
-            perturbed.noise = .sigma(s)
-            m = perturbed
-        }
         method = m
 
         let budget = try c.memory.budget()

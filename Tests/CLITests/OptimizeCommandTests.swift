@@ -30,6 +30,22 @@ final class OptimizeCommandTests: XCTestCase {
         XCTAssertEqual(last["upload_bits"] as? Int, 95 * 3 * (32 + 4))
     }
 
+    /// `--batch` and `--noise` are the method spec's `batch=` and `sigma=`
+    /// under the names `train` uses too: the same run either way.
+    func testBatchAndNoiseFlagsAreTheSpecsOptions() throws {
+        func sha(_ args: [String]) throws -> String {
+            let r = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=10,n=50", "--steps", "30", "--lr", "0.01", "--json"] + args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return try XCTUnwrap(obj["params_sha256"] as? String)
+        }
+        let spec = try sha(["--method", "alg1:batch=5,sigma=0.01", "--compressor", "topk:3"])
+        XCTAssertEqual(try sha(["--method", "alg1", "--batch", "5", "--noise", "0.01", "--compressor", "topk:3"]), spec)
+        XCTAssertEqual(try sha(["--method", "alg1:sigma=0.01", "--batch", "5", "--compressor", "topk:3"]), spec)
+        XCTAssertNotEqual(try sha(["--method", "alg1:sigma=0.01", "--batch", "6", "--compressor", "topk:3"]), spec)
+        XCTAssertEqual(try sha(["--method", "sgd:batch=5"]), try sha(["--method", "sgd", "--batch", "5"]))
+    }
+
     func testBadInputIsOneLineAndExitTwo() throws {
         let base = ["optimize", "--steps", "5"]
         let cases: [([String], String)] = [
