@@ -178,29 +178,45 @@ public final class Trainer {
     /// Loss, gradient norms, ‖e‖ and (when asked) the certificate and the
     /// evaluation at x.
     public func record(step t: Int, wall: Double, certify: Bool, evaluate: Bool = false) throws -> StepRecord {
-        let loss = objective.fullGradient(at: x.readOnly, into: scratch.buffer)
-        let gnorm = Kernels.norm2(scratch.readOnly)
-        let own = [chain.errorMemory.map { Kernels.norm2($0) } ?? 0, gradientNorms.mean]
-        let sums = try communicator.allReduceSum(own)
-        let w = Double(communicator.size)
-        var lambda: Double?, sosp: Bool?
-        if certify, let eps = config.epsilon {
-            let c = try certificate(epsilon: eps)
-            lambda = c.lambdaMin
-            sosp = c.isSOSP
+        // x is the same on every rank, so rank 0 alone evaluates f and ∇f
+        // there (and, when asked, certifies it by Lanczos) and the others add
+        // 0 to its values in the all-reduce the record makes anyway (exact:
+        // every rank gets rank 0's bits).
+        let root = communicator.rank == 0
+        var loss = 0.0, gnorm = 0.0, lambda = 0.0, sosp = 0.0
+        let certifying = certify && config.epsilon != nil
+        if certifying { _ = try certificateRho() }   // the same error on every rank
+        if root {
+            loss = objective.fullGradient(at: x.readOnly, into: scratch.buffer)
+            gnorm = Kernels.norm2(scratch.readOnly)
+            if certifying, let eps = config.epsilon {
+                let c = try certificate(epsilon: eps)
+                lambda = c.lambdaMin
+                sosp = c.isSOSP ? 1 : 0
+            }
         }
+        let own = [chain.errorMemory.map { Kernels.norm2($0) } ?? 0, gradientNorms.mean, loss, gnorm] + (certifying ? [lambda, sosp] : [])
+        let sums = try communicator.allReduceSum(own)
+        loss = sums[2]
+        gnorm = sums[3]
+        let w = Double(communicator.size)
         var metrics: [String: Double] = [:]
         if evaluate, communicator.rank == 0, let evaluator { metrics = evaluator(t, x.readOnly) }
         return StepRecord(step: t, loss: loss, gradNorm: gnorm, stochasticGradNorm: sums[1] / w, updateNorm: updateNorms.mean,
-                          errorNorm: sums[0] / w, lambdaMin: lambda, isSOSP: sosp, relativeError: objective.relativeError(at: x.readOnly),
+                          errorNorm: sums[0] / w, lambdaMin: certifying ? sums[4] : nil, isSOSP: certifying ? sums[5] == 1 : nil, relativeError: objective.relativeError(at: x.readOnly),
                           resets: resets, uploadBits: uploadBits, downloadBits: downloadBits, wallSeconds: wall, metrics: metrics)
     }
 
-    func certificate(epsilon: Double) throws -> SOSPCertificate {
+    /// ρ of the certificate: the run's, else the objective's.
+    func certificateRho() throws -> Double {
         guard let rho = config.rho ?? objective.constants.rho else {
             throw CSGDError("the ε-SOSP certificate needs ρ: the problem does not know it, pass --rho")
         }
-        return try SOSPCertificate.check(objective: objective, at: x.readOnly, epsilon: epsilon, rho: rho, seed: config.seed)
+        return rho
+    }
+
+    func certificate(epsilon: Double) throws -> SOSPCertificate {
+        try SOSPCertificate.check(objective: objective, at: x.readOnly, epsilon: epsilon, rho: try certificateRho(), seed: config.seed)
     }
 
     /// Runs every step; `onRecord` sees each logging (or evaluation) interval's record.

@@ -105,7 +105,8 @@ final class TimedCommunicatorTests: XCTestCase {
 
     func testRunSummarySplitsWallTimeAndCountsEveryStep() throws {
         // sgd with no compressor: one all-reduce of d floats a step, plus a
-        // two-Double gather per log record (steps 0, 10, 20 and the final one).
+        // four-Double all-reduce per log record (steps 0, 10, 20 and the
+        // final one: ‖e‖, ‖∇F_i‖, and rank 0's f and ‖∇f‖).
         // One worker pauses in every gradient: when it is rank 0, the pauses
         // are rank 0's compute; when it is another rank, rank 0 spends them
         // waiting in the all-reduce, as communication.
@@ -129,7 +130,7 @@ final class TimedCommunicatorTests: XCTestCase {
         XCTAssertLessThan(ownComm, ownCompute, "the others wait for rank 0, not rank 0 for them")
         XCTAssertEqual(ownComm + ownCompute, own.wallSeconds, accuracy: 1e-9)
         let slice = d / w, records = steps / 10 + 1
-        let expected = steps * 4 * ((d - slice) + slice * (w - 1)) + records * 16 * (w - 1)
+        let expected = steps * 4 * ((d - slice) + slice * (w - 1)) + records * 32 * (w - 1)
         XCTAssertEqual(s.wireBytesSent, expected)
         XCTAssertEqual(s.wireBytesReceived, expected)
         // The JSON summary has the documented keys; log lines carry the running split.
@@ -143,7 +144,7 @@ final class TimedCommunicatorTests: XCTestCase {
         let sent = lines.all.compactMap { $0.metrics["wire_bytes_sent"] }
         XCTAssertEqual(sent.count, records)
         XCTAssertEqual(sent, sent.sorted())
-        XCTAssertEqual(sent.first, Double(16 * (w - 1)), "step 0's record follows its own gather")
+        XCTAssertEqual(sent.first, Double(32 * (w - 1)), "step 0's record follows its own all-reduce")
     }
 }
 
