@@ -134,8 +134,11 @@ struct MemoryOptions: ParsableArguments {
 /// Momentum, weight decay and a step-size schedule on top of the method
 /// (`OptimizerOptions`), for `optimize` and `train`.
 struct OptimizerFlags: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Heavy-ball momentum β on the averaged update, after communication (0: none).")
+    @Option(parsing: .unconditional, help: "Heavy-ball momentum β (0: none), on the averaged update after communication unless --momentum-at worker.")
     var momentum: Double = 0
+
+    @Option(help: "Where momentum sits: update (after averaging, every rank the same) or worker (each worker's gradient before error feedback and compression).")
+    var momentumAt: String = "update"
 
     @Flag(help: "Nesterov momentum instead of heavy ball (needs --momentum).")
     var nesterov = false
@@ -148,8 +151,12 @@ struct OptimizerFlags: ParsableArguments {
 
     /// The options for a run of `steps` steps; bad values are bad input.
     func options(steps: Int) throws -> OptimizerOptions {
+        guard let placement = OptimizerOptions.MomentumPlacement(rawValue: momentumAt) else {
+            throw CSGDError("--momentum-at '\(momentumAt)' is not known (expected update or worker)")
+        }
+        if placement == .worker && momentum == 0 { throw CSGDError("--momentum-at worker needs --momentum β > 0") }
         let o = OptimizerOptions(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay,
-                                 schedule: try schedule.map { try Schedule.parse($0, steps: steps) })
+                                 schedule: try schedule.map { try Schedule.parse($0, steps: steps) }, momentumAt: placement)
         try o.validate()
         return o
     }

@@ -283,6 +283,22 @@ final class CheckpointCLITests: XCTestCase {
         assertOneLineError(try CLIRunner.run(base + flags), contains: "already holds a checkpoint (step 9999999999)")
     }
 
+    /// A worker's momentum buffer (`--momentum-at worker`, one a rank) is in
+    /// its rank's checkpoint file: stopped at step 100 and resumed, the run
+    /// ends with the uninterrupted run's bits.
+    func testWorkerMomentumResumesBitForBit() throws {
+        let dir = try temporaryDirectory() + "/ckpt"
+        let extra = ["--momentum", "0.9", "--momentum-at", "worker"]
+        let full = try summary(try CLIRunner.run(arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 200) + extra))
+        _ = try summary(try CLIRunner.run(arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 100) + extra
+            + ["--checkpoint", dir, "--checkpoint-every", "50"]))
+        let resumed = try summary(try CLIRunner.run(["optimize", "--steps", "200", "--checkpoint", dir, "--resume"]))
+        XCTAssertEqual(resumed["params_sha256"] as? String, full["params_sha256"] as? String)
+        let update = try summary(try CLIRunner.run(arguments(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 2, steps: 200)
+            + ["--momentum", "0.9"]))
+        XCTAssertNotEqual(update["params_sha256"] as? String, full["params_sha256"] as? String, "the placement changes the run")
+    }
+
     /// Momentum's buffer and the schedule's position are in the checkpoint:
     /// stopped at step 150 (its final checkpoint) and resumed, a run with Nesterov momentum, weight
     /// decay and a step schedule ends with the uninterrupted run's bits; a

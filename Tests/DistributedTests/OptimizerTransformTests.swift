@@ -114,4 +114,20 @@ final class OptimizerTransformTests: XCTestCase {
         XCTAssertThrowsError(try OptimizerOptions(nesterov: true).validate())
         XCTAssertThrowsError(try OptimizerOptions(weightDecay: -1).validate())
     }
+    /// Momentum on each worker before compression: with the identity
+    /// compressor and exact gradients the average of the workers' v_i is the
+    /// averaged momentum, so x_T is heavy ball's closed form on every W; with
+    /// error feedback and TopK it is another method, which still converges.
+    func testWorkerMomentumIsHeavyBallWithoutCompression() throws {
+        let T = 60, eta = 0.05
+        let worker = OptimizerOptions(momentum: 0.9, momentumAt: .worker)
+        for w in [1, 3] {
+            assertClose(try run(worker, steps: T, eta: eta, workers: w), reference(steps: T, eta: { _ in eta }, beta: 0.9), "worker momentum, W = \(w)")
+        }
+        let topk = try run(worker, steps: 400, eta: 0.05, workers: 2, compressor: "topk:2", method: "ef-sgd")
+        XCTAssertLessThan(Kernels.sumSquares(topk.withUnsafeBufferPointer { $0 }), 1e-3)
+        XCTAssertNotEqual(topk, try run(OptimizerOptions(momentum: 0.9), steps: 400, eta: 0.05, workers: 2, compressor: "topk:2", method: "ef-sgd"))
+        XCTAssertThrowsError(try OptimizerOptions(momentum: 0.9, nesterov: true, momentumAt: .worker).validate())
+        XCTAssertEqual(worker.description, "worker-momentum=0.9")
+    }
 }
