@@ -198,7 +198,10 @@ final class LogFileCLITests: XCTestCase {
         let resumed = try CLIRunner.run(Self.run + flags + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 31)
         XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("{\"") && $0.hasSuffix("}") })
+        XCTAssertEqual(lines.filter { !$0.contains("\"type\":") }.count, 31)
+        // A header before each run's first record, the summary at the end.
+        XCTAssertEqual(lines.filter { $0.contains("\"type\":\"header\"") }.count, 2)
+        XCTAssertTrue(lines.last!.contains("\"type\":\"summary\""))
     }
 }

@@ -23,9 +23,12 @@ final class OptimizeCommandTests: XCTestCase {
         let r = try CLIRunner.run(["optimize", "--problem", "phase-retrieval:d=10,n=50", "--method", "ef-sgd:batch=5",
                                    "--compressor", "topk:3", "--steps", "95", "--lr", "0.01", "--log-every", "10", "--log", path])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 11)   // steps 0, 10, …, 90 and the final state at 95
-        let last = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+        let all = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        // The header, steps 0, 10, …, 90 and the final state at 95, the summary.
+        XCTAssertEqual(all.map { $0["type"] as? String }, ["header"] + Array(repeating: nil, count: 11) + ["summary"])
+        let last = all[all.count - 2]
         XCTAssertEqual(last["step"] as? Int, 95)
         XCTAssertEqual(last["upload_bits"] as? Int, 95 * 3 * (32 + 4))
     }
