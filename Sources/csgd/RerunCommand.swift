@@ -39,6 +39,9 @@ struct RerunCommand: ParsableCommand {
     static let mismatchStatus: Int32 = 4
 
     func run() throws {
+        if let n = Backend.launchSize {
+            throw CSGDError("rerun runs the log's run in one process (both backends give the same bits); start it without mpirun (-np \(n))")
+        }
         let described = try CLI.orExit { try DescribedRun.read(logFile) }
         if let log { try CLI.orExit { try Self.refuseSameFile(log, as: logFile) } }
         let arguments = described.rerunArguments + ["--json"] + (log.map { ["--log", $0] } ?? [])

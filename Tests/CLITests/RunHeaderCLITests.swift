@@ -134,8 +134,9 @@ final class RunHeaderCLITests: XCTestCase {
         let header = try XCTUnwrap(try lines(log).first)
         XCTAssertEqual(header["command"] as? String, "train")
         let config = try XCTUnwrap(header["config"] as? [String: Any])
-        XCTAssertEqual(config["model"] as? String, "mlp:8-4-3")
-        XCTAssertEqual(config["data"] as? String, "synthetic:n=64,classes=3,shape=1x2x4: 64 train / 64 test")
+        // Canonical specs, their defaults included (the synthetic set's test split is its own 12 samples).
+        XCTAssertEqual(config["model"] as? String, "mlp:8-4-3,act=relu,dropout=0")
+        XCTAssertEqual(config["data"] as? String, "synthetic:n=64,classes=3,shape=1x2x4,seed=1,noise=0.3: 64 train / 12 test")
         XCTAssertEqual(config["partition"] as? String, "iid")
         XCTAssertEqual(config["method"] as? String, "ef-sgd")
         XCTAssertEqual((config["method_options"] as? [String: String])?["batch"], "8")
