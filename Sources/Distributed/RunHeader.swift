@@ -161,7 +161,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     }
 
     /// `deferredNoise` → `deferred_noise`, as the log's other keys are written.
-    static func snakeCase(_ name: String) -> String {
+    public static func snakeCase(_ name: String) -> String {
         var out = ""
         var previousIsLower = false
         for ch in name {
