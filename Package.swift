@@ -133,8 +133,12 @@ let package = Package(
                 "CSGDCore", "Compression", "Communication", "Checkpointing", "Optimization", "Problems",
                 "Distributed", "Datasets", "NeuralNet", "MPIBackend", "CSGDBench", "Reproduce",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: ["GitCommit"]
         ),
+        // Records the git commit of the build (csgd --version, the header of
+        // every log): local git at build time, "unknown" outside a checkout.
+        .plugin(name: "GitCommit", capability: .buildTool()),
         .testTarget(name: "CSGDCoreTests", dependencies: ["CSGDCore"]),
         // The seeded property-check driver the test targets share (test targets share no sources).
         .target(

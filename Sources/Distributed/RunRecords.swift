@@ -223,3 +223,34 @@ enum MetricKeys {
         return out
     }
 }
+
+/// The last line of a finished run's JSONL log: its `RunSummary` with
+/// `"type":"summary"` (step records have no `type`), so that a log alone
+/// says which parameters the run ended on (`params_sha256`). A run stopped
+/// by a signal or a non-finite iterate has none; a resumed run cuts an
+/// earlier summary off with the records after its checkpoint.
+public struct LogSummary: Codable, Sendable {
+    /// The value of `type` on a summary line.
+    public static let type = "summary"
+
+    public var summary: RunSummary
+
+    public init(_ summary: RunSummary) { self.summary = summary }
+
+    enum CodingKeys: String, CodingKey { case type }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try c.decode(String.self, forKey: .type)
+        guard type == Self.type else {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "type '\(type)' is not '\(Self.type)'")
+        }
+        summary = try RunSummary(from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.type, forKey: .type)
+        try summary.encode(to: encoder)
+    }
+}

@@ -41,6 +41,8 @@ public struct RunStore: Sendable {
         var records: [StepRecord] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             do { records.append(try decoder.decode(StepRecord.self, from: Data(line.utf8))) } catch {
+                // The run's header and summary lines (`"type"`) are not records.
+                if RunHeader.kind(of: Data(line.utf8)) != nil { continue }
                 throw CSGDError("\(logURL(run).path): line \(i + 1) is not a log record (\(Files.describe(error)))")
             }
         }

@@ -8,8 +8,9 @@ struct CSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "csgd",
         abstract: "Compressed SGD with error feedback that provably escapes saddle points.",
+        version: BuildInfo.versionLine,
         subcommands: [CompressCommand.self, OptimizeCommand.self, TheoryCommand.self, BenchTrainCommand.self, BenchStepCommand.self, TrainCommand.self,
-                      ReproduceCommand.self, ReportCommand.self]
+                      RerunCommand.self, ReproduceCommand.self, ReportCommand.self]
     )
 
     /// Parses the command line and runs the subcommand; every error, the

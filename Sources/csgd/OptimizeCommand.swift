@@ -109,10 +109,17 @@ struct OptimizeCommand: ParsableCommand {
         config.stopAtSOSP = stopAtSosp
         config.optimizer = optimizerOptions
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
+        let header = driver.header(
+            command: "optimize",
+            configuration: RunConfiguration(method: methodSpec, compressor: compressorSpec.description, eta: nil, seed: seed,
+                                            workers: workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1),
+                                            batch: methodSpec.batch, steps: steps, backend: output.backend.rawValue, threads: config.threadsPerRank,
+                                            problem: (try? ProblemSpec.parse(problem))?.description ?? problem),
+            objective: objective, method: methodSpec, compressor: compressorSpec, config: config, theory: theory)
         guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
-                                           config: config, theory: theory, ensemble: ensembleSpec) else { return }
+                                           config: config, theory: theory, ensemble: ensembleSpec, header: header) else { return }
         if output.json {
-            CLI.output(try CLI.jsonLine(summary))
+            CLI.output(try CLI.jsonLine(HeadedSummary(summary: summary, header: header)))
         } else {
             CLI.output(Self.describe(summary, problem: objective.name, method: methodSpec.text, compressor: compressorSpec.description,
                                        workers: workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1)))
@@ -159,18 +166,22 @@ struct OptimizeCommand: ParsableCommand {
 /// refused run leaves an earlier log as it was. A fresh run empties it; a
 /// resumed run (`--resume`) keeps the interrupted run's lines before the
 /// first record's step (cutting the rest, and any line a kill cut short, off
-/// the end of a regular file) and appends.
+/// the end of a regular file) and appends. The run's `RunHeader` is written
+/// before its first record, so a resumed log has one header a segment.
 final class JSONLWriter: @unchecked Sendable {
     let path: String
     let resuming: Bool
+    /// Written before the first record (`RunHeader`).
+    let header: RunHeader?
     private let lock = NSLock()
     private var sink: LineSink?
 
     /// Checks that `path` can be a log without opening it: not a
     /// directory, in a directory that exists.
-    init(path: String, resuming: Bool = false) throws {
+    init(path: String, resuming: Bool = false, header: RunHeader? = nil) throws {
         self.path = path
         self.resuming = resuming
+        self.header = header
         var st = stat()
         if stat(path, &st) == 0 {
             guard (st.st_mode & S_IFMT) != S_IFDIR else { throw CSGDError("--log '\(path)' is a directory") }
@@ -189,7 +200,10 @@ final class JSONLWriter: @unchecked Sendable {
     func write<T: Encodable>(_ value: T) throws {
         let line = try CLI.jsonLine(value)
         lock.lock(); defer { lock.unlock() }
-        if sink == nil { sink = try open(from: (value as? StepRecord)?.step ?? Int.max) }
+        if sink == nil {
+            sink = try open(from: (value as? StepRecord)?.step ?? Int.max)
+            if let header { try sink!.writeLine(try CLI.jsonLine(header)) }
+        }
         try sink!.writeLine(line)
     }
 
@@ -197,13 +211,15 @@ final class JSONLWriter: @unchecked Sendable {
     private func open(from: Int) throws -> LineSink {
         let sink = try LineSink.open(path, name: name, truncate: !resuming)
         guard resuming, sink.isRegular, let data = FileManager.default.contents(atPath: path) else { return sink }
-        // The interrupted run's whole lines of steps before `from`, in order.
+        // The interrupted run's whole lines of steps before `from`, in order,
+        // with the headers before them (a summary line ends what is kept).
         var kept = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             let end = line.endIndex - data.startIndex
             guard end < data.count,
-                  let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let step = obj["step"] as? Int, step < from else { break }
+                  let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { break }
+            if obj["type"] as? String == RunHeader.type { continue }
+            guard let step = obj["step"] as? Int, step < from else { break }
             kept = end + 1
         }
         try sink.cut(to: kept)

@@ -4,6 +4,7 @@ import Compression
 import CSGDCore
 import Distributed
 import Foundation
+import NeuralNet
 import Optimization
 
 /// What `optimize` and `train` share around a run: the log and progress on
@@ -15,6 +16,8 @@ import Optimization
 /// the run (`StopSignal`): with a checkpoint directory, after writing the
 /// checkpoint of the step reached, with one line saying how to resume and
 /// exit status 0; without one, at once with exit status 128 + the signal.
+/// The log starts with the run's `RunHeader` and, when the run finishes,
+/// ends with its summary (`LogSummary`).
 /// Returns nil on ranks that do not report (MPI ranks other than 0).
 struct RunDriver {
     var backend: Backend
@@ -24,12 +27,12 @@ struct RunDriver {
 
     func run(objective: any Objective, method: any Method, compressor: CompressorSpec, workers: Int?,
              config: TrainerConfiguration, theory: TheoryParameters? = nil, evaluator: Evaluator? = nil,
-             ensemble: Ensemble? = nil) throws -> RunSummary? {
+             ensemble: Ensemble? = nil, header: RunHeader? = nil) throws -> RunSummary? {
         let reporter = backend.launchRank == 0
         StopSignal.install(resumable: checkpoint != nil && ensemble == nil)
         var config = config
         config.stopsOnSignal = checkpoint != nil
-        let logWriter = try CLI.orExit { try reporter ? logPath.map { try JSONLWriter(path: $0, resuming: resume) } : nil }
+        let logWriter = try CLI.orExit { try reporter ? logPath.map { try JSONLWriter(path: $0, resuming: resume, header: header) } : nil }
         let progress = Progress(total: reporter ? config.steps : 0)
         let summary: RunSummary
         do {
@@ -72,8 +75,46 @@ struct RunDriver {
             CLI.fail(String(describing: error), status: 1)
         }
         progress.finish()
-        do { try logWriter?.close() } catch { CLI.fail(String(describing: error), status: 1) }
+        do {
+            try logWriter?.write(LogSummary(summary))
+            try logWriter?.close()
+        } catch { CLI.fail(String(describing: error), status: 1) }
         return summary
+    }
+
+    /// The header of a run of `command` (see `RunHeader`): this binary's
+    /// version and commit, the command line as parsed, `configuration` with
+    /// the backend and the step size η the method's chain starts with, and
+    /// this machine.
+    func header(command: String, configuration: RunConfiguration, objective: any Objective, method: any Method,
+                compressor: CompressorSpec, config: TrainerConfiguration, theory: TheoryParameters?) -> RunHeader {
+        var configuration = configuration
+        configuration.backend = backend.rawValue
+        // η as the chain resolves it (eta=, --lr, the method's or the
+        // problem's); a run that cannot resolve one is refused by the runner.
+        var context = config.methodContext
+        context.theory = theory
+        configuration.eta = try? method.chain(compressor: compressor.make(dimension: objective.dimension),
+                                              objective: objective, context: context).eta
+        let given = CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst()))
+        return RunHeader(version: CSGDVersion.number, commit: BuildInfo.commit, commitModified: BuildInfo.commit == nil ? nil : BuildInfo.modified,
+                         command: command, arguments: (try? ResumeArguments.expand(given)) ?? given,
+                         configuration: configuration, machine: RunMachine.current(blasCore: OpenBLASCore.current ?? "unknown"))
+    }
+}
+
+/// A `--json` summary with the run's header as its `header` key (every
+/// other key as the summary writes it).
+struct HeadedSummary<Summary: Encodable>: Encodable {
+    var summary: Summary
+    var header: RunHeader
+
+    enum CodingKeys: String, CodingKey { case header }
+
+    func encode(to encoder: Encoder) throws {
+        try summary.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(header, forKey: .header)
     }
 }
 

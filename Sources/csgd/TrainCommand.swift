@@ -115,11 +115,19 @@ struct TrainCommand: ParsableCommand {
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         config.optimizer = try CLI.orExit { try optimizer.options(steps: setup.steps) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
+        let header = driver.header(
+            command: "train",
+            configuration: RunConfiguration(method: setup.method, compressor: setup.compressor.description, eta: nil, seed: seed,
+                                            workers: setup.workers, batch: setup.batch, steps: setup.steps, backend: output.backend.rawValue,
+                                            threads: setup.threads, model: setup.model.name,
+                                            data: "\(setup.datasetName): \(setup.trainCount) train / \(setup.test.count) test",
+                                            partition: (try? PartitionSpec.parse(partition))?.description ?? partition),
+            objective: objective, method: setup.method, compressor: setup.compressor, config: config, theory: nil)
         guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
-                                           workers: setup.workers, config: config, evaluator: evaluator) else { return }
+                                           workers: setup.workers, config: config, evaluator: evaluator, header: header) else { return }
         let out = TrainSummary(summary, setup: setup, certify: certify)
         if output.json {
-            CLI.output(try CLI.jsonLine(out))
+            CLI.output(try CLI.jsonLine(HeadedSummary(summary: out, header: header)))
         } else {
             CLI.output(out.table(setup: setup))
         }

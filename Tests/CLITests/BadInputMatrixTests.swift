@@ -28,7 +28,6 @@ final class BadInputMatrixTests: XCTestCase {
         // The argument parser's findings: one line and exit 2, like every other bad input.
         Row(["bogus"], says: "Unexpected argument 'bogus'"),
         Row(["--bogus"], says: "Unknown option '--bogus'"),
-        Row(["--version"], says: "Unknown option '--version'"),
         Row(["compress", "--bogus"], says: "Unknown option '--bogus'"),
         Row(["compress", "--dim"], says: "Missing value for '--dim <dim>'"),
         Row(["compress", "--dim", "abc"], says: "The value 'abc' is invalid for '--dim <dim>'"),
@@ -168,10 +167,48 @@ final class BadInputMatrixTests: XCTestCase {
         Row(["reproduce", "--out", "out", "--runs", "0", "cnc"], says: "--runs 0 must be at least 1"),
         Row(["reproduce", "--out", "out", "--jobs", "-2", "cnc"], says: "--jobs -2 must be at least 1"),
         Row(["report", "nonexistent"], says: "is not a directory"),
+        // rerun: a log it cannot rerun (the fixtures are written by the test, outside the row's directory)
+        Row(["rerun"], says: "Missing expected argument '<log-file>'"),
+        Row(["rerun", "missing.jsonl"], says: "the log 'missing.jsonl' does not exist"),
+        Row(["rerun", "."], says: "the log '.' is a directory"),
+        Row(["rerun", logs + "/empty.jsonl"], says: "is empty: nothing to rerun"),
+        Row(["rerun", logs + "/text.jsonl"], says: "is not a csgd log: line 1 is not a JSON object"),
+        Row(["rerun", logs + "/records.jsonl"], says: "has no header"),
+        Row(["rerun", logs + "/damaged.jsonl"], says: "has a damaged header on line 1: no 'argv'"),
+        Row(["rerun", logs + "/cut.jsonl"], says: "is damaged: line 3 is not a JSON object"),
+        Row(["rerun", logs + "/header.jsonl", "--log", logs + "/../\(URL(fileURLWithPath: logs).lastPathComponent)/header.jsonl"],
+            says: "is the log being rerun"),
     ]
+
+    /// Where the rerun rows' logs are (outside every row's directory).
+    static let logs = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-bad-input-logs-\(getpid())").path
+
+    /// A header a csgd of this version writes, for a 5-step run.
+    static let header = #"{"argv":["optimize","--problem","saddle","--method","sgd","--lr","0.1","--steps","5"],"command":"optimize","#
+        + #""config":{"backend":"inproc","batch":1,"compressor":"none","eta":0.1,"method":"sgd","method_options":{"batch":"1","eta":"none"},"#
+        + #""problem":"saddle:d=2","seed":0,"steps":5,"threads":0,"workers":1},"csgd_version":"0.1.0","#
+        + #""machine":{"blas_core":"SkylakeX","cores":2,"cpu":"x","instruction_path":"avx512"},"type":"header"}"#
+
+    /// Writes the logs the rerun rows read.
+    static func writeLogs() throws {
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let record = #"{"download_bits":0,"error_norm":0,"grad_norm":1,"loss":1,"resets":0,"step":0,"stochastic_grad_norm":1,"update_norm":0,"upload_bits":0,"wall_seconds":0}"#
+        let files = [
+            "empty.jsonl": "",
+            "text.jsonl": "not json\n",
+            "records.jsonl": record + "\n",
+            "damaged.jsonl": header.replacingOccurrences(of: #""argv":"#, with: #""args":"#) + "\n" + record + "\n",
+            "cut.jsonl": header + "\n" + record + "\n" + #"{"download_bits":0,"err"# + "\n",
+            "header.jsonl": header + "\n" + record + "\n",
+        ]
+        for (name, text) in files { try Data(text.utf8).write(to: URL(fileURLWithPath: logs + "/" + name)) }
+    }
 
     func testEveryBadInputIsOneLineExitTwoAndCreatesNothing() throws {
         XCTAssertGreaterThanOrEqual(Self.rows.count, 60)
+        try Self.writeLogs()
+        defer { try? FileManager.default.removeItem(atPath: Self.logs) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: Self.logs).sorted()
         for row in Self.rows {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("csgd-bad-input-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -185,6 +222,7 @@ final class BadInputMatrixTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(row.says), "\(shown): \(r.stderr.debugDescription) lacks \(row.says.debugDescription)", line: row.line)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "\(shown) created files", line: row.line)
         }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: Self.logs).sorted(), before, "rerun wrote beside its logs")
     }
 
     /// Help is not an error: it stays on stdout with exit status 0.

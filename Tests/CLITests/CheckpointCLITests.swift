@@ -51,8 +51,10 @@ final class CheckpointCLITests: XCTestCase {
     /// The log's lines without the wall clock (and any timing key).
     static func logLines(_ path: String) throws -> [String] {
         let keys = ["step", "loss", "grad_norm", "stochastic_grad_norm", "update_norm", "error_norm", "resets", "upload_bits", "download_bits", "wire_bytes_sent"]
-        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line in
             let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            // The records only: a header names its own command line, a summary its wall time.
+            guard obj["type"] == nil else { return nil }
             return keys.map { "\($0)=\(obj[$0] ?? "nil")" }.joined(separator: " ")
         }
     }
@@ -375,6 +377,7 @@ final class CheckpointCLITests: XCTestCase {
         let stopped = try XCTUnwrap(r.stderr.firstMatch(of: #/at step (\d+)/#).flatMap { Int($0.1) })
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         let records = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0)) }
+            .filter { $0["type"] == nil }
         XCTAssertEqual(records.compactMap { $0["step"] as? Int }, Array(0...stopped))
         for record in records {
             for (key, value) in record where !(value is String) {

@@ -16,7 +16,11 @@ final class EnsembleCLITests: XCTestCase {
         XCTAssertEqual(json["ensemble_consensus"] as? Double, 1)
         XCTAssertEqual(json["ensemble_chosen"] as? Double, 1)
         XCTAssertEqual(json["upload_bits_per_worker"] as? Int, 3 * 1000 * 32 * 20, "three runs' bits")
-        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let all = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        // The header, the records, the summary (the chosen trial's, with the vote).
+        XCTAssertTrue(all.first!.contains("\"type\":\"header\""))
+        XCTAssertTrue(all.last!.contains("\"type\":\"summary\"") && all.last!.contains("\"ensemble_chosen\":1"), String(all.last!))
+        let lines = all.dropFirst().dropLast()
         XCTAssertEqual(lines.count, 3 * 11, "three runs of records at 0, 100, …, 1000")
         XCTAssertTrue(lines.last!.contains("\"trial\":3"))
         let table = try CLIRunner.run(["optimize", "--problem", "relu:d=20,n=60", "--method", "sgd:batch=10", "--steps", "1000",

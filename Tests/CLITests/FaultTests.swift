@@ -99,8 +99,10 @@ final class FaultTests: XCTestCase {
     static func logSteps(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Int] {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
         XCTAssertEqual(data.last, UInt8(ascii: "\n"), "\(path) does not end on a whole line", file: file, line: line)
-        return try data.split(separator: UInt8(ascii: "\n")).map { l in
+        return try data.split(separator: UInt8(ascii: "\n")).compactMap { l in
             let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(l)) as? [String: Any], "\(path): not a JSON line", file: file, line: line)
+            // A header or summary line (`type`) is not a step's record.
+            guard obj["type"] == nil else { return nil }
             return try XCTUnwrap(obj["step"] as? Int, file: file, line: line)
         }
     }

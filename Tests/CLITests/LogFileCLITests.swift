@@ -73,7 +73,7 @@ final class LogFileCLITests: XCTestCase {
         XCTAssertEqual(fileType(fifo), S_IFIFO, "the FIFO was replaced")
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "nothing wrote into the FIFO")
         let lines = String(decoding: read.data, as: UTF8.self).split(separator: "\n")
-        XCTAssertEqual(lines.count, 31, "one line every 10 of 300 steps and the last")
+        XCTAssertEqual(lines.count, 33, "the header, one line every 10 of 300 steps and the last, the summary")
         XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("{\"") && $0.hasSuffix("}") })
     }
 
@@ -86,7 +86,7 @@ final class LogFileCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(fileType(link), S_IFLNK, "the link was replaced")
         let lines = try String(contentsOfFile: target, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 31, "a fresh run empties the target, then writes its lines")
+        XCTAssertEqual(lines.count, 33, "a fresh run empties the target, then writes its lines (header, 31 records, summary)")
         XCTAssertTrue(lines.first?.hasPrefix("{\"") == true)
     }
 
@@ -198,7 +198,10 @@ final class LogFileCLITests: XCTestCase {
         let resumed = try CLIRunner.run(Self.run + flags + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 31)
         XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("{\"") && $0.hasSuffix("}") })
+        XCTAssertEqual(lines.filter { !$0.contains("\"type\":") }.count, 31)
+        // A header before each run's first record, the summary at the end.
+        XCTAssertEqual(lines.filter { $0.contains("\"type\":\"header\"") }.count, 2)
+        XCTAssertTrue(lines.last!.contains("\"type\":\"summary\""))
     }
 }

@@ -23,8 +23,9 @@ final class StopAtSOSPCLITests: XCTestCase {
         XCTAssertEqual(json["is_sosp"] as? Bool, true)
         XCTAssertEqual(json["stopped_early"] as? String, "first ε-SOSP certified")
         XCTAssertEqual(json["upload_bits_per_worker"] as? Int, first * 32 * 10, "the bits to the ε-SOSP")
-        let steps = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { line -> Int in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["step"] as? Int ?? -1
+        let steps = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line -> Int? in
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return object["type"] == nil ? try XCTUnwrap(object["step"] as? Int) : nil
         }
         XCTAssertEqual(steps.last, first)
         XCTAssertEqual(Set(steps).count, steps.count, "no step logged twice")

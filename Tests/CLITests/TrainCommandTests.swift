@@ -22,9 +22,10 @@ final class TrainCommandTests: XCTestCase {
                     "--batch", "8", "--log-every", "5"]
         let s = try json(try CLIRunner.run(base + ["--certify", "--certify-every", "10", "--log", log, "--json"]))
         XCTAssertNotNil(s["lambda_min"])
+        // The step records (the header and summary lines have a `type`).
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+        }.filter { $0["type"] == nil }
         XCTAssertEqual(lines.compactMap { $0["step"] as? Int }, [0, 5, 10, 15, 20, 25, 30])
         for l in lines {
             let step = try XCTUnwrap(l["step"] as? Int)
@@ -59,7 +60,8 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(s["steps"] as? Int, 80)
         XCTAssertEqual(s["params"] as? Int, 784 * 64 + 64 + 64 * 10 + 10)
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])   // after the header
+        XCTAssertEqual(first["step"] as? Int, 0)
         let start = try XCTUnwrap(first["loss"] as? Double)
         let end = try XCTUnwrap(s["train_loss"] as? Double)
         XCTAssertLessThan(end, 0.6 * start, "loss \(start) → \(end)")
