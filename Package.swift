@@ -164,8 +164,11 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),
         .testTarget(name: "CSGDBenchTests", dependencies: ["CSGDBench", "Compression", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
-        // Runs python/tests against libcsgd_c.so and the csgd tool of the same build.
-        .testTarget(name: "CSGDCAPITests", dependencies: ["CSGDCAPI", "csgd"]),
+        // The C ABI against ErrorFeedback; python/tests run against libcsgd_c.so and the csgd tool of the same build.
+        .testTarget(
+            name: "CSGDCAPITests",
+            dependencies: ["CSGDCAPI", "csgd", "Optimization", "Problems", "Communication", "Compression", "CSGDCore"]
+        ),
         // The code of the article "Using csgd as a library" (Distributed's
         // documentation): the example package's sources, compiled here too,
         // under another module name, and run by their test.
