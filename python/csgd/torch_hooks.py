@@ -7,7 +7,10 @@
 
 Per gradient bucket and step, each rank runs error feedback around the
 compressor on its bucket gradient g (e ← e + g, m = C(e), e ← e − C(m), csgd's
-keys: (seed, step, rank)), exchanges the encoded messages with two
+keys: (seed, step, rank)), or with error_feedback=False compresses g alone
+(m = C(g): for unbiased compressors such as QSGD, whose error
+E‖C(x) − x‖² ≤ min(d/S², √d/S)·‖x‖² can exceed ‖x‖², so that a memory of it
+grows without bound), exchanges the encoded messages with two
 `all_gather`s (the message lengths, then the messages padded to the longest
 as uint8 tensors), decodes every rank's message and returns the average
 (1/W)·Σ_r C(m_r) as the bucket's gradient. The exchange is done in the hook
@@ -33,9 +36,12 @@ class CSGDHookState:
     message_bytes and message_bits the encoded messages alone;
     dense_bytes what a float32 all-reduce of the same buckets would send."""
 
-    def __init__(self, spec, seed=0, sigma=0.0, process_group=None):
+    def __init__(self, spec, seed=0, sigma=0.0, error_feedback=True, process_group=None):
         import torch.distributed as dist  # noqa: F401  (fails early without torch)
+        if not error_feedback and sigma:
+            raise ValueError("the perturbation sigma is part of error feedback; it needs error_feedback=True")
         self.spec = spec
+        self.use_error_feedback = bool(error_feedback)
         self.seed = int(seed)
         self.sigma = float(sigma)
         self.process_group = process_group
@@ -75,7 +81,10 @@ def csgd_hook(state, bucket):
     ef = state.error_feedback(bucket.index(), d)
     step = state.steps[bucket.index()]
     state.steps[bucket.index()] = step + 1
-    msg = ef.step_message(grad, state.seed, step, rank)
+    if state.use_error_feedback:
+        msg = ef.step_message(grad, state.seed, step, rank)
+    else:
+        msg = ef.compressor.compress(grad, state.seed, step, rank, QUANTIZATION)
 
     # Lengths first, then the messages padded to the longest.
     length = torch.tensor([len(msg.data)], dtype=torch.int64)

@@ -1,6 +1,7 @@
 """Compare PyTorch DDP gradient exchanges on a real 2-process CPU job:
 PyTorch's all-reduce hook, its PowerSGD hook (Vogels et al. 2019) and csgd's
-error-feedback hook with csgd's compressors.
+hook with csgd's compressors, under error feedback or (for unbiased
+compressors such as QSGD) without.
 
     PYTHONPATH=/path/to/torch:python python3 python/examples/ddp_compare.py --steps 300
 
@@ -95,9 +96,9 @@ def run(rank, world, port, method, spec, args, out_path):
         state = powerSGD_hook.PowerSGDState(process_group=None, matrix_approximation_rank=int(spec),
                                             start_powerSGD_iter=2, use_error_feedback=True, warm_start=True)
         ddp.register_comm_hook(state, powerSGD_hook.powerSGD_hook)
-    else:
+    else:   # csgd, csgd-noef
         from csgd.torch_hooks import CSGDHookState, csgd_hook
-        state = CSGDHookState(spec, seed=0)
+        state = CSGDHookState(spec, seed=0, error_feedback=(method == "csgd"))
         ddp.register_comm_hook(state, csgd_hook)
     opt = torch.optim.SGD(ddp.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -127,7 +128,7 @@ def run(rank, world, port, method, spec, args, out_path):
     if rank == 0:
         mean_loss = (t / world).tolist()
         record = {
-            "method": method if method != "csgd" else "csgd " + spec,
+            "method": {"csgd": "csgd " + spec + " EF", "csgd-noef": "csgd " + spec}.get(method, method),
             "params": sum(p.numel() for p in model.parameters()),
             "loss_first20": float(np.mean(mean_loss[:20])),
             "loss_last20": float(np.mean(mean_loss[-20:])),
@@ -136,7 +137,7 @@ def run(rank, world, port, method, spec, args, out_path):
             "step_ms": 1000 * float(np.mean(times[10:])),
             "curve": [float(np.mean(mean_loss[i:i + 50])) for i in range(0, len(mean_loss), 50)],
         }
-        if method == "csgd":
+        if method.startswith("csgd"):
             record["message_bits_per_step"] = state.message_bits / args.steps
         with open(out_path, "w") as f:
             json.dump(record, f)
@@ -156,14 +157,16 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--world", type=int, default=2)
     ap.add_argument("--powersgd-rank", type=int, default=2)
-    ap.add_argument("--csgd", default="topk:0.01,qsgd:15", help="csgd compressor specs, comma-separated")
+    ap.add_argument("--csgd", default="topk:0.01;sign", help="csgd compressor specs under error feedback, ';'-separated")
+    ap.add_argument("--csgd-no-ef", default="qsgd:15", help="csgd compressor specs without error feedback, ';'-separated")
     ap.add_argument("--json", help="also write the records to this file")
     args = ap.parse_args()
     if args.steps <= 20:
         ap.error("--steps must exceed 20")
     import torch.multiprocessing as mp
 
-    runs = [("allreduce", ""), ("powersgd", str(args.powersgd_rank))] + [("csgd", s) for s in args.csgd.split(",") if s]
+    runs = [("allreduce", ""), ("powersgd", str(args.powersgd_rank))]
+    runs += [("csgd", s) for s in args.csgd.split(";") if s] + [("csgd-noef", s) for s in args.csgd_no_ef.split(";") if s]
     records = []
     data_name = load_data()[4]
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,15 +179,15 @@ def main():
     base = records[0]["bytes_per_step"]
     print("data: %s; MLP with %d parameters; %d ranks (gloo, CPU); %d steps of %d samples a rank; SGD lr %g"
           % (data_name, records[0]["params"], args.world, args.steps, args.batch, args.lr))
-    print("%-22s %14s %9s %9s %11s %11s %9s %9s" % ("hook", "bytes/step", "vs dense", "step ms", "loss 1-20",
+    print("%-26s %14s %9s %9s %11s %11s %9s %9s" % ("hook", "bytes/step", "vs dense", "step ms", "loss 1-20",
                                                     "loss last20", "test loss", "test acc"))
     for r in records:
-        print("%-22s %14.0f %8.1fx %9.2f %11.4f %11.4f %9.4f %9.4f" % (
+        print("%-26s %14.0f %8.1fx %9.2f %11.4f %11.4f %9.4f %9.4f" % (
             r["method"], r["bytes_per_step"], base / r["bytes_per_step"], r["step_ms"], r["loss_first20"],
             r["loss_last20"], r["test_loss"], r["test_acc"]))
     print("loss curve (mean of each 50 steps):")
     for r in records:
-        print("  %-20s %s" % (r["method"], " ".join("%.3f" % v for v in r["curve"])))
+        print("  %-24s %s" % (r["method"], " ".join("%.3f" % v for v in r["curve"])))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(records, f, indent=1)
