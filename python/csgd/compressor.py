@@ -45,7 +45,6 @@ class Compressor:
         self.max_bytes = max_bytes.value
         self.is_linear = bool(linear.value)
         self.is_unbiased = bool(unbiased.value)
-        self._out = np.empty(max(self.max_bytes, 1), dtype=np.uint8)
 
     def __del__(self):
         h = getattr(self, "_handle", None)
@@ -59,11 +58,12 @@ class Compressor:
     def compress(self, x, seed=0, step=0, worker=SHARED, purpose=QUANTIZATION):
         """m = C(x) with the randomness of key (seed, step, worker, purpose), encoded."""
         a = floats(x, self.dimension, "the input vector")
+        out = np.empty(max(self.max_bytes, 1), dtype=np.uint8)   # per call: threads may share a compressor
         nbytes = ctypes.c_size_t()
         nbits = ctypes.c_int64()
         check(L.compress, self._handle, float_ptr(a), self.dimension, seed, step, worker, purpose,
-              byte_ptr(self._out), self._out.shape[0], ctypes.byref(nbytes), ctypes.byref(nbits))
-        return Message(self._out[:nbytes.value].tobytes(), nbits.value, seed, step, worker, purpose)
+              byte_ptr(out), out.shape[0], ctypes.byref(nbytes), ctypes.byref(nbits))
+        return Message(out[:nbytes.value].tobytes(), nbits.value, seed, step, worker, purpose)
 
     def decode(self, data, seed=0, step=0, worker=SHARED, purpose=QUANTIZATION):
         """Checks that `data` is exactly one message of this compressor (the key

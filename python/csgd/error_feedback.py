@@ -26,7 +26,7 @@ class ErrorFeedback:
         self.dimension = self.compressor.dimension
         size = ctypes.c_size_t()
         check(L.ef_max_bytes, handle, ctypes.byref(size))
-        self._out = np.empty(max(size.value, 1), dtype=np.uint8)
+        self.max_bytes = size.value
 
     def __del__(self):
         h = getattr(self, "_handle", None)
@@ -37,11 +37,12 @@ class ErrorFeedback:
     def step_message(self, grad, seed, step, worker):
         """One step on `grad`; returns the Message (bytes, exact bits, key)."""
         g = floats(grad, self.dimension, "the gradient")
+        out = np.empty(max(self.max_bytes, 1), dtype=np.uint8)   # per call: threads may share a memory
         nbytes = ctypes.c_size_t()
         nbits = ctypes.c_int64()
         check(L.ef_step, self._handle, float_ptr(g), self.dimension, seed, step, worker,
-              byte_ptr(self._out), self._out.shape[0], ctypes.byref(nbytes), ctypes.byref(nbits))
-        return Message(self._out[:nbytes.value].tobytes(), nbits.value, seed, step, worker, QUANTIZATION)
+              byte_ptr(out), out.shape[0], ctypes.byref(nbytes), ctypes.byref(nbits))
+        return Message(out[:nbytes.value].tobytes(), nbits.value, seed, step, worker, QUANTIZATION)
 
     def step(self, grad, seed, step, worker):
         """One step on `grad`; returns the encoded bytes of m = C(e + g + σξ)."""

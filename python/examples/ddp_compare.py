@@ -164,6 +164,13 @@ def main():
     if args.steps <= 20:
         ap.error("--steps must exceed 20")
     import torch.multiprocessing as mp
+    import csgd
+    for spec in [s for s in (args.csgd + ";" + args.csgd_no_ef).split(";") if s]:
+        try:
+            csgd.Compressor(spec, 784 * 256 + 256)   # the largest bucket a spec must fit
+        except csgd.CSGDError as e:
+            print("ddp_compare: error: %s" % e, file=sys.stderr)
+            sys.exit(2)
 
     runs = [("allreduce", ""), ("powersgd", str(args.powersgd_rank))]
     runs += [("csgd", s) for s in args.csgd.split(";") if s] + [("csgd-noef", s) for s in args.csgd_no_ef.split(";") if s]
