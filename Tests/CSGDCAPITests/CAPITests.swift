@@ -10,7 +10,7 @@ import XCTest
 /// The C ABI: its error-feedback step against the library's `ErrorFeedback`
 /// transform, and the Python binding's tests (python/tests/test_csgd.py) run
 /// against the C library and the csgd tool of this build when python3 with
-/// numpy is installed (skipped otherwise).
+/// numpy is installed (skipped otherwise; the DDP hook's tests also need torch).
 final class CAPITests: XCTestCase {
     /// The build's products directory: where the test bundle, libcsgd_c.so and csgd lie.
     static var productsDirectory: URL {
@@ -56,8 +56,10 @@ final class CAPITests: XCTestCase {
         let script = Self.repository.appendingPathComponent("python/tests/test_csgd.py").path
         let out = try run("python3", [script, "-v"], environment: ["CSGD_LIBRARY": library.path, "CSGD_CLI": cli.path])
         XCTAssertEqual(out.status, 0, out.text)
-        // Every test ran, none skipped (the tool and the library were both found).
-        XCTAssertFalse(out.text.contains("skipped"), out.text)
+        // Every test ran (the tool and the library were both found) but
+        // the DDP hook's, which need torch.
+        let skipped = out.text.split(separator: "\n").filter { $0.contains(" ... skipped") }
+        XCTAssertTrue(skipped.allSatisfy { $0.hasSuffix("skipped 'torch is not installed'") }, out.text)
         let agreement = out.text.split(separator: "\n").filter { $0.hasPrefix("test_bits_equal_csgd_compress ") }
         XCTAssertEqual(agreement.count, 1, out.text)
         XCTAssertTrue(agreement.first?.hasSuffix("... ok") ?? false, out.text)
@@ -98,8 +100,8 @@ final class CAPITests: XCTestCase {
                     XCTAssertEqual(csgd_ef_step(handle, grad.pointer, Int64(d), seed, UInt64(step), UInt32(worker),
                                                 &out, out.count, &nbytes, &nbits, &err, err.count), 0, String(cString: err))
                     XCTAssertEqual(csgd_ef_get_memory(handle, ours.pointer, Int64(d), &err, err.count), 0)
-                    let theirs = state.memory.readOnly.map(\.bitPattern)
-                    XCTAssertEqual(ours.readOnly.map(\.bitPattern), theirs, "\(spec) σ = \(sigma) step \(step)")
+                    let differ = (0..<d).filter { ours.pointer[$0].bitPattern != state.memory.pointer[$0].bitPattern }
+                    XCTAssertEqual(differ.count, 0, "\(spec) σ = \(sigma) step \(step): first at \(differ.first ?? -1)")
                     XCTAssertEqual(nbytes, (Int(nbits) + 7) / 8)
                 }
             }

@@ -6,9 +6,12 @@ the comparison with the command-line tool uses $CSGD_CLI or the csgd binary
 beside the library, and is skipped when there is none.
 """
 
+import importlib.util
 import json
 import os
+import socket
 import subprocess
+import tempfile
 import sys
 import unittest
 from pathlib import Path
@@ -215,6 +218,83 @@ class CommandLineAgreementTests(unittest.TestCase):
                 with self.assertRaises(csgd.CSGDError) as cm:
                     csgd.Compressor(spec, 100)
                 self.assertEqual("csgd: error: " + str(cm.exception), line)
+
+
+def hook_rank(rank, world, port, spec, error_feedback, out_dir):
+    """One rank of the hook test: two steps of csgd_hook on a stand-in bucket
+    holding csgd.gaussian(d, seed=rank, step=t), written to out_dir."""
+    import torch
+    import torch.distributed as dist
+    from csgd.torch_hooks import CSGDHookState, csgd_hook
+
+    class Bucket:
+        def __init__(self, t):
+            self.t = t
+
+        def buffer(self):
+            return self.t
+
+        def index(self):
+            return 0
+
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    state = CSGDHookState(spec, seed=5, error_feedback=error_feedback)
+    results = []
+    for t in range(2):
+        g = torch.from_numpy(csgd.gaussian(HOOK_D, seed=rank, step=t))
+        results.append(csgd_hook(state, Bucket(g)).wait().numpy().copy())
+    np.save(os.path.join(out_dir, "rank%d.npy" % rank), np.stack(results))
+    with open(os.path.join(out_dir, "rank%d.json" % rank), "w") as f:
+        json.dump({"bytes_sent": state.bytes_sent, "message_bytes": state.message_bytes}, f)
+    dist.destroy_process_group()
+
+
+HOOK_D = 3000
+
+
+@unittest.skipUnless(importlib.util.find_spec("torch") is not None, "torch is not installed")
+class TorchHookTests(unittest.TestCase):
+    """csgd_hook in a real 2-process gloo group returns, on every rank, the
+    average of every rank's error-feedback message (computed here with the
+    binding alone), and counts the bytes it sent."""
+
+    def run_hook(self, spec, error_feedback):
+        import torch.multiprocessing as mp
+        world = 2
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        with tempfile.TemporaryDirectory() as tmp:
+            mp.spawn(hook_rank, args=(world, port, spec, error_feedback, tmp), nprocs=world, join=True)
+            got = [np.load(os.path.join(tmp, "rank%d.npy" % r)) for r in range(world)]
+            counts = [json.load(open(os.path.join(tmp, "rank%d.json" % r))) for r in range(world)]
+        efs = [csgd.ErrorFeedback(spec, HOOK_D) for _ in range(world)]
+        c = csgd.Compressor(spec, HOOK_D)
+        sent = [0] * world
+        longest_total = 0
+        for t in range(2):
+            want = np.zeros(HOOK_D, np.float32)
+            lengths = []
+            for r in range(world):
+                g = csgd.gaussian(HOOK_D, seed=r, step=t)
+                m = efs[r].step_message(g, 5, t, r) if error_feedback else c.compress(g, 5, t, r)
+                lengths.append(len(m.data))
+                sent[r] += len(m.data)
+                c.decompress(m, out=want, scale=1.0 / world, accumulate=True)
+            longest_total += 8 + max(lengths)
+            for r in range(world):
+                np.testing.assert_array_equal(got[r][t], want)
+        for r in range(world):
+            self.assertEqual(counts[r]["message_bytes"], sent[r])
+            self.assertEqual(counts[r]["bytes_sent"], longest_total)
+
+    def test_topk_with_error_feedback(self):
+        self.run_hook("topk:0.05", True)
+
+    def test_qsgd_without_error_feedback(self):
+        self.run_hook("qsgd:15", False)
 
 
 if __name__ == "__main__":
