@@ -54,7 +54,7 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: library.path), "libcsgd_c.so is not in \(dir.path)")
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: cli.path), "csgd is not in \(dir.path)")
         let script = Self.repository.appendingPathComponent("python/tests/test_csgd.py").path
-        let out = try run("python3", [script, "-v"], environment: ["CSGD_LIBRARY": library.path, "CSGD_CLI": cli.path])
+        let out = try run("python3", [script, "-v"], environment: ["CSGD_LIBRARY": library.path, "CSGD_CLI": cli.path, "PYTHONDONTWRITEBYTECODE": "1"])
         XCTAssertEqual(out.status, 0, out.text)
         // Every test ran (the tool and the library were both found) but
         // the DDP hook's, which need torch.
@@ -65,9 +65,15 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue(agreement.first?.hasSuffix("... ok") ?? false, out.text)
     }
 
+    /// The NUL-terminated message in an error buffer.
+    func message(_ err: [CChar]) -> String {
+        String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// csgd_ef_step leaves the same memory e, bit for bit, as `ErrorFeedback`
     /// on rank `worker` of a run at that step (whole 1024-float blocks and a
-    /// tail, with and without the perturbation), and sends C(e + g + σξ).
+    /// tail, with and without the perturbation); the message's bytes are its
+    /// bits rounded up (the message itself is checked by the Python suite).
     func testErrorFeedbackStepEqualsTheLibrarys() throws {
         let d = 3000, seed: UInt64 = 17, worker = 2
         var saddle = StrictSaddle.Options()
@@ -98,7 +104,7 @@ final class CAPITests: XCTestCase {
 
                     var nbytes = 0, nbits: Int64 = 0
                     XCTAssertEqual(csgd_ef_step(handle, grad.pointer, Int64(d), seed, UInt64(step), UInt32(worker),
-                                                &out, out.count, &nbytes, &nbits, &err, err.count), 0, String(cString: err))
+                                                &out, out.count, &nbytes, &nbits, &err, err.count), 0, message(err))
                     XCTAssertEqual(csgd_ef_get_memory(handle, ours.pointer, Int64(d), &err, err.count), 0)
                     let differ = (0..<d).filter { ours.pointer[$0].bitPattern != state.memory.pointer[$0].bitPattern }
                     XCTAssertEqual(differ.count, 0, "\(spec) σ = \(sigma) step \(step): first at \(differ.first ?? -1)")
