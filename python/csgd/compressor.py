@@ -48,7 +48,8 @@ class Compressor:
 
     def __del__(self):
         h = getattr(self, "_handle", None)
-        if h is not None and h.value:
+        # At interpreter exit the module may already be torn down (L is None).
+        if h is not None and h.value and L is not None:
             L.compressor_destroy(h)
             self._handle = None
 

@@ -30,7 +30,8 @@ class ErrorFeedback:
 
     def __del__(self):
         h = getattr(self, "_handle", None)
-        if h is not None and h.value:
+        # At interpreter exit the module may already be torn down (L is None).
+        if h is not None and h.value and L is not None:
             L.ef_destroy(h)
             self._handle = None
 
