@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "Reproduce", targets: ["Reproduce"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "csgd", targets: ["csgd"]),
+        // The C ABI over the compressors and error feedback (python/ binds it).
+        .library(name: "csgd_c", type: .dynamic, targets: ["CSGDCAPI"]),
     ],
     traits: [
         .trait(name: "MPI", description: "The Open MPI back-end (--backend mpi); needs libopenmpi-dev."),
@@ -126,6 +128,9 @@ let package = Package(
             name: "Reproduce",
             dependencies: ["CSGDCore", "Distributed", "Plotting", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The C ABI (@_cdecl functions, header python/include/csgd.h) over the
+        // compressors and error feedback, for the Python binding.
+        .target(name: "CSGDCAPI", dependencies: ["CSGDCore", "Compression"], swiftSettings: optimizedSwift),
         // The command-line tool: a thin layer over the library.
         .executableTarget(
             name: "csgd",
@@ -163,6 +168,11 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Datasets", "Optimization", "CSGDCore"]),
         .testTarget(name: "CSGDBenchTests", dependencies: ["CSGDBench", "Compression", "CSGDCore"]),
         .testTarget(name: "CLITests", dependencies: ["csgd"]),
+        // The C ABI against ErrorFeedback; python/tests run against libcsgd_c.so and the csgd tool of the same build.
+        .testTarget(
+            name: "CSGDCAPITests",
+            dependencies: ["CSGDCAPI", "csgd", "Optimization", "Problems", "Communication", "Compression", "CSGDCore"]
+        ),
         // The code of the article "Using csgd as a library" (Distributed's
         // documentation): the example package's sources, compiled here too,
         // under another module name, and run by their test.
