@@ -44,12 +44,15 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
         return try body()
     }
 
-    /// Adds the totals of the part of the run before a resume (kept in its
-    /// checkpoint), so that a resumed run reports the whole run's traffic.
-    public func carry(bytesSent sent: Int, bytesReceived received: Int, communicationSeconds seconds: Double) {
-        bytesSent += sent
-        bytesReceived += received
-        communicationSeconds += seconds
+    /// Sets the totals to those of the part of the run before a resume
+    /// (kept in its checkpoint), so that a resumed run reports the whole
+    /// run's traffic. A restore replaces a rank's state, so what this
+    /// instance counted before is replaced too (a resume's own exchanges
+    /// before it restores are `uncounted`).
+    public func resumeTotals(bytesSent sent: Int, bytesReceived received: Int, communicationSeconds seconds: Double) {
+        bytesSent = sent
+        bytesReceived = received
+        communicationSeconds = seconds
     }
 
     public var rank: Int { base.rank }

@@ -73,10 +73,15 @@ extension Trainer {
         // −1 is "none yet" (what `checkpointFile` writes for nil); below it is corruption.
         guard first >= -1 else { throw r.error("is corrupt: the first ε-SOSP step is \(first)") }
         firstSOSPStep = first >= 0 ? first : nil
-        elapsedBefore = try r.readDouble("the elapsed time")
+        let elapsed = try r.readDouble("the elapsed time")
+        guard elapsed >= 0, elapsed.isFinite else { throw r.error("is corrupt: the elapsed time is \(elapsed) s") }
+        elapsedBefore = elapsed
         let sent = try r.readInt("the bytes sent"), received = try r.readInt("the bytes received")
         let seconds = try r.readDouble("the communication time")
-        (communicator as? TimedCommunicator)?.carry(bytesSent: sent, bytesReceived: received, communicationSeconds: seconds)
+        guard sent >= 0, received >= 0, seconds >= 0, seconds.isFinite else {
+            throw r.error("is corrupt: its traffic so far is \(sent) bytes sent, \(received) received in \(seconds) s")
+        }
+        (communicator as? TimedCommunicator)?.resumeTotals(bytesSent: sent, bytesReceived: received, communicationSeconds: seconds)
         try updateNorms.restore(from: &r, "the update-norm window")
         try gradientNorms.restore(from: &r, "the gradient-norm window")
         try chain.restoreStates(from: &r)

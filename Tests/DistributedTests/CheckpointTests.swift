@@ -393,6 +393,62 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// The traffic so far and the elapsed time a rank file carries are
+    /// restored as they are (a restore sets them, even on a rank that has
+    /// counted traffic of its own: found by fuzzing, a restored file saved
+    /// back as other bytes) and saved back byte for byte; negative or
+    /// non-finite ones are corruption.
+    func testTrafficTotalsAndElapsedTimeRoundTripAndAreChecked() throws {
+        let timed = TimedCommunicator(InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0))
+        let trainer = try Trainer(objective: try ProblemSpec.make("saddle:d=10"), method: try Methods.parse("sgd"),
+                                  compressor: try CompressorSpec.parse("none").make(dimension: 10),
+                                  communicator: timed, config: TrainerConfiguration(steps: 10, learningRate: 0.1))
+        for t in 0..<3 { _ = try trainer.step(t) }
+        let path = "ckpt/step-0000000005/rank-0.ckpt"
+        // The saved file with (elapsed, sent, received, seconds), after the
+        // header, the rank, x and four counts, set to `fields`, sealed again.
+        func file(_ elapsed: Double, _ sent: Int64, _ received: Int64, _ seconds: Double) throws -> [UInt8] {
+            var bytes = trainer.checkpointFile(step: 5, elapsed: 2).bytes
+            var r = try CheckpointFile.open(bytes, path: path, kind: .rank)
+            _ = try CheckpointHeader.read(from: &r)
+            _ = try r.readUInt32("rank")
+            var x = [Float](repeating: 0, count: 10)
+            try x.withUnsafeMutableBufferPointer { try r.readFloats(into: $0, "x") }
+            for _ in 0..<4 { _ = try r.readInt("count") }
+            var o = r.offset
+            for v in [elapsed.bitPattern, UInt64(bitPattern: sent), UInt64(bitPattern: received), seconds.bitPattern] {
+                withUnsafeBytes(of: v.littleEndian) { bytes.replaceSubrange(o ..< o + 8, with: $0) }
+                o += 8
+            }
+            return CheckpointFile.seal(Array(bytes[CheckpointFile.headerBytes ..< bytes.count - CheckpointFile.digestBytes]), kind: .rank)
+        }
+        let header = trainer.checkpointHeader(step: 5)
+        let f = try file(7.5, 1_000_003, 2_000_005, 0.25)
+        XCTAssertNoThrow(try trainer.restoreCheckpointFile(f, path: path, header: header, digest: CheckpointFile.sha256(f)))
+        XCTAssertEqual(timed.bytesSent, 1_000_003)
+        XCTAssertEqual(timed.bytesReceived, 2_000_005)
+        XCTAssertEqual(timed.communicationSeconds, 0.25)
+        XCTAssertEqual(trainer.checkpointFile(step: 5, elapsed: 7.5).bytes, f, "restored and saved back byte for byte")
+        // Restored again over the totals it now holds: set, not added.
+        let again = try file(7.5, 10, 20, 0.5)
+        XCTAssertNoThrow(try trainer.restoreCheckpointFile(again, path: path, header: header, digest: CheckpointFile.sha256(again)))
+        XCTAssertEqual([timed.bytesSent, timed.bytesReceived], [10, 20])
+        XCTAssertEqual(trainer.checkpointFile(step: 5, elapsed: 7.5).bytes, again)
+        let bad: [((Double, Int64, Int64, Double), String)] = [
+            ((-1, 0, 0, 0), "the elapsed time is -1.0 s"),
+            ((.nan, 0, 0, 0), "the elapsed time is nan s"),
+            ((1, -5, 0, 0), "its traffic so far is -5 bytes sent, 0 received in 0.0 s"),
+            ((1, 0, .min, 0), "its traffic so far is 0 bytes sent, \(Int64.min) received in 0.0 s"),
+            ((1, 0, 0, .infinity), "its traffic so far is 0 bytes sent, 0 received in inf s"),
+        ]
+        for ((e, s, r, c), says) in bad {
+            let g = try file(e, s, r, c)
+            XCTAssertThrowsError(try trainer.restoreCheckpointFile(g, path: path, header: header, digest: CheckpointFile.sha256(g))) { err in
+                XCTAssertEqual((err as? CSGDError)?.message, "checkpoint '\(path)' is corrupt: \(says)")
+            }
+        }
+    }
+
     func testAnotherRunsCheckpointNamesTheMismatch() throws {
         let (dir, s) = try writtenCheckpoint()
         let cases: [(String, (inout Setup) -> Void)] = [

@@ -100,7 +100,8 @@ enum CheckpointTargets {
                 let method = try Methods.parse(methodText)
                 let spec = try method.compressor(given: try compressor.map(CompressorSpec.parse))
                 let t = try Trainer(objective: objective, method: method, compressor: try spec.make(dimension: objective.dimension),
-                                    communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
+                                    // Timed, as in a run: the traffic totals a rank file carries are restored and saved again.
+                                    communicator: TimedCommunicator(InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0)),
                                     config: TrainerConfiguration(steps: 100, seed: 3, learningRate: lr, threadsPerRank: 1))
                 for s in 0..<5 { _ = try t.step(s) }   // states that are not all zero
                 return t
