@@ -91,6 +91,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var output: RunOptions
     @OptionGroup var memory: MemoryOptions
     @OptionGroup(title: "Optimizer") var optimizer: OptimizerFlags
+    @OptionGroup(title: "Model files") var modelFile: ModelFileOptions
 
     func run() throws {
         // OpenBLAS may pick generic SSE kernels on CPUs newer than itself;
@@ -99,10 +100,17 @@ struct TrainCommand: ParsableCommand {
         OpenBLASCore.upgradeIfGeneric()
         BLAS.threads = 1
         let setup = try CLI.orExit { try TrainSetup(self) }
+        // --init-from is read and matched against the model before anything is written.
+        let start = try CLI.orExit { () throws -> [Float]? in
+            try modelFile.check(resume: output.resume)
+            return try modelFile.initFrom.map { try ModelFile.readParameters($0, model: setup.model) }
+        }
         let checkpointPolicy = try output.checkpointPolicy()
         let objective = setup.objective
         let test = setup.test
+        let final = modelFile.saveModel == nil ? nil : FinalIterate()
         let evaluator: Evaluator = { _, x in
+            final?.keep(x)
             let e = objective.evaluate(at: x, on: test)
             var m = ["test_loss": e.loss]
             if let a = e.accuracy { m["test_accuracy"] = a }
@@ -113,9 +121,23 @@ struct TrainCommand: ParsableCommand {
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: certifyEvery, evalEvery: evalEvery,
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         config.optimizer = try CLI.orExit { try optimizer.options(steps: setup.steps) }
+        var runObjective: any Objective = objective
+        if let start { runObjective = GivenStartObjective(objective, start: start) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
-        guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
+        guard let summary = try driver.run(objective: runObjective,
+                                           method: setup.method, compressor: setup.compressor,
                                            workers: setup.workers, config: config, evaluator: evaluator) else { return }
+        if let path = modelFile.saveModel, let final {
+            // BatchNorm's running statistics as the evaluation estimates them at x_T.
+            let x = try final.parameters(sha256: summary.paramsSHA256)
+            let tensors = x.withUnsafeBufferPointer { p in
+                let stats = objective.runningStatistics(at: p)
+                return ModelFile.tensors(of: setup.model, parameters: p, state: stats.state, batches: stats.batches)
+            }
+            let what = ["model": setup.model.name, "dataset": setup.datasetName, "method": setup.method.text,
+                        "compressor": setup.compressor.description, "workers": String(setup.workers), "seed": String(seed)]
+            try ModelFile.write(tensors, metadata: ModelFile.metadata(what, steps: summary.steps, sha256: summary.paramsSHA256), to: path)
+        }
         let out = TrainSummary(summary, setup: setup, certify: certify)
         if output.json {
             CLI.output(try CLI.jsonLine(out))
