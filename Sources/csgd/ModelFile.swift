@@ -35,11 +35,15 @@ struct ModelFileOptions: ParsableArguments {
 /// Reading and writing the safetensors files of `ModelFileOptions`.
 enum ModelFile {
     /// Refuses `path` unless a file can be created or replaced there: not
-    /// a directory, in a directory that exists.
+    /// a directory or any other non-regular file (a device, a FIFO: the
+    /// file is replaced by a rename, which would replace the node itself),
+    /// in a directory that exists. A symbolic link counts as its target.
     static func checkWritable(_ path: String, flag: String) throws {
         var st = stat()
         if stat(path, &st) == 0 {
             guard (st.st_mode & S_IFMT) != S_IFDIR else { throw CSGDError("\(flag) '\(path)' is a directory") }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw CSGDError("\(flag) '\(path)' is not a regular file") }
+            return
         }
         let parent = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
@@ -50,12 +54,13 @@ enum ModelFile {
 
     /// Writes `tensors` and `metadata` to `path` atomically (a temporary
     /// file beside it, fsync, rename): a reader sees the old file or the
-    /// whole new one. A failure is an `IOFailure` (exit status 1).
+    /// whole new one. A symbolic link stays a link: its target is replaced.
+    /// A failure is an `IOFailure` (exit status 1).
     static func write(_ tensors: [SafeTensors.Tensor], metadata: [String: String], to path: String) throws {
         let bytes = try SafeTensors.encode(tensors, metadata: metadata)
-        let url = URL(fileURLWithPath: path)
+        let url = URL(fileURLWithPath: path).resolvingSymlinksInPath()
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        try AtomicFile.write(bytes, to: path, temporary: tmp)
+        try AtomicFile.write(bytes, to: url.path, temporary: tmp)
     }
 
     /// The model's state_dict tensors at parameters `x`, with BatchNorm's

@@ -149,6 +149,7 @@ final class BadInputMatrixTests: XCTestCase {
         // Model files (--save-model, --init-from): checked before the run starts.
         Row(train + ["--save-model", "nodir/m.safetensors"], says: "--save-model 'nodir/m.safetensors': no directory 'nodir' to write it in"),
         Row(train + ["--save-model", "."], says: "--save-model '.' is a directory"),
+        Row(train + ["--save-model", "/dev/null"], says: "--save-model '/dev/null' is not a regular file"),
         Row(train + ["--init-from", "none.safetensors"], says: "cannot open 'none.safetensors': No such file or directory"),
         Row(train + ["--init-from", "/dev/null"], says: "'/dev/null' is not a regular file"),
         Row(train + ["--init-from", "m.safetensors", "--resume", "--checkpoint", "ckpt"], says: "--init-from and --resume"),

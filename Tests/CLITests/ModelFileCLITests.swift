@@ -270,6 +270,38 @@ final class ModelFileCLITests: XCTestCase {
         }
     }
 
+    /// A model file that cannot be written (a 4096-byte file-size limit,
+    /// SIGXFSZ ignored, so the write fails with EFBIG part-way) is one line
+    /// and exit status 1, leaves the earlier file as it was and no
+    /// temporary file; a symbolic link as FILE stays a link to the new file.
+    func testAFailedWriteKeepsTheOldFileAndALinkStaysALink() throws {
+        _ = try run(Self.mlp + ["--steps", "1", "--save-model", "m.safetensors"])
+        let before = try snapshot()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let args = ["train", "--model", "mlp:8-300-3", "--dataset", "synthetic:n=64,classes=3,shape=1x2x4", "--steps", "1",
+                    "--save-model", "m.safetensors"].map { "'\($0)'" }.joined(separator: " ")
+        p.arguments = ["-c", "trap '' XFSZ; ulimit -f 4; exec '\(CLIRunner.executable.path)' \(args)"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 1, e)
+        XCTAssertEqual(o.count, 0)
+        XCTAssertEqual(e.filter { $0 == "\n" }.count, 1, e)
+        XCTAssertTrue(e.hasPrefix("csgd: error: cannot write '") && e.contains("m.safetensors") && e.contains("File too large"), e)
+        XCTAssertEqual(try snapshot(), before, "the earlier file changed or a temporary file was left")
+
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.safetensors", withDestinationPath: "m.safetensors")
+        let r = try run(Self.mlp + ["--steps", "2", "--save-model", "link.safetensors"])
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/link.safetensors")
+        XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeSymbolicLink)
+        XCTAssertEqual(try sha256(try parse("m.safetensors").data), r["params_sha256"] as? String)
+    }
+
     /// Every file's name and bytes.
     func snapshot() throws -> [String: Data] {
         var out: [String: Data] = [:]
