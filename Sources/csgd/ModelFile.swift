@@ -22,12 +22,20 @@ struct ModelFileOptions: ParsableArguments {
                                valueName: "FILE"))
     var initFrom: String?
 
+    @Flag(help: "With --checkpoint DIR: also write x_t beside each checkpoint as DIR/step-N/model.safetensors (as --save-model writes it), before the checkpoint is complete.")
+    var saveModelAtCheckpoints = false
+
+    /// The file written beside each checkpoint, in its step directory.
+    static let checkpointFileName = "model.safetensors"
+
     /// Checks the flags before anything runs: --save-model names a file
-    /// that can be written, --init-from does not come with --resume.
-    func check(resume: Bool) throws {
+    /// that can be written, --init-from does not come with --resume,
+    /// --save-model-at-checkpoints comes with a checkpoint directory.
+    func check(resume: Bool, checkpoint: String?) throws {
         if initFrom != nil, resume {
             throw CSGDError("--init-from and --resume: a resumed run continues from its checkpoint; give one of them")
         }
+        if saveModelAtCheckpoints, checkpoint == nil { throw CSGDError("--save-model-at-checkpoints needs --checkpoint DIR") }
         if let path = saveModel { try ModelFile.checkWritable(path, flag: "--save-model") }
     }
 }

@@ -101,7 +101,7 @@ struct OptimizeCommand: ParsableCommand {
         }
         // --init-from is read and matched against the problem before anything is written.
         let start = try CLI.orExit { () throws -> [Float]? in
-            try modelFile.check(resume: output.resume)
+            try modelFile.check(resume: output.resume, checkpoint: output.checkpoint)
             if modelFile.saveModel != nil {
                 guard ensembleSpec == nil else { throw CSGDError("--save-model with --ensemble: the result is one of L trials, not one run's x_T; drop one of them") }
                 guard !stopAtSosp else { throw CSGDError("--save-model with --stop-at-sosp: a run stopped by its certificate has no final evaluation to save from; drop one of them") }
@@ -117,6 +117,19 @@ struct OptimizeCommand: ParsableCommand {
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
         config.stopAtSOSP = stopAtSosp
         config.optimizer = optimizerOptions
+        let what = ["problem": objective.name, "method": methodSpec.text, "compressor": compressorSpec.description,
+                    "workers": String(workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1)), "seed": String(seed)]
+        /// The iterate as one tensor x of shape [d].
+        @Sendable func save(_ x: UnsafeBufferPointer<Float>, step: Int, sha256: String, to path: String) throws {
+            try ModelFile.write([SafeTensors.Tensor(name: "x", shape: [x.count], floats: x)],
+                                metadata: ModelFile.metadata(what, steps: step, sha256: sha256), to: path)
+        }
+        if modelFile.saveModelAtCheckpoints {
+            config.onCheckpoint = { step, x, directory in
+                try save(x, step: step, sha256: Trainer.sha256(FloatBuffer(Array(x))),
+                         to: (directory as NSString).appendingPathComponent(ModelFileOptions.checkpointFileName))
+            }
+        }
         var runObjective: any Objective = objective
         if let start { runObjective = GivenStartObjective(objective, start: start) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
@@ -125,10 +138,7 @@ struct OptimizeCommand: ParsableCommand {
                                            config: config, theory: theory, evaluator: evaluator, ensemble: ensembleSpec) else { return }
         if let path = modelFile.saveModel, let final {
             let x = try final.parameters(sha256: summary.paramsSHA256)
-            let tensor = x.withUnsafeBufferPointer { SafeTensors.Tensor(name: "x", shape: [x.count], floats: $0) }
-            let what = ["problem": objective.name, "method": methodSpec.text, "compressor": compressorSpec.description,
-                        "workers": String(workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1)), "seed": String(seed)]
-            try ModelFile.write([tensor], metadata: ModelFile.metadata(what, steps: summary.steps, sha256: summary.paramsSHA256), to: path)
+            try x.withUnsafeBufferPointer { try save($0, step: summary.steps, sha256: summary.paramsSHA256, to: path) }
         }
         if output.json {
             CLI.output(try CLI.jsonLine(summary))

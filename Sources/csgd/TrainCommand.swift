@@ -102,7 +102,7 @@ struct TrainCommand: ParsableCommand {
         let setup = try CLI.orExit { try TrainSetup(self) }
         // --init-from is read and matched against the model before anything is written.
         let start = try CLI.orExit { () throws -> [Float]? in
-            try modelFile.check(resume: output.resume)
+            try modelFile.check(resume: output.resume, checkpoint: output.checkpoint)
             return try modelFile.initFrom.map { try ModelFile.readParameters($0, model: setup.model) }
         }
         let checkpointPolicy = try output.checkpointPolicy()
@@ -121,6 +121,21 @@ struct TrainCommand: ParsableCommand {
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: certifyEvery, evalEvery: evalEvery,
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         config.optimizer = try CLI.orExit { try optimizer.options(steps: setup.steps) }
+        let model = setup.model
+        let what = ["model": model.name, "dataset": setup.datasetName, "method": setup.method.text,
+                    "compressor": setup.compressor.description, "workers": String(setup.workers), "seed": String(seed)]
+        /// The state_dict at x, BatchNorm's running statistics as the evaluation estimates them there.
+        @Sendable func save(_ x: UnsafeBufferPointer<Float>, step: Int, sha256: String, to path: String) throws {
+            let stats = objective.runningStatistics(at: x)
+            try ModelFile.write(ModelFile.tensors(of: model, parameters: x, state: stats.state, batches: stats.batches),
+                                metadata: ModelFile.metadata(what, steps: step, sha256: sha256), to: path)
+        }
+        if modelFile.saveModelAtCheckpoints {
+            config.onCheckpoint = { step, x, directory in
+                try save(x, step: step, sha256: Trainer.sha256(FloatBuffer(Array(x))),
+                         to: (directory as NSString).appendingPathComponent(ModelFileOptions.checkpointFileName))
+            }
+        }
         var runObjective: any Objective = objective
         if let start { runObjective = GivenStartObjective(objective, start: start) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
@@ -128,15 +143,8 @@ struct TrainCommand: ParsableCommand {
                                            method: setup.method, compressor: setup.compressor,
                                            workers: setup.workers, config: config, evaluator: evaluator) else { return }
         if let path = modelFile.saveModel, let final {
-            // BatchNorm's running statistics as the evaluation estimates them at x_T.
             let x = try final.parameters(sha256: summary.paramsSHA256)
-            let tensors = x.withUnsafeBufferPointer { p in
-                let stats = objective.runningStatistics(at: p)
-                return ModelFile.tensors(of: setup.model, parameters: p, state: stats.state, batches: stats.batches)
-            }
-            let what = ["model": setup.model.name, "dataset": setup.datasetName, "method": setup.method.text,
-                        "compressor": setup.compressor.description, "workers": String(setup.workers), "seed": String(seed)]
-            try ModelFile.write(tensors, metadata: ModelFile.metadata(what, steps: summary.steps, sha256: summary.paramsSHA256), to: path)
+            try x.withUnsafeBufferPointer { try save($0, step: summary.steps, sha256: summary.paramsSHA256, to: path) }
         }
         let out = TrainSummary(summary, setup: setup, certify: certify)
         if output.json {

@@ -150,6 +150,7 @@ final class BadInputMatrixTests: XCTestCase {
         Row(train + ["--save-model", "nodir/m.safetensors"], says: "--save-model 'nodir/m.safetensors': no directory 'nodir' to write it in"),
         Row(train + ["--save-model", "."], says: "--save-model '.' is a directory"),
         Row(train + ["--save-model", "/dev/null"], says: "--save-model '/dev/null' is not a regular file"),
+        Row(train + ["--save-model-at-checkpoints"], says: "--save-model-at-checkpoints needs --checkpoint DIR"),
         Row(train + ["--init-from", "none.safetensors"], says: "cannot open 'none.safetensors': No such file or directory"),
         Row(train + ["--init-from", "/dev/null"], says: "'/dev/null' is not a regular file"),
         Row(train + ["--init-from", "m.safetensors", "--resume", "--checkpoint", "ckpt"], says: "--init-from and --resume"),

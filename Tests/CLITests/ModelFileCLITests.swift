@@ -219,6 +219,30 @@ final class ModelFileCLITests: XCTestCase {
         XCTAssertEqual(try sha256(try parse("b.safetensors").data), resumed["params_sha256"] as? String)
     }
 
+    /// --save-model-at-checkpoints writes x_t into each checkpoint's step
+    /// directory (the newest kept with it); at the run's last step that is
+    /// x_T, the summary's params_sha256. A resume may add the flag.
+    func testModelFilesBesideCheckpoints() throws {
+        let s = try run(Self.mlp + ["--steps", "5", "--checkpoint", "ck", "--checkpoint-every", "2", "--save-model-at-checkpoints"])
+        let steps = try FileManager.default.contentsOfDirectory(atPath: dir + "/ck").filter { $0.hasPrefix("step-") }
+        XCTAssertEqual(steps, ["step-0000000005"], "older checkpoints are pruned with their model files")
+        let f = try parse("ck/step-0000000005/model.safetensors")
+        XCTAssertEqual(f.tensors.map(\.name), ["1.weight", "1.bias", "3.weight", "3.bias"])
+        XCTAssertEqual(f.metadata["steps"], "5")
+        XCTAssertEqual(try sha256(f.data), s["params_sha256"] as? String)
+        XCTAssertEqual(f.metadata["params_sha256"], s["params_sha256"] as? String)
+        // Continued to step 7 with the flag given on the resume: step 6 (interval) and 7 (final) get theirs.
+        let r = try run(["train", "--resume", "--checkpoint", "ck", "--steps", "7", "--json", "--save-model-at-checkpoints"])
+        let g = try parse("ck/step-0000000007/model.safetensors")
+        XCTAssertEqual(g.metadata["steps"], "7")
+        XCTAssertEqual(try sha256(g.data), r["params_sha256"] as? String)
+        // optimize: the iterate x.
+        let o = try run(Self.saddle + ["--steps", "4", "--checkpoint", "ok", "--checkpoint-every", "3", "--save-model-at-checkpoints"])
+        let h = try parse("ok/step-0000000004/model.safetensors")
+        XCTAssertEqual(h.tensors.map(\.name), ["x"])
+        XCTAssertEqual(try sha256(h.data), o["params_sha256"] as? String)
+    }
+
     /// Bad files and combinations: one line, exit 2, nothing written.
     func testBadModelFilesAreOneLineAndWriteNothing() throws {
         _ = try run(Self.mlp + ["--steps", "1", "--save-model", "good.safetensors"])
