@@ -5,8 +5,9 @@ import Distributed
 import Foundation
 import NeuralNet
 
-/// `--save-model FILE` and `--init-from FILE` of `train` and `optimize`:
-/// trained parameters out and in as safetensors files (see
+/// `--save-model FILE`, `--save-model-at-checkpoints` and `--init-from
+/// FILE` of `train` and `optimize`: trained parameters out (at the end, or
+/// beside each checkpoint) and in as safetensors files (see
 /// docs/models.md). `train` writes the model's PyTorch `state_dict()`
 /// (`Model.stateDict`: `0.weight`, `0.bias`, …, BatchNorm's running
 /// statistics); `optimize` writes its flat iterate as one tensor `x` of
