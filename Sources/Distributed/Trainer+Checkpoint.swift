@@ -174,6 +174,7 @@ extension Trainer {
         let all = try uncounted { try communicator.allGather(failure.map(Self.failureBytes) ?? [0] + CheckpointFile.sha256(bytes)) }
         try Self.raiseFirstFailure(all)
         guard communicator.rank == 0 else { return }
+        try config.onCheckpoint?(t, x.readOnly, dir.stepPath(t))
         let manifest = CheckpointManifest(header: checkpointHeader(step: t), digests: all.map { Array($0.dropFirst()) })
         try CheckpointFile.writeAtomically(manifest.sealed(), to: dir.manifestPath(step: t))
         try CheckpointFile.syncDirectory(dir.path)

@@ -41,6 +41,12 @@ public struct TrainerConfiguration: Sendable {
     /// signal came, write a checkpoint and throw `RunStopped` (needs
     /// `checkpoint`; each poll is one 8-byte all-gather).
     public var stopsOnSignal = false
+    /// Called on rank 0 at each checkpoint, with its step t, x_t and the
+    /// step's directory, after every rank file is written and before the
+    /// MANIFEST that completes the checkpoint: for a file of the caller's
+    /// own beside it (e.g. the model as safetensors). Must not keep the
+    /// pointer; an error fails the checkpoint like a rank file's.
+    public var onCheckpoint: (@Sendable (_ step: Int, _ x: UnsafeBufferPointer<Float>, _ directory: String) throws -> Void)?
 
     /// The threads each of W ranks uses when the run does not say: the
     /// machine's cores shared out, ⌊cores/W⌋, at least 1. The one default

@@ -198,12 +198,7 @@ public final class NetworkObjective: Objective, @unchecked Sendable {
     /// cumulative average, then evaluate in eval mode with them.
     public func evaluate(at x: UnsafeBufferPointer<Float>, on data: Dataset, indices: [Int32]? = nil,
                          calibrationSamples: Int = 2048, chunk: Int = 256) -> Evaluation {
-        var state: [Float]? = nil
-        if model.hasBatchNorm {
-            let n = self.data.count, k = max(1, min(calibrationSamples, n))
-            let idx = (0..<k).map { Int32($0 * n / k) }
-            state = model.calibrateStatistics(parameters: x, data: self.data, indices: idx, batchSize: batchSize)
-        }
+        let state = model.hasBatchNorm ? runningStatistics(at: x, calibrationSamples: calibrationSamples).state : nil
         return model.evaluate(parameters: x, state: state, data: data, indices: indices, batchSize: chunk)
     }
 }

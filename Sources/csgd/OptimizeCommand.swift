@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpointing
 import CSGDCore
 import Communication
 import Compression
@@ -67,6 +68,7 @@ struct OptimizeCommand: ParsableCommand {
     @OptionGroup var output: RunOptions
     @OptionGroup var memory: MemoryOptions
     @OptionGroup(title: "Optimizer") var optimizer: OptimizerFlags
+    @OptionGroup(title: "Model files") var modelFile: ModelFileOptions
 
     func run() throws {
         let checkpointPolicy = try output.checkpointPolicy()
@@ -103,11 +105,39 @@ struct OptimizeCommand: ParsableCommand {
             }
             return (objective, m, c, theory)
         }
+        // --init-from is read and matched against the problem before anything is written.
+        let start = try CLI.orExit { () throws -> [Float]? in
+            try modelFile.check(resume: output.resume, checkpoint: output.checkpoint)
+            if modelFile.saveModel != nil {
+                guard ensembleSpec == nil else { throw CSGDError("--save-model with --ensemble: the result is one of L trials, not one run's x_T; drop one of them") }
+                guard !stopAtSosp else { throw CSGDError("--save-model with --stop-at-sosp: a run stopped by its certificate has no final evaluation to save from; drop one of them") }
+            }
+            return try modelFile.initFrom.map { try ModelFile.readVector($0, dimension: objective.dimension, problem: objective.name) }
+        }
+        // The run hands x_T to its evaluator at the end; it computes nothing.
+        let final = modelFile.saveModel == nil ? nil : FinalIterate()
+        var evaluator: Evaluator?
+        if let final { evaluator = { @Sendable _, x in final.keep(x); return [:] } }
         var config = TrainerConfiguration(
             steps: steps, seed: seed, learningRate: lr, logEvery: logEvery, epsilon: eps, rho: rho,
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
         config.stopAtSOSP = stopAtSosp
         config.optimizer = optimizerOptions
+        let what = ["problem": objective.name, "method": methodSpec.text, "compressor": compressorSpec.description,
+                    "workers": String(workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1)), "seed": String(seed)]
+        /// The iterate as one tensor x of shape [d].
+        @Sendable func save(_ x: UnsafeBufferPointer<Float>, step: Int, sha256: String, to path: String) throws {
+            try ModelFile.write([SafeTensors.Tensor(name: "x", shape: [x.count], floats: x)],
+                                metadata: ModelFile.metadata(what, steps: step, sha256: sha256), to: path)
+        }
+        if modelFile.saveModelAtCheckpoints {
+            config.onCheckpoint = { step, x, directory in
+                try save(x, step: step, sha256: Trainer.sha256(FloatBuffer(Array(x))),
+                         to: (directory as NSString).appendingPathComponent(ModelFileOptions.checkpointFileName))
+            }
+        }
+        var runObjective: any Objective = objective
+        if let start { runObjective = GivenStartObjective(objective, start: start) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         let header = driver.header(
             command: "optimize",
@@ -116,8 +146,12 @@ struct OptimizeCommand: ParsableCommand {
                                             batch: methodSpec.batch, steps: steps, backend: output.backend.rawValue, threads: config.threadsPerRank,
                                             problem: (try? ProblemSpec.parse(problem))?.description ?? problem),
             objective: objective, method: methodSpec, compressor: compressorSpec, config: config, theory: theory)
-        guard let summary = try driver.run(objective: objective, method: methodSpec, compressor: compressorSpec, workers: workers,
-                                           config: config, theory: theory, ensemble: ensembleSpec, header: header) else { return }
+        guard let summary = try driver.run(objective: runObjective, method: methodSpec, compressor: compressorSpec, workers: workers,
+                                           config: config, theory: theory, evaluator: evaluator, ensemble: ensembleSpec, header: header) else { return }
+        if let path = modelFile.saveModel, let final {
+            let x = try final.parameters(sha256: summary.paramsSHA256)
+            try x.withUnsafeBufferPointer { try save($0, step: summary.steps, sha256: summary.paramsSHA256, to: path) }
+        }
         if output.json {
             CLI.output(try CLI.jsonLine(HeadedSummary(summary: summary, header: header)))
         } else {

@@ -7,14 +7,21 @@ import Foundation
 /// from it. An option given again must have the value it had (or the run
 /// would not be the same run), except those that do not change the
 /// iterates: how long (`--steps`, `--epochs`: a finished run can be
-/// continued), where output goes (`--log`, `--json`), `--max-memory` and
-/// `--backend`. A directory without COMMAND (from an older csgd) resumes
+/// continued), where output goes (`--log`, `--json`, `--save-model`,
+/// `--save-model-at-checkpoints`),
+/// `--max-memory` and `--backend`. The recorded `--init-from` is left out:
+/// the checkpoint holds the iterate. A directory without COMMAND (from an older csgd) resumes
 /// from the options as given.
 enum ResumeArguments {
     /// Options a resume may change.
-    static let changeable: Set<String> = ["--steps", "--epochs", "--log", "--json", "--max-memory", "--backend"]
+    static let changeable: Set<String> = ["--steps", "--epochs", "--log", "--json", "--max-memory", "--backend", "--save-model",
+                                          "--save-model-at-checkpoints"]
+    /// Options of the recorded run a resume leaves out: where it started
+    /// (`--init-from`) is in the checkpoint.
+    static let dropped: Set<String> = ["--init-from"]
     /// Options of `optimize` and `train` that take no value.
-    static let flags: Set<String> = ["--json", "--resume", "--stop-at-sosp", "--nesterov", "--certify", "--help", "-h"]
+    static let flags: Set<String> = ["--json", "--resume", "--stop-at-sosp", "--nesterov", "--certify", "--help", "-h",
+                                     "--save-model-at-checkpoints"]
 
     /// Older spellings of an option, read as the option they stand for.
     static let aliases: [String: String] = ["--data": "--dataset"]
@@ -59,7 +66,7 @@ enum ResumeArguments {
         let givenNames = Set(given.map(\.name))
         let length: Set<String> = ["--steps", "--epochs"]
         let kept = saved.filter { o in
-            if o.name == "--checkpoint" || o.name == "--resume" { return false }
+            if o.name == "--checkpoint" || o.name == "--resume" || dropped.contains(o.name) { return false }
             if givenNames.contains(o.name) { return false }
             if length.contains(o.name) && !givenNames.isDisjoint(with: length) { return false }
             return true

@@ -92,6 +92,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var output: RunOptions
     @OptionGroup var memory: MemoryOptions
     @OptionGroup(title: "Optimizer") var optimizer: OptimizerFlags
+    @OptionGroup(title: "Model files") var modelFile: ModelFileOptions
 
     func run() throws {
         // OpenBLAS may pick generic SSE kernels on CPUs newer than itself;
@@ -100,10 +101,17 @@ struct TrainCommand: ParsableCommand {
         OpenBLASCore.upgradeIfGeneric()
         BLAS.threads = 1
         let setup = try CLI.orExit { try TrainSetup(self) }
+        // --init-from is read and matched against the model before anything is written.
+        let start = try CLI.orExit { () throws -> [Float]? in
+            try modelFile.check(resume: output.resume, checkpoint: output.checkpoint)
+            return try modelFile.initFrom.map { try ModelFile.readParameters($0, model: setup.model) }
+        }
         let checkpointPolicy = try output.checkpointPolicy()
         let objective = setup.objective
         let test = setup.test
+        let final = modelFile.saveModel == nil ? nil : FinalIterate()
         let evaluator: Evaluator = { _, x in
+            final?.keep(x)
             let e = objective.evaluate(at: x, on: test)
             var m = ["test_loss": e.loss]
             if let a = e.accuracy { m["test_accuracy"] = a }
@@ -114,6 +122,23 @@ struct TrainCommand: ParsableCommand {
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: certifyEvery, evalEvery: evalEvery,
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         config.optimizer = try CLI.orExit { try optimizer.options(steps: setup.steps) }
+        let model = setup.model
+        let what = ["model": model.name, "dataset": setup.datasetName, "method": setup.method.text,
+                    "compressor": setup.compressor.description, "workers": String(setup.workers), "seed": String(seed)]
+        /// The state_dict at x, BatchNorm's running statistics as the evaluation estimates them there.
+        @Sendable func save(_ x: UnsafeBufferPointer<Float>, step: Int, sha256: String, to path: String) throws {
+            let stats = objective.runningStatistics(at: x)
+            try ModelFile.write(ModelFile.tensors(of: model, parameters: x, state: stats.state, batches: stats.batches),
+                                metadata: ModelFile.metadata(what, steps: step, sha256: sha256), to: path)
+        }
+        if modelFile.saveModelAtCheckpoints {
+            config.onCheckpoint = { step, x, directory in
+                try save(x, step: step, sha256: Trainer.sha256(FloatBuffer(Array(x))),
+                         to: (directory as NSString).appendingPathComponent(ModelFileOptions.checkpointFileName))
+            }
+        }
+        var runObjective: any Objective = objective
+        if let start { runObjective = GivenStartObjective(objective, start: start) }
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         let header = driver.header(
             command: "train",
@@ -123,8 +148,12 @@ struct TrainCommand: ParsableCommand {
                                             data: "\(setup.datasetName): \(setup.trainCount) train / \(setup.test.count) test",
                                             partition: (try? PartitionSpec.parse(partition))?.description ?? partition),
             objective: objective, method: setup.method, compressor: setup.compressor, config: config, theory: nil)
-        guard let summary = try driver.run(objective: objective, method: setup.method, compressor: setup.compressor,
+        guard let summary = try driver.run(objective: runObjective, method: setup.method, compressor: setup.compressor,
                                            workers: setup.workers, config: config, evaluator: evaluator, header: header) else { return }
+        if let path = modelFile.saveModel, let final {
+            let x = try final.parameters(sha256: summary.paramsSHA256)
+            try x.withUnsafeBufferPointer { try save($0, step: summary.steps, sha256: summary.paramsSHA256, to: path) }
+        }
         let out = TrainSummary(summary, setup: setup, certify: certify)
         if output.json {
             CLI.output(try CLI.jsonLine(HeadedSummary(summary: out, header: header)))

@@ -29,6 +29,7 @@ enum FuzzTargets {
         Harness.decoders.map(DecoderTarget.make)
             + SpecTargets.all
             + CheckpointTargets.all
+            + [SafeTensorsTarget.target()]
             + DatasetTargets.all
     }
 }
