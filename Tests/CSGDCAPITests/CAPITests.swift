@@ -45,8 +45,11 @@ final class CAPITests: XCTestCase {
     }
 
     func testPythonBindingSuite() throws {
-        guard let probe = try? run("python3", ["-c", "import numpy"]), probe.status == 0 else {
-            throw XCTSkip("python3 with numpy is not installed")
+        // scripts/setup --no-build installs NumPy in the virtual environment .build/python; else python3 on PATH may have it.
+        let venv = Self.repository.appendingPathComponent(".build/python/bin/python3").path
+        let python = FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+        guard let probe = try? run(python, ["-c", "import numpy"]), probe.status == 0 else {
+            throw XCTSkip("python3 with numpy is not installed (scripts/setup --no-build installs it in .build/python)")
         }
         let dir = Self.productsDirectory
         let library = dir.appendingPathComponent("libcsgd_c.so")
@@ -54,7 +57,7 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: library.path), "libcsgd_c.so is not in \(dir.path)")
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: cli.path), "csgd is not in \(dir.path)")
         let script = Self.repository.appendingPathComponent("python/tests/test_csgd.py").path
-        let out = try run("python3", [script, "-v"], environment: ["CSGD_LIBRARY": library.path, "CSGD_CLI": cli.path, "PYTHONDONTWRITEBYTECODE": "1"])
+        let out = try run(python, [script, "-v"], environment: ["CSGD_LIBRARY": library.path, "CSGD_CLI": cli.path, "PYTHONDONTWRITEBYTECODE": "1"])
         XCTAssertEqual(out.status, 0, out.text)
         // Every test ran (the tool and the library were both found) but
         // the DDP hook's, which need torch.
