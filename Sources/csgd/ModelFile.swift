@@ -4,6 +4,7 @@ import CSGDCore
 import Distributed
 import Foundation
 import NeuralNet
+import Optimization
 
 /// `--save-model FILE`, `--save-model-at-checkpoints` and `--init-from
 /// FILE` of `train` and `optimize`: trained parameters out (at the end, or
@@ -38,6 +39,24 @@ struct ModelFileOptions: ParsableArguments {
         }
         if saveModelAtCheckpoints, checkpoint == nil { throw CSGDError("--save-model-at-checkpoints needs --checkpoint DIR") }
         if let path = saveModel { try ModelFile.checkWritable(path, flag: "--save-model") }
+    }
+
+    /// With --save-model-at-checkpoints, has the run call `save(x_t, t,
+    /// SHA-256 of x_t, path)` for each checkpoint, into its step directory.
+    func hookCheckpoints(_ config: inout TrainerConfiguration,
+                         save: @escaping @Sendable (UnsafeBufferPointer<Float>, Int, String, String) throws -> Void) {
+        guard saveModelAtCheckpoints else { return }
+        config.onCheckpoint = { step, x, directory in
+            try save(x, step, Trainer.sha256(FloatBuffer(Array(x))),
+                     (directory as NSString).appendingPathComponent(Self.checkpointFileName))
+        }
+    }
+
+    /// The objective a run optimises: `objective`, starting at `start` (what
+    /// --init-from read) when there is one.
+    static func startingAt(_ start: [Float]?, _ objective: any Objective) -> any Objective {
+        guard let start else { return objective }
+        return GivenStartObjective(objective, start: start)
     }
 }
 

@@ -131,14 +131,8 @@ struct TrainCommand: ParsableCommand {
             try ModelFile.write(ModelFile.tensors(of: model, parameters: x, state: stats.state, batches: stats.batches),
                                 metadata: ModelFile.metadata(what, steps: step, sha256: sha256), to: path)
         }
-        if modelFile.saveModelAtCheckpoints {
-            config.onCheckpoint = { step, x, directory in
-                try save(x, step: step, sha256: Trainer.sha256(FloatBuffer(Array(x))),
-                         to: (directory as NSString).appendingPathComponent(ModelFileOptions.checkpointFileName))
-            }
-        }
-        var runObjective: any Objective = objective
-        if let start { runObjective = GivenStartObjective(objective, start: start) }
+        modelFile.hookCheckpoints(&config) { x, step, sha256, path in try save(x, step: step, sha256: sha256, to: path) }
+        let runObjective = ModelFileOptions.startingAt(start, objective)
         let driver = RunDriver(backend: output.backend, logPath: output.log, resume: output.resume, checkpoint: checkpointPolicy)
         let header = driver.header(
             command: "train",
