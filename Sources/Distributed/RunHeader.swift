@@ -119,6 +119,11 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     public var data: String?
     /// `train`: how the training set is split across workers.
     public var partition: String?
+    /// Momentum, weight decay and the step-size schedule on top of the
+    /// method (`OptimizerOptions.description`, e.g. `worker-momentum=0.9`;
+    /// `none` when there are none; absent from a header written before it
+    /// was recorded).
+    public var optimizer: String?
 
     public init(method: any Method, compressor: String, eta: Double?, seed: UInt64, workers: Int, batch: Int, steps: Int,
                 backend: String, threads: Int, problem: String? = nil, model: String? = nil, data: String? = nil,
@@ -131,7 +136,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case method
         case methodOptions = "method_options"
-        case compressor, eta, seed, workers, batch, steps, backend, threads, problem, model, data, partition
+        case compressor, eta, seed, workers, batch, steps, backend, threads, problem, model, data, partition, optimizer
     }
 
     /// Every stored option of a method, by its property name (in snake

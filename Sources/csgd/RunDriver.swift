@@ -90,6 +90,7 @@ struct RunDriver {
                 compressor: CompressorSpec, config: TrainerConfiguration, theory: TheoryParameters?) -> RunHeader {
         var configuration = configuration
         configuration.backend = backend.rawValue
+        configuration.optimizer = config.optimizer.isPlain ? "none" : config.optimizer.description
         // η as the chain resolves it (eta=, --lr, the method's or the
         // problem's); a run that cannot resolve one is refused by the runner.
         var context = config.methodContext

@@ -128,6 +128,16 @@ final class RunHeaderCLITests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(s["header"] as? NSDictionary), header as NSDictionary)
     }
 
+    /// Momentum, weight decay and a schedule are part of the resolved configuration.
+    func testHeaderNamesTheOptimizerOptions() throws {
+        let dir = try temporaryDirectory(), log = dir + "/run.jsonl"
+        _ = try summary(try CLIRunner.run(Self.optimize + ["--momentum", "0.9", "--momentum-at", "worker", "--weight-decay", "0.01",
+                                                          "--log", log, "--json"]))
+        let header = try XCTUnwrap(try lines(log).first)
+        let config = try XCTUnwrap(header["config"] as? [String: Any])
+        XCTAssertEqual(config["optimizer"] as? String, "worker-momentum=0.9,weight-decay=0.01")
+    }
+
     /// `train`'s header: model, data, partition, batch and threads as the run resolved them.
     func testTrainHeaderDescribesTheRun() throws {
         let dir = try temporaryDirectory(), log = dir + "/run.jsonl"
@@ -139,6 +149,7 @@ final class RunHeaderCLITests: XCTestCase {
         XCTAssertEqual(config["model"] as? String, "mlp:8-4-3,act=relu,dropout=0")
         XCTAssertEqual(config["data"] as? String, "synthetic:n=64,classes=3,shape=1x2x4,seed=1,noise=0.3: 64 train / 12 test")
         XCTAssertEqual(config["partition"] as? String, "iid")
+        XCTAssertEqual(config["optimizer"] as? String, "none")
         XCTAssertEqual(config["method"] as? String, "ef-sgd")
         XCTAssertEqual((config["method_options"] as? [String: String])?["batch"], "8")
         XCTAssertEqual(config["compressor"] as? String, "topk:0.25")
