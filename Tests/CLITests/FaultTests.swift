@@ -270,10 +270,11 @@ final class FaultTests: XCTestCase {
     static func waitForLog(_ path: String, step: Int) throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
+            // The newest step record (a finished log ends with a summary line, which has a "type" and no step).
             if let text = try? String(contentsOfFile: path, encoding: .utf8),
-               let last = text.split(separator: "\n").dropLast(text.hasSuffix("\n") ? 0 : 1).last,
-               let obj = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any],
-               let s = obj["step"] as? Int, s >= step { return }
+               let s = text.split(separator: "\n").dropLast(text.hasSuffix("\n") ? 0 : 1).reversed().lazy
+                   .compactMap({ try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+                   .first(where: { $0["type"] == nil })?["step"] as? Int, s >= step { return }
             usleep(20_000)
         }
         throw CSGDTestFailure("\(path) did not reach step \(step)")
@@ -417,9 +418,19 @@ final class FaultTests: XCTestCase {
             let p = MPIBackendTests.mpirunProcess(mpirun, 3, base
                 + ["--backend", "mpi", "--log", log, "--checkpoint", ckpt, "--checkpoint-every", "100"])
             p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            let errPath = dir + "/stderr"
+            FileManager.default.createFile(atPath: errPath, contents: nil)
+            p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
             try p.run()
-            try Self.waitForLog(log, step: k)
+            do {
+                try Self.waitForLog(log, step: k)
+            } catch {
+                // Say what mpirun did: still running (slow or stuck) or ended, and what it printed.
+                let said = (try? String(contentsOfFile: errPath, encoding: .utf8)).map { String($0.suffix(2000)) } ?? ""
+                let state = p.isRunning ? "still running" : "ended with status \(p.terminationStatus)"
+                if p.isRunning { p.terminate() }
+                throw CSGDTestFailure("trial \(trial): \(error); mpirun \(state); its stderr: \(said)")
+            }
             let ranks = Self.ranks(of: p.processIdentifier)
             XCTAssertEqual(ranks.count, 3, "trial \(trial)")
             let victim = ranks.sorted()[k % max(1, ranks.count)]
