@@ -55,26 +55,23 @@ public final class SafeTensorsFile {
 
     /// The values of the F32 tensor `name`, in its (row-major) order.
     public func floats(of name: String) throws -> [Float] {
-        guard let e = header.entries[name] else { throw CSGDError("'\(path)' has no tensor '\(name)'") }
-        guard e.dtype == "F32" else { throw CSGDError("'\(path)': tensor '\(name)' has dtype \(e.dtype), not F32") }
-        let b = try bytes(of: name)
-        var out = [Float](repeating: 0, count: e.count)
-        b.withUnsafeBytes { raw in
-            for i in out.indices { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-        }
-        return out
+        try values(of: name, dtype: "F32") { Float(bitPattern: UInt32(littleEndian: $0)) }
     }
 
     /// The values of the I64 tensor `name`, in its (row-major) order.
     public func int64s(of name: String) throws -> [Int64] {
+        try values(of: name, dtype: "I64") { Int64(littleEndian: $0) }
+    }
+
+    /// Tensor `name`'s little-endian words of type `Word`, each decoded,
+    /// after checking that its dtype is `dtype`.
+    private func values<Word: FixedWidthInteger, T>(of name: String, dtype: String, _ decode: (Word) -> T) throws -> [T] {
         guard let e = header.entries[name] else { throw CSGDError("'\(path)' has no tensor '\(name)'") }
-        guard e.dtype == "I64" else { throw CSGDError("'\(path)': tensor '\(name)' has dtype \(e.dtype), not I64") }
+        guard e.dtype == dtype else { throw CSGDError("'\(path)': tensor '\(name)' has dtype \(e.dtype), not \(dtype)") }
         let b = try bytes(of: name)
-        var out = [Int64](repeating: 0, count: e.count)
-        b.withUnsafeBytes { raw in
-            for i in out.indices { out[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
+        return b.withUnsafeBytes { raw in
+            (0..<e.count).map { decode(raw.loadUnaligned(fromByteOffset: MemoryLayout<Word>.size * $0, as: Word.self)) }
         }
-        return out
     }
 
     /// `count` bytes at `offset`, all of them (a file that shrank under us is an error).

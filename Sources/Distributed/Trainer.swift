@@ -288,9 +288,11 @@ public final class Trainer {
     }
 
     /// Hex SHA-256 of the buffer's bytes.
-    public static func sha256(_ b: FloatBuffer) -> String {
-        let digest = SHA256.hash(data: UnsafeRawBufferPointer(b.readOnly))
-        return digest.map { String(format: "%02x", $0) }.joined()
+    public static func sha256(_ b: FloatBuffer) -> String { sha256(b.readOnly) }
+
+    /// Hex SHA-256 of the floats' bytes.
+    public static func sha256(_ x: UnsafeBufferPointer<Float>) -> String {
+        SHA256.hash(data: UnsafeRawBufferPointer(x)).map { String(format: "%02x", $0) }.joined()
     }
 }
 

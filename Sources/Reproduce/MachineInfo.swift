@@ -1,3 +1,4 @@
+import CSGDCore
 import Foundation
 
 /// The machine a figure was measured on: CPU model, cores, the instruction
@@ -14,10 +15,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
 
     /// This machine now; `instructionPath` is the caller's (the kernels know it).
     public static func current(instructionPath: String) -> MachineInfo {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .flatMap { $0.split(separator: ":", maxSplits: 1).last }
-            .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        let model = CPUModel.name
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")

@@ -47,7 +47,7 @@ struct ModelFileOptions: ParsableArguments {
                          save: @escaping @Sendable (UnsafeBufferPointer<Float>, Int, String, String) throws -> Void) {
         guard saveModelAtCheckpoints else { return }
         config.onCheckpoint = { step, x, directory in
-            try save(x, step, Trainer.sha256(FloatBuffer(Array(x))),
+            try save(x, step, Trainer.sha256(x),
                      (directory as NSString).appendingPathComponent(Self.checkpointFileName))
         }
     }

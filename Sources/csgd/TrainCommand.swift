@@ -177,7 +177,6 @@ struct TrainSetup {
 
     init(_ c: TrainCommand) throws {
         try c.output.checkBackend()
-        if let b = c.batch { guard b >= 1 else { throw CSGDError("--batch \(b) must be at least 1") } }
         guard c.lr > 0, c.lr.isFinite else { throw CSGDError("--lr \(c.lr) must be a positive step size") }
         if let w = c.workers { guard w >= 1 else { throw CSGDError("--workers \(w) must be at least 1") } }
         if let s = c.steps { guard s >= 1 else { throw CSGDError("--steps \(s) must be at least 1") } }
@@ -186,7 +185,6 @@ struct TrainSetup {
         if let n = c.trainSize { guard n >= 1 else { throw CSGDError("--train-size \(n) must be at least 1") } }
         if let n = c.testSize { guard n >= 1 else { throw CSGDError("--test-size \(n) must be at least 1") } }
         if let t = c.threads { guard t >= 1 else { throw CSGDError("--threads \(t) must be at least 1") } }
-        if let s = c.noise { guard s >= 0, s.isFinite else { throw CSGDError("--noise \(s) must be a non-negative σ") } }
         guard c.evalEvery >= 0 else { throw CSGDError("--eval-every \(c.evalEvery) must be 0 or more") }
         guard c.logEvery >= 1 else { throw CSGDError("--log-every \(c.logEvery) must be at least 1") }
         if c.certify { guard c.eps > 0, c.rho > 0 else { throw CSGDError("--eps and --rho must be positive") } }

@@ -359,24 +359,35 @@ final class CheckpointTests: XCTestCase {
     /// A rank file whose first ε-SOSP step is below −1 (the "none yet" it
     /// writes) is corrupt and refused naming the file; found by fuzzing the
     /// reader, which took −62975 as "none" and saved it back as −1.
+    /// `trainer`'s rank file for step 5 with the 8-byte fields that follow
+    /// the header, the rank, x and `afterCounts` counts set to `words`
+    /// (little-endian), sealed again.
+    static func rankFile(of trainer: Trainer, path: String, afterCounts: Int, words: [UInt64]) throws -> [UInt8] {
+        var bytes = trainer.checkpointFile(step: 5, elapsed: 2).bytes
+        var r = try CheckpointFile.open(bytes, path: path, kind: .rank)
+        _ = try CheckpointHeader.read(from: &r)
+        _ = try r.readUInt32("rank")
+        var x = [Float](repeating: 0, count: trainer.d)
+        try x.withUnsafeMutableBufferPointer { try r.readFloats(into: $0, "x") }
+        for _ in 0..<afterCounts { _ = try r.readInt("count") }
+        var o = r.offset
+        for v in words {
+            withUnsafeBytes(of: v.littleEndian) { bytes.replaceSubrange(o ..< o + 8, with: $0) }
+            o += 8
+        }
+        return CheckpointFile.seal(Array(bytes[CheckpointFile.headerBytes ..< bytes.count - CheckpointFile.digestBytes]), kind: .rank)
+    }
+
     func testAFirstSOSPStepBelowMinusOneIsRefused() throws {
         let trainer = try Trainer(objective: try ProblemSpec.make("saddle:d=10"), method: try Methods.parse("sgd"),
                                   compressor: try CompressorSpec.parse("none").make(dimension: 10),
                                   communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
                                   config: TrainerConfiguration(steps: 10, learningRate: 0.1))
         let path = "ckpt/step-0000000005/rank-0.ckpt"
+        // The saved file with the first-SOSP field (after the header, the
+        // rank, x and three counts) set to `first`, sealed again.
         func file(first: Int) throws -> [UInt8] {
-            // The saved file with the first-SOSP field (after the header, the
-            // rank, x and three counts) set to `first`, sealed again.
-            var bytes = trainer.checkpointFile(step: 5, elapsed: 2).bytes
-            var r = try CheckpointFile.open(bytes, path: path, kind: .rank)
-            _ = try CheckpointHeader.read(from: &r)
-            _ = try r.readUInt32("rank")
-            var x = [Float](repeating: 0, count: 10)
-            try x.withUnsafeMutableBufferPointer { try r.readFloats(into: $0, "x") }
-            for _ in 0..<3 { _ = try r.readInt("count") }
-            withUnsafeBytes(of: Int64(first).littleEndian) { bytes.replaceSubrange(r.offset ..< r.offset + 8, with: $0) }
-            return CheckpointFile.seal(Array(bytes[CheckpointFile.headerBytes ..< bytes.count - CheckpointFile.digestBytes]), kind: .rank)
+            try Self.rankFile(of: trainer, path: path, afterCounts: 3, words: [UInt64(bitPattern: Int64(first))])
         }
         let header = trainer.checkpointHeader(step: 5)
         for first in [-1, 7] {
@@ -406,21 +417,10 @@ final class CheckpointTests: XCTestCase {
         for t in 0..<3 { _ = try trainer.step(t) }
         let path = "ckpt/step-0000000005/rank-0.ckpt"
         // The saved file with (elapsed, sent, received, seconds), after the
-        // header, the rank, x and four counts, set to `fields`, sealed again.
+        // header, the rank, x and four counts, set to these values, sealed again.
         func file(_ elapsed: Double, _ sent: Int64, _ received: Int64, _ seconds: Double) throws -> [UInt8] {
-            var bytes = trainer.checkpointFile(step: 5, elapsed: 2).bytes
-            var r = try CheckpointFile.open(bytes, path: path, kind: .rank)
-            _ = try CheckpointHeader.read(from: &r)
-            _ = try r.readUInt32("rank")
-            var x = [Float](repeating: 0, count: 10)
-            try x.withUnsafeMutableBufferPointer { try r.readFloats(into: $0, "x") }
-            for _ in 0..<4 { _ = try r.readInt("count") }
-            var o = r.offset
-            for v in [elapsed.bitPattern, UInt64(bitPattern: sent), UInt64(bitPattern: received), seconds.bitPattern] {
-                withUnsafeBytes(of: v.littleEndian) { bytes.replaceSubrange(o ..< o + 8, with: $0) }
-                o += 8
-            }
-            return CheckpointFile.seal(Array(bytes[CheckpointFile.headerBytes ..< bytes.count - CheckpointFile.digestBytes]), kind: .rank)
+            try Self.rankFile(of: trainer, path: path, afterCounts: 4,
+                              words: [elapsed.bitPattern, UInt64(bitPattern: sent), UInt64(bitPattern: received), seconds.bitPattern])
         }
         let header = trainer.checkpointHeader(step: 5)
         let f = try file(7.5, 1_000_003, 2_000_005, 0.25)
