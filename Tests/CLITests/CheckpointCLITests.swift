@@ -120,10 +120,10 @@ final class CheckpointCLITests: XCTestCase {
     /// checkpoint (`holdAtCheckpoint`), so the kill always lands between the
     /// two and the newest complete checkpoint is the picked one.
     func assertKillAndResume(method: String, compressor: String, workers: Int, steps: Int = CheckpointCLITests.steps, mpi: Bool = false,
-                             killSeed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+                             extra: [String] = [], killSeed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = try temporaryDirectory()
         let checkpoints = dir + "/ckpt"
-        let base = arguments(method: method, compressor: compressor, workers: mpi ? nil : workers, steps: steps) + (mpi ? ["--backend", "mpi"] : [])
+        let base = arguments(method: method, compressor: compressor, workers: mpi ? nil : workers, steps: steps) + (mpi ? ["--backend", "mpi"] : []) + extra
         let runToEnd: ([String]) throws -> CLIRunner.Result = { args in
             mpi ? try MPIBackendTests.mpirun(workers, args) : try CLIRunner.run(args)
         }
@@ -199,10 +199,11 @@ final class CheckpointCLITests: XCTestCase {
         try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, killSeed: 4)
     }
 
-    /// W = 4 with sign: `--collective auto` takes the two-stage exchange,
-    /// whose owners' error memory is in the checkpoint.
+    /// W = 4 with sign through the two-stage exchange, whose owners' error
+    /// memory is in the checkpoint.
     func testKillAndResumeTwoStageExchangeFourWorkers() throws {
-        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "sign", workers: 4, steps: 600, killSeed: 6)
+        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "sign", workers: 4, steps: 600,
+                                extra: ["--collective", "scatter"], killSeed: 6)
     }
 
     /// The two-stage exchange under mpirun -np 3 (MPI_Alltoallv, then the owners' all-gather).
@@ -211,7 +212,8 @@ final class CheckpointCLITests: XCTestCase {
         throw XCTSkip("built without the MPI trait (run `swift test --traits MPI`)")
         #else
         if MPIBackendTests.mpirunPath == nil { throw XCTSkip("mpirun is not installed (Debian: openmpi-bin)") }
-        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, steps: 600, mpi: true, killSeed: 7)
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, steps: 600, mpi: true,
+                                extra: ["--collective", "scatter"], killSeed: 7)
         #endif
     }
 

@@ -10,8 +10,11 @@ import CSGDCore
 ///   2019; `ScatterMessageExchange`): block-wise messages to the slices'
 ///   owners, who average, compress again with their own error memory and
 ///   all-gather the results; a rank receives about 2(W − 1)/W messages.
-/// - `auto` (the default): `scatter` from W = 3 ranks, where it receives
-///   fewer bits, `allgather` at W ≤ 2.
+/// - `auto` (the default): `scatter` from W = 3 ranks with slices of at
+///   least `autoSliceMinimum` coordinates, where it receives fewer bits
+///   (sign's two stages receive about 2(W − 1)(d/W + 32) bits against the
+///   all-gather's (W − 1)(d + 32): fewer once d(1 − 2/W) > 32, and the
+///   blocks' headers stay small beside their payload), else `allgather`.
 ///
 /// Linear compressors with shared randomness (none, randomk) keep their
 /// all-reduce and sketch-topk its two all-reduces whatever the choice; the
@@ -31,6 +34,8 @@ public enum Collective: String, CaseIterable, Sendable {
 
     /// The most ranks the two-stage exchange takes (W² block keys in 24 bits).
     public static let maxScatterWorkers = 4096
+    /// The fewest coordinates a slice has for `auto` to take the two stages.
+    public static let autoSliceMinimum = 64
 
     /// Whether error feedback's messages of `compressor` travel by the
     /// two-stage exchange on `workers` ranks.
@@ -40,7 +45,7 @@ public enum Collective: String, CaseIterable, Sendable {
         switch self {
         case .allgather: return false
         case .scatter: return true
-        case .auto: return workers >= 3
+        case .auto: return workers >= 3 && compressor.dimension >= Self.autoSliceMinimum * workers
         }
     }
 

@@ -4,8 +4,9 @@ import CSGDCore
 
 /// A compressor that can be applied block by block: the compressor of the
 /// same kind for a block of `length` of its d coordinates (TopK keeps the
-/// same fraction K/d of each block, at least one; sign, QSGD and fp64 are the
-/// same compressor on fewer coordinates, each block with its own scale or norm).
+/// same fraction K/d of each block, at least one; sign and fp64 are the same
+/// compressor on fewer coordinates, each block with its own scale; QSGD
+/// quantises each block with its own norm and S·√(d_j/d) levels).
 public protocol BlockCompressor: Compressor {
     func block(length: Int) -> Self
 }
@@ -20,8 +21,19 @@ extension ScaledSign: BlockCompressor {
     public func block(length: Int) -> ScaledSign { ScaledSign(dimension: length) }
 }
 
+/// A block of d_j coordinates, quantised with its own norm, gets
+/// S_j = S·√(d_j/d) levels (rounded, at least 1): its variance bound
+/// β_j = min(d_j/S_j², √d_j/S_j) is then the whole compressor's
+/// β = min(d/S², √d/S), and its expected non-zeros, about S_j·‖v_j‖₁/‖v_j‖₂
+/// (QSGD §3.2), add up over the W blocks to the whole message's. With S
+/// levels on every block the Elias-coded blocks would hold about √W times
+/// the whole message's non-zeros (each block's norm is about 1/√W of the
+/// whole), so the bits received would grow with W.
 extension QSGD: BlockCompressor {
-    public func block(length: Int) -> QSGD { QSGD(dimension: length, levels: levels, coding: coding) }
+    public func block(length: Int) -> QSGD {
+        let s = (Double(levels) * (Double(length) / Double(dimension)).squareRoot()).rounded()
+        return QSGD(dimension: length, levels: max(1, min(levels, Int(s))), coding: coding)
+    }
 }
 
 extension Float64Wire: BlockCompressor {
@@ -52,8 +64,9 @@ extension Float64Wire: BlockCompressor {
 /// the all-gather counts a message), and receives W − 1 blocks of its slice
 /// and the W − 1 other slices' u_j: about 2(W − 1)/W of one whole message
 /// plus W − 1 block headers each way (sign's and QSGD's 32-bit scale or norm;
-/// TopK's indices get shorter, ⌈log₂ d_j⌉ bits), where the all-gather
-/// receives W − 1 whole messages.
+/// TopK's indices get shorter, ⌈log₂ d_j⌉ bits; QSGD's fewer levels make
+/// its fixed-width fields narrower), where the all-gather receives W − 1
+/// whole messages.
 ///
 /// Convergence. With g⁽ⁱ⁾_t the worker's noisy stochastic gradient,
 /// p⁽ⁱ⁾_t = C_B(e⁽ⁱ⁾_t + g⁽ⁱ⁾_t), e⁽ⁱ⁾_{t+1} = e⁽ⁱ⁾_t + g⁽ⁱ⁾_t − p⁽ⁱ⁾_t,
