@@ -176,6 +176,51 @@ final class ScatterExchangeTests: XCTestCase {
         for b in qb { XCTAssertEqual(b.varianceBound, q.varianceBound, accuracy: 0.03 * q.varianceBound) }
     }
 
+    /// Forwards every collective but `allToAll`, which takes the protocol's
+    /// default (through `allGather`).
+    final class WithoutAllToAll: Communicator {
+        let base: Communicator
+        init(_ base: Communicator) { self.base = base }
+        var rank: Int { base.rank }
+        var size: Int { base.size }
+        func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try base.allReduceSum(buffer) }
+        func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] { try base.allGather(bytes) }
+        func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws { try base.broadcast(buffer, root: root) }
+        func barrier() throws { try base.barrier() }
+        func abort(reason: String) { base.abort(reason: reason) }
+    }
+
+    /// Rank s sends rank j the block "s→j" of s + j + 1 bytes: every rank gets,
+    /// in rank order, the blocks addressed to it, in-process (lent memory),
+    /// through the default, and counted by `TimedCommunicator`.
+    func testAllToAllDeliversEachBlockToItsRank() throws {
+        let w = 5
+        let blocks: @Sendable (Int) -> (bytes: [UInt8], counts: [Int]) = { s in
+            let parts = (0..<w).map { j in [UInt8](repeating: UInt8(16 * s + j), count: s + j + 1) }
+            return (parts.flatMap { $0 }, parts.map(\.count))
+        }
+        for useDefault in [false, true] {
+            let got = try onRanks(w) { r, base -> ([[UInt8]], Int, Int) in
+                let comm = TimedCommunicator(useDefault ? WithoutAllToAll(base) : base)
+                var received: [[UInt8]] = []
+                let (bytes, counts) = blocks(r)
+                try bytes.withUnsafeBytes { raw in
+                    try comm.allToAll(raw, counts: counts) { s, block in
+                        XCTAssertEqual(s, received.count)
+                        received.append(Array(block))
+                    }
+                }
+                XCTAssertThrowsError(try [UInt8](repeating: 0, count: 3).withUnsafeBytes { try comm.allToAll($0, counts: [1, 1]) { _, _ in } })
+                return (received, comm.bytesSent, comm.bytesReceived)
+            }
+            for (r, (received, sent, receivedBytes)) in got.enumerated() {
+                XCTAssertEqual(received, (0..<w).map { s in [UInt8](repeating: UInt8(16 * s + r), count: s + r + 1) }, "rank \(r), default \(useDefault)")
+                XCTAssertEqual(sent, (0..<w).filter { $0 != r }.reduce(0) { $0 + r + $1 + 1 })
+                XCTAssertEqual(receivedBytes, (0..<w).filter { $0 != r }.reduce(0) { $0 + r + $1 + 1 })
+            }
+        }
+    }
+
     func testAutoScattersNonLinearCompressorsFromThreeRanks() throws {
         let topk = TopK(dimension: 1000, k: 5)
         XCTAssertFalse(Collective.auto.scatters(topk, workers: 2))
