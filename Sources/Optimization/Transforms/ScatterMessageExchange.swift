@@ -242,12 +242,12 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
         ownerWriter.padToByte()
         try ownerWriter.bytes.withUnsafeBytes { bytes in
             try comm.allGather(bytes) { s, block in
+                guard s >= 0 && s < w else { throw CommunicatorError.mismatch("two-stage exchange: message from rank \(s) of \(w)") }
                 let out = slice(avg, s)
                 if s == r {
                     mine.decompress(owned!, into: out)
                     return
                 }
-                guard s >= 0 && s < w else { throw CommunicatorError.mismatch("two-stage exchange: message from rank \(s) of \(w)") }
                 var reader = BitReader(block)
                 try blocks[s].decode(from: &reader, key: ownerKey(key, owner: s), into: &scratch[s])
                 try reader.finish()
