@@ -5,7 +5,7 @@
 /// The library's purposes are the static members below. Code outside the
 /// library (measurements, tests, applications) names its own with
 /// `RandomPurpose(rawValue:)` from the values the library leaves free (9,
-/// and 11 to 255), in an extension of its own.
+/// and 13 to 255), in an extension of its own.
 public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -28,17 +28,22 @@ public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let syntheticData = RandomPurpose(rawValue: 8)
     /// PGD's perturbation, uniform in a ball.
     public static let ballPerturbation = RandomPurpose(rawValue: 10)
+    /// The two-stage exchange's worker blocks (a worker's own, one stream a block).
+    public static let blockQuantization = RandomPurpose(rawValue: 11)
+    /// The two-stage exchange's owner compression of its averaged slice (the owner's own).
+    public static let ownerQuantization = RandomPurpose(rawValue: 12)
 
     /// Every purpose the library draws for.
     public static let library: [RandomPurpose] = [
         .perturbation, .randomKIndices, .sketchHashes, .quantization, .minibatch, .initialization, .shuffle,
-        .syntheticData, .ballPerturbation,
+        .syntheticData, .ballPerturbation, .blockQuantization, .ownerQuantization,
     ]
 
     public var description: String {
         let names: [UInt8: String] = [
             1: "perturbation", 2: "randomKIndices", 3: "sketchHashes", 4: "quantization", 5: "minibatch",
             6: "initialization", 7: "shuffle", 8: "syntheticData", 10: "ballPerturbation",
+            11: "blockQuantization", 12: "ownerQuantization",
         ]
         return names[rawValue] ?? "purpose \(rawValue)"
     }

@@ -21,6 +21,13 @@ public protocol Communicator: AnyObject {
     /// `allGather(_:)`; the in-process fabric lends the senders' memory
     /// instead, allocating nothing.
     func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
+    /// All-to-all of byte blocks of differing lengths (MPI_Alltoallv):
+    /// `bytes` holds this rank's W blocks back to back in rank order,
+    /// `counts[j]` bytes for rank j. Calls `body(source, block)` with the
+    /// block every rank `source` addressed to this rank, in rank order (this
+    /// rank's own block to itself included, never sent); the views are valid
+    /// only during the call. The in-process fabric lends the senders' memory.
+    func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
     /// buffer ← root's buffer.
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
     /// Returns when every rank has called it.
@@ -51,6 +58,28 @@ extension Communicator {
         for (r, b) in all.enumerated() { try b.withUnsafeBytes { try body(r, $0) } }
     }
 
+    /// An all-to-all through `allGather(_:)`, for communicators without
+    /// their own: correct, but every rank receives every block.
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try AllToAllBlocks.check(bytes: bytes.count, counts: counts, size: size)
+        var packed = [UInt8]()
+        for c in counts { withUnsafeBytes(of: UInt64(c).littleEndian) { packed.append(contentsOf: $0) } }
+        packed.append(contentsOf: bytes)
+        let all = try allGather(packed)
+        for (source, p) in all.enumerated() {
+            try p.withUnsafeBytes { raw in
+                guard raw.count >= 8 * size else { throw CommunicatorError.mismatch("all-to-all from rank \(source)") }
+                var offset = 8 * size
+                for j in 0..<size {
+                    let c = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * j, as: UInt64.self)))
+                    guard c <= raw.count - offset else { throw CommunicatorError.mismatch("all-to-all from rank \(source)") }
+                    if j == rank { try body(source, UnsafeRawBufferPointer(rebasing: raw[offset ..< offset + c])) }
+                    offset += c
+                }
+            }
+        }
+    }
+
     /// Σ over ranks of a few Double scalars (exact order: rank order).
     public func allReduceSum(_ values: [Double]) throws -> [Double] {
         let parts = try allGather(values.withUnsafeBytes { Array($0) })
@@ -61,6 +90,24 @@ extension Communicator {
                 for i in 0..<values.count { out[i] += raw.loadUnaligned(fromByteOffset: 8 * i, as: Double.self) }
             }
         }
+        return out
+    }
+}
+
+
+/// Checks of an all-to-all's arguments shared by the communicators.
+public enum AllToAllBlocks {
+    /// Throws unless `counts` has one non-negative count a rank and they add up to `bytes`.
+    public static func check(bytes: Int, counts: [Int], size: Int) throws {
+        guard counts.count == size, counts.allSatisfy({ $0 >= 0 }), counts.reduce(0, +) == bytes else {
+            throw CommunicatorError.mismatch("all-to-all of \(bytes) bytes in blocks \(counts) over \(size) ranks")
+        }
+    }
+
+    /// The offsets of the blocks of `counts`, back to back from 0.
+    public static func offsets(_ counts: [Int]) -> [Int] {
+        var out = [Int](), o = 0
+        for c in counts { out.append(o); o += c }
         return out
     }
 }

@@ -17,6 +17,8 @@ public final class InProcessFabric: @unchecked Sendable {
     let byteSlots: UnsafeMutablePointer<[UInt8]>
     let pointerSlots: UnsafeMutablePointer<UnsafeMutableBufferPointer<Float>?>
     let rawSlots: UnsafeMutablePointer<UnsafeRawBufferPointer>
+    /// Each rank's block lengths during an all-to-all (W counts, lent).
+    let countSlots: UnsafeMutablePointer<UnsafePointer<Int>?>
     var reduced: UnsafeMutablePointer<Float>?
     var reducedCount = 0
 
@@ -29,6 +31,8 @@ public final class InProcessFabric: @unchecked Sendable {
         pointerSlots.initialize(repeating: nil, count: size)
         rawSlots = .allocate(capacity: size)
         rawSlots.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: size)
+        countSlots = .allocate(capacity: size)
+        countSlots.initialize(repeating: nil, count: size)
     }
 
     deinit {
@@ -36,6 +40,7 @@ public final class InProcessFabric: @unchecked Sendable {
         byteSlots.deallocate()
         pointerSlots.deallocate()
         rawSlots.deallocate()
+        countSlots.deallocate()
         reduced?.deallocate()
     }
 
@@ -128,6 +133,29 @@ public final class InProcessCommunicator: Communicator {
         }
         try fabric.barrier()
         if let failure { throw failure }
+    }
+
+    /// Each rank lends its blocks and their lengths; each reads the block
+    /// every sender addressed to it, in rank order, between two barriers.
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try AllToAllBlocks.check(bytes: bytes.count, counts: counts, size: size)
+        if size == 1 { return try body(0, bytes) }
+        try counts.withUnsafeBufferPointer { c in
+            fabric.rawSlots[rank] = bytes
+            fabric.countSlots[rank] = c.baseAddress!
+            try fabric.barrier()
+            // Every sender's memory stays valid until the second barrier.
+            var failure: Error?
+            for s in 0..<size where failure == nil {
+                let sc = fabric.countSlots[s]!
+                var offset = 0
+                for j in 0..<rank { offset += sc[j] }
+                let block = UnsafeRawBufferPointer(rebasing: fabric.rawSlots[s][offset ..< offset + sc[rank]])
+                do { try body(s, block) } catch { failure = error }
+            }
+            try fabric.barrier()
+            if let failure { throw failure }
+        }
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {

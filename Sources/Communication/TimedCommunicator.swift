@@ -12,8 +12,9 @@ import CSGDCore
 /// back-ends use: `allReduceSum` of n floats sends the n − m floats of the
 /// other ranks' slices and its own m-float reduced slice to each of the W − 1
 /// others (and receives as many); `allGather` of b bytes sends b to each of
-/// the W − 1 others and receives every other rank's message; `broadcast` of n
-/// floats sends n·(W − 1) from the root and receives n elsewhere; a barrier
+/// the W − 1 others and receives every other rank's message; `allToAll`
+/// sends each other rank the block addressed to it and receives the block
+/// each addressed to this rank; `broadcast` of n floats sends n·(W − 1) from the root and receives n elsewhere; a barrier
 /// moves nothing. Headers, the lengths Open MPI exchanges before a variable
 /// gather, and relaying inside MPI's algorithms are not counted: the
 /// interface counters of `scripts/netbench` show the real total.
@@ -102,6 +103,27 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
             try body(r, view)
         }
         count(own: bytes.count, all: lengths)
+    }
+
+    /// Sends the blocks addressed to the W − 1 others, receives theirs (the
+    /// block to itself moves nothing).
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        var inBody = 0.0
+        var received = 0
+        let t0 = Clock.now()
+        defer {
+            communicationSeconds += Clock.now() - t0 - inBody
+            collectives += 1
+        }
+        let me = rank
+        try base.allToAll(bytes, counts: counts) { s, view in
+            let b0 = Clock.now()
+            defer { inBody += Clock.now() - b0 }
+            if s != me { received += view.count }
+            try body(s, view)
+        }
+        for (j, c) in counts.enumerated() where j != me { bytesSent += c }
+        bytesReceived += received
     }
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {

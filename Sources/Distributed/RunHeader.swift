@@ -124,6 +124,10 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     /// `none` when there are none; absent from a header written before it
     /// was recorded).
     public var optimizer: String?
+    /// How the messages travel, as resolved for this run's compressor and
+    /// W (`allreduce`, `sketch`, `allgather`, `scatter`; `--collective`;
+    /// absent from a header written before it was recorded).
+    public var collective: String?
 
     public init(method: any Method, compressor: String, eta: Double?, seed: UInt64, workers: Int, batch: Int, steps: Int,
                 backend: String, threads: Int, problem: String? = nil, model: String? = nil, data: String? = nil,
@@ -136,7 +140,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case method
         case methodOptions = "method_options"
-        case compressor, eta, seed, workers, batch, steps, backend, threads, problem, model, data, partition, optimizer
+        case compressor, eta, seed, workers, batch, steps, backend, threads, problem, model, data, partition, optimizer, collective
     }
 
     /// Every stored option of a method, by its property name (in snake

@@ -37,6 +37,9 @@ public struct TrainerConfiguration: Sendable {
     /// Momentum, weight decay and a step-size schedule added to the
     /// method's chain (`OptimizerOptions`; the default adds nothing).
     public var optimizer = OptimizerOptions()
+    /// How error feedback's non-linear messages travel (`--collective`;
+    /// the library's default is the all-gather of Algorithm 1 as written).
+    public var collective = Collective.allgather
     /// Poll `StopSignal` between steps (about every 10 ms) and, when a
     /// signal came, write a checkpoint and throw `RunStopped` (needs
     /// `checkpoint`; each poll is one 8-byte all-gather).
@@ -56,7 +59,7 @@ public struct TrainerConfiguration: Sendable {
     }
 
     /// What the method reads from the run (--lr, ε, ρ).
-    public var methodContext: MethodContext { MethodContext(learningRate: learningRate, epsilon: epsilon, rho: rho) }
+    public var methodContext: MethodContext { MethodContext(learningRate: learningRate, epsilon: epsilon, rho: rho, collective: collective) }
 
     public init(steps: Int, seed: UInt64 = 0, learningRate: Double? = nil, logEvery: Int = 100,
                 epsilon: Double? = nil, rho: Double? = nil, certifyEvery: Int = 0, evalEvery: Int = 0, threadsPerRank: Int = 0,
@@ -146,7 +149,8 @@ public final class Trainer {
         d = objective.dimension
         eta = built.eta
         chain = TransformChain(try config.optimizer.apply(to: built.transforms, method: method.text), dimension: d, workers: communicator.size)
-        compressorName = compressor.description
+        // A resume must exchange as the run did (the two-stage exchange keeps an owner memory).
+        compressorName = compressor.description + (built.exchange(workers: communicator.size) == .scatter ? " collective=scatter" : "")
         x = FloatBuffer(count: d)
         gradient = FloatBuffer(count: d)
         scratch = FloatBuffer(count: d)

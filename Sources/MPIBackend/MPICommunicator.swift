@@ -136,6 +136,41 @@ public final class MPICommunicator: Communicator {
         return (0..<size).map { r in Array(all[Int(displs[r]) ..< Int(displs[r]) + Int(counts[r])]) }
     }
 
+    /// Send and receive buffers of `allToAll`, kept between calls.
+    var alltoallSend: [Int32] = [], alltoallRecv: [Int32] = [], alltoallSendDispls: [Int32] = [], alltoallRecvDispls: [Int32] = []
+    var alltoallBytes = [UInt8]()
+
+    /// `MPI_Alltoall` of the block lengths, then `MPI_Alltoallv` of the
+    /// bytes straight from the caller's buffer; blocks are handed to `body`
+    /// in rank order.
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try AllToAllBlocks.check(bytes: bytes.count, counts: counts, size: size)
+        if size == 1 { return try body(0, bytes) }
+        guard bytes.count < Int(Int32.max) else { throw CommunicatorError.mismatch("all-to-all of \(bytes.count) bytes exceeds MPI's 32-bit counts") }
+        alltoallSend = counts.map { Int32($0) }
+        alltoallSendDispls = AllToAllBlocks.offsets(counts).map { Int32($0) }
+        if alltoallRecv.count != size { alltoallRecv = [Int32](repeating: 0, count: size) }
+        try check(MPI_Alltoall(alltoallSend, 1, csgd_mpi_int(), &alltoallRecv, 1, csgd_mpi_int(), world), "MPI_Alltoall")
+        let total = alltoallRecv.reduce(0) { $0 + Int($1) }
+        guard total < Int(Int32.max) else { throw CommunicatorError.mismatch("all-to-all receiving \(total) bytes exceeds MPI's 32-bit counts") }
+        alltoallRecvDispls = AllToAllBlocks.offsets(alltoallRecv.map { Int($0) }).map { Int32($0) }
+        if alltoallBytes.count < max(total, 1) { alltoallBytes = [UInt8](repeating: 0, count: max(total, 1)) }
+        // Open MPI reads no bytes from a null buffer when all its counts are 0, but wants a valid address.
+        var one: UInt8 = 0
+        try withUnsafeMutablePointer(to: &one) { dummy in
+            try alltoallBytes.withUnsafeMutableBytes { dst in
+                try check(MPI_Alltoallv(bytes.baseAddress ?? UnsafeRawPointer(dummy), alltoallSend, alltoallSendDispls, csgd_mpi_byte(),
+                                        dst.baseAddress, alltoallRecv, alltoallRecvDispls, csgd_mpi_byte(), world), "MPI_Alltoallv")
+            }
+        }
+        try alltoallBytes.withUnsafeBytes { raw in
+            for s in 0..<size {
+                let lo = Int(alltoallRecvDispls[s])
+                try body(s, UnsafeRawBufferPointer(rebasing: raw[lo ..< lo + Int(alltoallRecv[s])]))
+            }
+        }
+    }
+
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
         if size == 1 { return }
         guard buffer.count < Int(Int32.max) else { throw CommunicatorError.mismatch("broadcast of \(buffer.count) floats exceeds MPI's 32-bit counts") }

@@ -1,3 +1,4 @@
+import Compression
 import CSGDCore
 import Optimization
 
@@ -27,5 +28,24 @@ enum MethodFlags {
             m = perturbed
         }
         return m
+    }
+
+    /// `--collective`: an explicit `scatter` needs a method with error
+    /// feedback (the two-stage exchange compensates both stages' errors),
+    /// without alg1's reset, and a compressor that is not all-reduced.
+    static func check(collective: Collective, method: any Method, compressor: CompressorSpec) throws {
+        guard collective == .scatter else { return }
+        guard method is Alg1 || method is EFSGD else {
+            throw CSGDError("--collective scatter needs a method with error feedback (alg1, ef-sgd), not '\(method.name)'")
+        }
+        if let a = method as? Alg1, a.reset != .off {
+            throw a.error("the error reset reads x_t − η ē_t, which the two-stage exchange's owner memory would change: use --collective allgather or auto with a reset")
+        }
+        switch compressor {
+        case .none, .randomK, .sketchTopK:
+            throw CSGDError("--collective scatter applies to topk, sign, qsgd and fp64 messages; '\(compressor)' is all-reduced (use auto or allgather)")
+        case .topK, .sign, .qsgd, .fp64:
+            return
+        }
     }
 }

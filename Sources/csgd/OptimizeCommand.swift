@@ -98,6 +98,7 @@ struct OptimizeCommand: ParsableCommand {
             if output.backend == .inproc { try RankThreads.checkCapacity(workers: ranks, threads: RankThreads.defaultThreads) }
             let objective = try problemSpec.make()
             let c = try m.compressor(given: compressor.map(CompressorSpec.parse))
+            try MethodFlags.check(collective: try Collective.parse(output.collective), method: m, compressor: c)
             let made = try c.make(dimension: objective.dimension)
             var theory: TheoryParameters?
             if m.usesTheory {
@@ -123,6 +124,7 @@ struct OptimizeCommand: ParsableCommand {
             certifyEvery: certifyEvery ?? (eps != nil ? logEvery : 0), checkpoint: checkpointPolicy)
         config.stopAtSOSP = stopAtSosp
         config.optimizer = optimizerOptions
+        config.collective = try output.collectiveChoice()
         let what = ["problem": objective.name, "method": methodSpec.text, "compressor": compressorSpec.description,
                     "workers": String(workers ?? (output.backend == .mpi ? Backend.launchSize ?? 1 : 1)), "seed": String(seed)]
         /// The iterate as one tensor x of shape [d].

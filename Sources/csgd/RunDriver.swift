@@ -95,8 +95,9 @@ struct RunDriver {
         // problem's); a run that cannot resolve one is refused by the runner.
         var context = config.methodContext
         context.theory = theory
-        configuration.eta = try? method.chain(compressor: compressor.make(dimension: objective.dimension),
-                                              objective: objective, context: context).eta
+        let chain = try? method.chain(compressor: compressor.make(dimension: objective.dimension), objective: objective, context: context)
+        configuration.eta = chain?.eta
+        configuration.collective = chain?.exchange(workers: configuration.workers)?.rawValue
         let given = CLI.attachingNegativeNumbers(Array(CommandLine.arguments.dropFirst()))
         return RunHeader(version: CSGDVersion.number, commit: BuildInfo.commit, commitModified: BuildInfo.commit == nil ? nil : BuildInfo.modified,
                          command: command, arguments: (try? ResumeArguments.expand(given)) ?? given,
@@ -142,6 +143,12 @@ struct RunOptions: ParsableArguments {
             throw CSGDError("--backend inproc under mpirun: each of the \(n) processes would run the whole job; drop --backend (under mpirun csgd uses mpi)")
         }
     }
+
+    @Option(help: "How error feedback's non-linear messages (topk, sign, qsgd, fp64) travel: allgather (every rank receives W − 1 whole messages; Algorithm 1 as written), scatter (DoubleSqueeze's two stages: block-wise messages to the slices' owners, who compress the average again with their own error memory and all-gather it; about 2(W − 1)/W messages a rank) or auto (scatter from W = 3 when d ≥ 64·W). Linear compressors keep their all-reduce. See docs/optimize.md.")
+    var collective: String = "auto"
+
+    /// The `--collective` choice; a value it does not know is bad input.
+    func collectiveChoice() throws -> Collective { try CLI.orExit { try Collective.parse(collective) } }
 
     @Option(help: "Write checkpoints into this directory (atomically; SIGTERM or SIGINT then stops the run with a final checkpoint and exit 0; see docs/checkpoints.md).")
     var checkpoint: String?

@@ -122,6 +122,7 @@ struct TrainCommand: ParsableCommand {
             epsilon: certify ? eps : nil, rho: certify ? rho : nil, certifyEvery: certifyEvery, evalEvery: evalEvery,
             threadsPerRank: setup.threads, checkpoint: checkpointPolicy)
         config.optimizer = try CLI.orExit { try optimizer.options(steps: setup.steps) }
+        config.collective = try output.collectiveChoice()
         let model = setup.model
         let what = ["model": model.name, "dataset": setup.datasetName, "method": setup.method.text,
                     "compressor": setup.compressor.description, "workers": String(setup.workers), "seed": String(seed)]
@@ -209,6 +210,7 @@ struct TrainSetup {
 
         // The method's mini-batch is --batch unless the spec sets its own; --noise is its sigma=.
         m = try MethodFlags.apply(batch: c.batch, defaultBatch: 64, noise: c.noise, to: m)
+        try MethodFlags.check(collective: try Collective.parse(c.output.collective), method: m, compressor: compressor)
         batch = m.batch
         method = m
 

@@ -4,8 +4,9 @@ import XCTest
 /// `csgd optimize --checkpoint DIR --checkpoint-every N [--resume]` end to
 /// end: a run SIGKILLed after a checkpoint picked by a fixed seed and
 /// resumed ends with the parameters, bit counts and log of a run never
-/// stopped (W = 1 and 3, alg1 + randomk and ef-sgd + topk; under mpirun
-/// -np 2 when the MPI trait is built); bad flags, another run's checkpoint,
+/// stopped (W = 1 and 3, alg1 + randomk and ef-sgd + topk; W = 4 alg1 +
+/// sign, the two-stage exchange; under mpirun -np 2 and 3 when the MPI trait
+/// is built); bad flags, another run's checkpoint,
 /// a corrupt file and an empty directory are one-line errors with exit
 /// status 2; a diverging run exits 3 and keeps its last good checkpoint.
 final class CheckpointCLITests: XCTestCase {
@@ -119,10 +120,10 @@ final class CheckpointCLITests: XCTestCase {
     /// checkpoint (`holdAtCheckpoint`), so the kill always lands between the
     /// two and the newest complete checkpoint is the picked one.
     func assertKillAndResume(method: String, compressor: String, workers: Int, steps: Int = CheckpointCLITests.steps, mpi: Bool = false,
-                             killSeed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+                             extra: [String] = [], killSeed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = try temporaryDirectory()
         let checkpoints = dir + "/ckpt"
-        let base = arguments(method: method, compressor: compressor, workers: mpi ? nil : workers, steps: steps) + (mpi ? ["--backend", "mpi"] : [])
+        let base = arguments(method: method, compressor: compressor, workers: mpi ? nil : workers, steps: steps) + (mpi ? ["--backend", "mpi"] : []) + extra
         let runToEnd: ([String]) throws -> CLIRunner.Result = { args in
             mpi ? try MPIBackendTests.mpirun(workers, args) : try CLIRunner.run(args)
         }
@@ -196,6 +197,24 @@ final class CheckpointCLITests: XCTestCase {
 
     func testKillAndResumeEFSGDTopKThreeWorkers() throws {
         try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, killSeed: 4)
+    }
+
+    /// W = 4 with sign through the two-stage exchange, whose owners' error
+    /// memory is in the checkpoint.
+    func testKillAndResumeTwoStageExchangeFourWorkers() throws {
+        try assertKillAndResume(method: "alg1:sigma=0.01,batch=8", compressor: "sign", workers: 4, steps: 600,
+                                extra: ["--collective", "scatter"], killSeed: 6)
+    }
+
+    /// The two-stage exchange under mpirun -np 3 (MPI_Alltoallv, then the owners' all-gather).
+    func testKillAndResumeTwoStageExchangeUnderMPIRun() throws {
+        #if !MPI
+        throw XCTSkip("built without the MPI trait (run `swift test --traits MPI`)")
+        #else
+        if MPIBackendTests.mpirunPath == nil { throw XCTSkip("mpirun is not installed (Debian: openmpi-bin)") }
+        try assertKillAndResume(method: "ef-sgd:batch=8", compressor: "topk:0.1", workers: 3, steps: 600, mpi: true,
+                                extra: ["--collective", "scatter"], killSeed: 7)
+        #endif
     }
 
     func testKillAndResumeUnderMPIRun() throws {

@@ -69,6 +69,23 @@ final class MPIBackendTests: XCTestCase {
         }
     }
 
+    /// The two-stage exchange (an MPI_Alltoallv of the workers' blocks, the
+    /// owners' all-gather) gives the in-process bits at W = 2 and 3, and so
+    /// does the all-gather it replaces.
+    func testTwoStageExchangeUnderMPIMatchesInProcess() throws {
+        try requireMPI()
+        for (w, collective) in [(2, "scatter"), (3, "scatter"), (3, "allgather")] {
+            for c in ["topk:0.1", "sign", "qsgd:15"] {
+                let args = run + ["--compressor", c, "--collective", collective]
+                let inproc = try summary(try CLIRunner.run(args + ["--workers", String(w)]))
+                let mpi = try summary(try Self.mpirun(w, args + ["--backend", "mpi"]))
+                for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "steps", "wire_bytes_received"] {
+                    XCTAssertEqual("\(inproc[key] ?? "nil")", "\(mpi[key] ?? "nil")", "\(key) for \(c), W=\(w), \(collective)")
+                }
+            }
+        }
+    }
+
     /// sketch-topk's two all-reduces (tables, then the K values at the
     /// indices chosen from the summed table) give the in-process bits.
     func testSketchTopKUnderMPIMatchesInProcess() throws {

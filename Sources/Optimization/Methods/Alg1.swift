@@ -94,8 +94,12 @@ public struct Alg1: PerturbedMethod {
         if deferredNoise, !(compressor is RandomK) {
             throw error("noise=deferred needs compressor randomk (it picks coordinates without looking at them), not '\(compressor)'")
         }
+        try context.collective.check(compressor)
+        if rule != nil && context.collective == .scatter {
+            throw error("the error reset reads x_t − η ē_t, which the two-stage exchange's owner memory would change: use --collective allgather or auto with a reset")
+        }
         return alg1(noise: Float(noise.perCoordinateSigma(dimension: objective.dimension)), compressor: compressor, reset: rule,
-                    deferredNoise: deferredNoise, eta: eta, batch: batch)
+                    deferredNoise: deferredNoise, eta: eta, batch: batch, collective: rule == nil ? context.collective : .allgather)
     }
 }
 
@@ -112,9 +116,11 @@ public struct Alg1: PerturbedMethod {
 ///     the error feedback.
 ///   - eta: the step size η (the reset's x_t − η ē_t uses it too).
 ///   - batch: the mini-batch a worker (0: the full gradient).
+///   - collective: how non-linear messages travel (`Collective`; the
+///     all-gather is Algorithm 1 as written).
 public func alg1(noise: Float, compressor: any Compressor, reset: ResetRule? = nil, deferredNoise: Bool = false,
-                 eta: Double, batch: Int = 1) -> MethodChain {
-    let feedback = ErrorFeedback(compressor, noise: deferredNoise ? 0 : noise)
+                 eta: Double, batch: Int = 1, collective: Collective = .allgather) -> MethodChain {
+    let feedback = ErrorFeedback(compressor, noise: deferredNoise ? 0 : noise, collective: collective)
     let memory: any GradientTransform
     if let reset { memory = ErrorReset(rule: reset, eta: eta, feedback: feedback) } else { memory = feedback }
     var transforms: [any GradientTransform] = [StochasticGradient(batch: batch), memory, AverageMessages()]

@@ -12,10 +12,15 @@ import Compression
 /// Spec: `ef-sgd[:batch=B][,eta=η]`.
 public struct EFSGD: PlainMethod {
     public static let name = "ef-sgd"
-    public static let builder: PlainBuilder = efSGD(compressor:eta:batch:)
+    public static let builder: PlainBuilder = { efSGD(compressor: $0, eta: $1, batch: $2) }
     public var common: CommonOptions
 
     public init(common: CommonOptions) { self.common = common }
+
+    public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
+        try context.collective.check(compressor)
+        return efSGD(compressor: compressor, eta: try stepSize(objective: objective, context: context), batch: batch, collective: context.collective)
+    }
 }
 
 /// EF-SGD's chain: gradient → error feedback (w ← v + e, m ← C(w),
@@ -24,6 +29,8 @@ public struct EFSGD: PlainMethod {
 ///   - compressor: C, of the objective's dimension.
 ///   - eta: the step size η.
 ///   - batch: the mini-batch a worker (0: the full gradient).
-public func efSGD(compressor: any Compressor, eta: Double, batch: Int = 1) -> MethodChain {
-    MethodChain(transforms: [StochasticGradient(batch: batch), ErrorFeedback(compressor), AverageMessages(), SGDStep()], eta: eta)
+///   - collective: how non-linear messages travel (`Collective`).
+public func efSGD(compressor: any Compressor, eta: Double, batch: Int = 1, collective: Collective = .allgather) -> MethodChain {
+    MethodChain(transforms: [StochasticGradient(batch: batch), ErrorFeedback(compressor, collective: collective), AverageMessages(), SGDStep()],
+                eta: eta)
 }

@@ -138,16 +138,22 @@ public enum NoiseSpec: Equatable, Sendable {
 }
 
 /// What a method may read from the run beyond its own options: the step
-/// size given for the run (`--lr`), the ε and ρ of the ε-SOSP test, and the
-/// theory's parameters (for alg1's `theory`).
+/// size given for the run (`--lr`), the ε and ρ of the ε-SOSP test, the
+/// theory's parameters (for alg1's `theory`) and the collective its error
+/// feedback's messages use (`--collective`).
 public struct MethodContext: Sendable {
     public var learningRate: Double?
     public var epsilon: Double?
     public var rho: Double?
     public var theory: TheoryParameters?
+    /// How error feedback's non-linear messages travel (methods with error
+    /// feedback read it; the others always all-gather).
+    public var collective: Collective
 
-    public init(learningRate: Double? = nil, epsilon: Double? = nil, rho: Double? = nil, theory: TheoryParameters? = nil) {
+    public init(learningRate: Double? = nil, epsilon: Double? = nil, rho: Double? = nil, theory: TheoryParameters? = nil,
+                collective: Collective = .allgather) {
         self.learningRate = learningRate; self.epsilon = epsilon; self.rho = rho; self.theory = theory
+        self.collective = collective
     }
 
     /// η: a method's own `eta=`, else the run's (--lr), else `fallback`

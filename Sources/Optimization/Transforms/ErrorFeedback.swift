@@ -12,15 +12,20 @@ import CSGDCore
 /// too when it has a `PassSplitter`). The memory e is this rank's own
 /// (state), never communicated. The compensated vector is built in e's
 /// storage, so keeping w − C(w) costs only the K (or d) coordinates the
-/// message touches.
+/// message touches. How the messages travel (`collective`): an all-reduce
+/// or all-gather, or DoubleSqueeze's two stages, whose owners keep a second
+/// error memory (`ScatterMessageExchange`), saved with e in checkpoints.
 public struct ErrorFeedback: GradientTransform {
     public let compressor: any Compressor
     /// σ of the perturbation ξ_t a coordinate (0: none).
     public let noise: Float
+    /// The collective for non-linear compressors (`Collective.scatters`).
+    public let collective: Collective
 
-    public init(_ compressor: any Compressor, noise: Float = 0) {
+    public init(_ compressor: any Compressor, noise: Float = 0, collective: Collective = .allgather) {
         self.compressor = compressor
         self.noise = noise
+        self.collective = collective
     }
 
     /// The rank's memory, its message exchange and per-block scratch.
@@ -32,18 +37,22 @@ public struct ErrorFeedback: GradientTransform {
     }
 
     public func initialState(dimension: Int, workers: Int) -> State {
-        State(memory: FloatBuffer(count: dimension), exchange: makeMessageExchange(compressor), sums: BlockSums(dimension: dimension))
+        State(memory: FloatBuffer(count: dimension), exchange: makeMessageExchange(compressor, collective: collective, workers: workers),
+              sums: BlockSums(dimension: dimension))
     }
 
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { state.memory.readOnly }
 
-    /// The memory e (the exchange holds only this step's message).
+    /// The memory e, then the two-stage exchange's owner memory when it has
+    /// one (the exchange otherwise holds only this step's message).
     public func saveState(_ state: State, to w: inout CheckpointWriter) {
         w.appendFloats(state.memory.readOnly)
+        if let owner = state.exchange.ownerMemory { w.appendFloats(UnsafeBufferPointer(owner)) }
     }
 
     public func restoreState(_ state: inout State, from r: inout CheckpointReader) throws {
         try r.readFloats(into: state.memory.buffer, "the error memory")
+        if let owner = state.exchange.ownerMemory { try r.readFloats(into: owner, "the owner's error memory") }
     }
 
     public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {

@@ -9,7 +9,8 @@ import CSGDCore
 /// an all-reduce of their payload, sketch-topk by its two all-reduces (table,
 /// then the K values at the indices chosen from the summed table;
 /// `SketchMessageExchange`), the others by an all-gather of their encoded
-/// bytes; either way the bits counted are those of the messages sent.
+/// bytes or, inside error feedback, by the two-stage exchange
+/// (`ScatterMessageExchange`, `Collective`); either way the bits counted are those of the messages sent.
 /// `CompressMessage` and `ErrorFeedback` fill it, `AverageMessages` averages it.
 public protocol MessageExchange: AnyObject {
     var compressor: any Compressor { get }
@@ -41,9 +42,15 @@ public protocol MessageExchange: AnyObject {
     /// written there, bit for bit. `zeroed` is d floats of zeros, used as
     /// scratch and left zero.
     func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
+    /// State the exchange carries from step to step (the two-stage
+    /// exchange's owner memory; its size fixed when the exchange is made),
+    /// saved in checkpoints; nil for the exchanges that keep none.
+    var ownerMemory: UnsafeMutableBufferPointer<Float>? { get }
 }
 
 extension MessageExchange {
+    public var ownerMemory: UnsafeMutableBufferPointer<Float>? { nil }
+
     public func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
         compress(v, key: key)
     }
@@ -56,11 +63,15 @@ extension MessageExchange {
 }
 
 /// Builds the exchange for `compressor`: sketch-topk's two-round protocol,
-/// sparse averaging for RandomK and TopK, the dense one for the others.
-public func makeMessageExchange(_ compressor: any Compressor) -> any MessageExchange {
+/// the two-stage exchange when `collective` takes it on `workers` ranks
+/// (`Collective.scatters`; DoubleSqueeze), sparse averaging for RandomK and
+/// TopK, the dense one for the others.
+public func makeMessageExchange(_ compressor: any Compressor, collective: Collective = .allgather, workers: Int = 1) -> any MessageExchange {
     func openSparse<C: SparseCompressor>(_ c: C) -> any MessageExchange { SparseMessageExchange(c) }
     func open<C: Compressor>(_ c: C) -> any MessageExchange { TypedMessageExchange(c) }
+    func openBlocks<C: BlockCompressor>(_ c: C) -> any MessageExchange { ScatterMessageExchange(c, workers: workers) }
     if let s = compressor as? SketchTopK { return SketchMessageExchange(s) }
+    if collective.scatters(compressor, workers: workers), let b = compressor as? any BlockCompressor { return openBlocks(b) }
     if let s = compressor as? any SparseCompressor { return openSparse(s) }
     return open(compressor)
 }
