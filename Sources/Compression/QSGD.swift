@@ -20,8 +20,13 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     public let levels: Int
     /// How the message is (and will be) encoded.
     public let coding: QSGDCoding
-    /// ‖x‖₂ rounded to Float32: finite and ≥ 0 (+0 for the zero message).
+    /// ‖x‖₂ rounded to Float32: finite and ≥ 0 (+0 for the zero message);
+    /// for a block compressor's message, the scale its levels multiply
+    /// (`QSGD.normScale`, `QSGD.normBits`).
     public internal(set) var norm: Float = 0
+    /// Bits of the norm field: 32 (every whole message), or 16 (the upper
+    /// half of the Float32, for the blocks of the two-stage exchange).
+    public let normBits: Int
 
     /// Fixed coding: the field stream (d·w bits, LSB first, zero padded);
     /// Elias coding: scratch for `compress`.
@@ -37,14 +42,15 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
     /// Scratch: x·2^64 when ‖x‖ < 2^-64.
     @usableFromInline var scaledInput: [Float] = []
 
-    init(dimension: Int, levels: Int, coding: QSGDCoding) {
+    init(dimension: Int, levels: Int, coding: QSGDCoding, normBits: Int = 32) {
         self.dimension = dimension
         self.levels = levels
         self.coding = coding
+        self.normBits = normBits
         if coding == .fixed {
             fields = [UInt32](repeating: 0, count: QSGD.fieldWords(dimension: dimension, width: QSGD.fieldWidth(levels: levels)))
         } else {
-            eliasBits = 32 + EliasOmega.bits(of: 1)
+            eliasBits = normBits + EliasOmega.bits(of: 1)
         }
     }
 
@@ -152,6 +158,11 @@ public struct QSGDMessage: Sendable, Equatable, CustomStringConvertible {
 /// order EliasOmega(i − previous) (previous starts at −1), one sign bit
 /// (1 = negative) and EliasOmega(|ℓ_i|) (1 ≤ |ℓ_i| ≤ S).
 ///
+/// Both formats are unchanged for every whole message. The blocks of the
+/// two-stage exchange (`normBits` 16) write only the upper 16 bits of the
+/// norm's bit pattern (a bfloat16, the norm rounded up to it), the rest as
+/// above; their norm may carry a scale c ≥ 1 (`normScale`), read like any norm.
+///
 /// Decoding throws on truncation, a negative, −0 or non-finite norm, a zero
 /// norm with non-zero levels, levels beyond S (or 0 in Elias coding), more
 /// than d non-zeros and gaps past d, so each message has one encoding.
@@ -173,14 +184,30 @@ public struct QSGD: Compressor {
     /// S ≥ 1.
     public let levels: Int
     public let coding: QSGDCoding
+    /// c ≥ 1: the norm field carries N = c·‖x‖ (rounded up to `normBits`)
+    /// and the levels are ℓ_i ∈ {0, …, S} with E ℓ_i = |x_i|·S/N, so the
+    /// message is QSGD with S/c levels (a fraction of them) on the integer
+    /// grid of S: unbiased, E‖Q(x) − x‖² ≤ min(d/s², √d/s)‖x‖² with s = S/c
+    /// (Alistarh et al.'s Lemma 3.1 holds for any real s ≥ 1). 1 for every
+    /// whole message; the two-stage exchange's blocks use it to keep the
+    /// whole compressor's variance bound exactly.
+    public let normScale: Float
+    /// 32, or 16 for the blocks of the two-stage exchange: the norm field
+    /// then holds the upper half of the Float32 N, rounded up (so N ≥ c·‖x‖
+    /// still, |ℓ_i| ≤ S, and the variance factor grows by at most 2⁻⁷).
+    public let normBits: Int
 
-    public init(dimension: Int, levels: Int, coding: QSGDCoding = .elias) {
+    public init(dimension: Int, levels: Int, coding: QSGDCoding = .elias, normScale: Float = 1, normBits: Int = 32) {
         precondition(dimension >= 1, "dimension must be positive")
         precondition(levels >= 1 && levels <= 1 << 30, "levels S must be in 1...2^30")
         precondition(dimension <= 1 << 32, "dimension must be at most 2^32 (32-bit indices)")
+        precondition(normScale >= 1 && normScale.isFinite, "the norm's scale must be at least 1")
+        precondition(normBits == 32 || normBits == 16, "the norm field has 32 or 16 bits")
         self.dimension = dimension
         self.levels = levels
         self.coding = coding
+        self.normScale = normScale
+        self.normBits = normBits
     }
 
     public var isLinear: Bool { false }
@@ -195,30 +222,36 @@ public struct QSGD: Compressor {
 
     /// The variance factor of the bound E‖Q(x)‖² ≤ (1 + β)‖x‖²: β = min(d/S², √d/S).
     public var varianceBound: Double {
-        let d = Double(dimension), s = Double(levels)
+        let d = Double(dimension), s = Double(levels) / Double(normScale)
         return min(d / (s * s), d.squareRoot() / s)
     }
 
     public func makeMessage() -> QSGDMessage {
-        QSGDMessage(dimension: dimension, levels: levels, coding: coding)
+        QSGDMessage(dimension: dimension, levels: levels, coding: coding, normBits: normBits)
     }
 
     // MARK: compress
 
     public func compress(_ x: UnsafeBufferPointer<Float>, key: RandomKey, into m: inout QSGDMessage) {
         precondition(x.count == dimension, "vector length \(x.count) != d = \(dimension)")
-        precondition(m.dimension == dimension && m.levels == levels && m.coding == coding, "message of another compressor")
+        precondition(m.dimension == dimension && m.levels == levels && m.coding == coding && m.normBits == normBits,
+                     "message of another compressor")
         let d = dimension, w = fieldWidth
         let fieldCount = QSGD.fieldWords(dimension: d, width: w)
         if m.fields.count != fieldCount { m.fields = [UInt32](repeating: 0, count: fieldCount) }
         let (normD, maxBound) = QSGD.normAndBound(x, scratch: &m.normScratch)
-        let normF = Float(normD)
+        var normF = Float(normD)
+        if normScale != 1 { normF *= normScale }
+        if normBits == 16, normF.bitPattern & 0xFFFF != 0 {
+            // Round up to the 16-bit field (an infinite result is refused below, as an infinite norm is).
+            normF = Float(bitPattern: (normF.bitPattern & 0xFFFF_0000) &+ 0x1_0000)
+        }
         guard normF.isFinite, normF > 0 else {
             m.norm = 0
             m.fields.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             m.indices.removeAll(keepingCapacity: true)
             m.values.removeAll(keepingCapacity: true)
-            m.eliasBits = 32 + EliasOmega.bits(of: 1)
+            m.eliasBits = normBits + EliasOmega.bits(of: 1)
             return
         }
         m.norm = normF
@@ -335,14 +368,15 @@ public struct QSGD: Compressor {
 
     public func bits(of m: QSGDMessage) -> Int {
         switch coding {
-        case .fixed: return 32 + dimension * fieldWidth
+        case .fixed: return normBits + dimension * fieldWidth
         case .elias: return m.eliasBits
         }
     }
 
     public func encode(_ m: QSGDMessage, into w: inout BitWriter) {
-        precondition(m.dimension == dimension && m.levels == levels && m.coding == coding, "message of another compressor")
-        w.write(m.norm)
+        precondition(m.dimension == dimension && m.levels == levels && m.coding == coding && m.normBits == normBits,
+                     "message of another compressor")
+        if normBits == 16 { w.write(UInt64(m.norm.bitPattern >> 16), bits: 16) } else { w.write(m.norm) }
         switch coding {
         case .fixed:
             let nbits = dimension * fieldWidth
@@ -374,11 +408,11 @@ public struct QSGD: Compressor {
     }
 
     public func decode(from r: inout BitReader, key: RandomKey, into m: inout QSGDMessage) throws {
-        if m.dimension != dimension || m.levels != levels || m.coding != coding { m = makeMessage() }
+        if m.dimension != dimension || m.levels != levels || m.coding != coding || m.normBits != normBits { m = makeMessage() }
         let start = r.position
-        let normBits = UInt32(truncatingIfNeeded: try r.read(bits: 32))
-        let norm = Float(bitPattern: normBits)
-        guard norm.isFinite, normBits >> 31 == 0 else {
+        let field = UInt32(truncatingIfNeeded: try r.read(bits: normBits)) << (32 - normBits)
+        let norm = Float(bitPattern: field)
+        guard norm.isFinite, field >> 31 == 0 else {
             throw WireFormatError.invalid("QSGD norm \(norm) is not a finite non-negative number")
         }
         switch coding {
@@ -648,6 +682,6 @@ extension QSGDMessage {
         }
         indices = idx
         values = val
-        eliasBits = 32 + EliasOmega.bits(of: UInt64(idx.count) + 1) + bits
+        eliasBits = normBits + EliasOmega.bits(of: UInt64(idx.count) + 1) + bits
     }
 }

@@ -30,21 +30,22 @@ enum MethodFlags {
         return m
     }
 
-    /// `--collective`: an explicit `scatter` needs a method with error
-    /// feedback (the two-stage exchange compensates both stages' errors),
-    /// without alg1's reset, and a compressor that is not all-reduced.
+    /// `--collective`: an explicit `scatter` needs a compressor that is not
+    /// all-reduced; with a method without error feedback (sgd, qsgd-sgd,
+    /// psgd, pgd, pagd, cnc) an unbiased one (qsgd, fp64), since the owners'
+    /// second compression has no memory there; and not alg1's reset.
     static func check(collective: Collective, method: any Method, compressor: CompressorSpec) throws {
         guard collective == .scatter else { return }
-        guard method is Alg1 || method is EFSGD else {
-            throw CSGDError("--collective scatter needs a method with error feedback (alg1, ef-sgd), not '\(method.name)'")
-        }
         if let a = method as? Alg1, a.reset != .off {
             throw a.error("the error reset reads x_t − η ē_t, which the two-stage exchange's owner memory would change: use --collective allgather or auto with a reset")
         }
+        let feedback = method is Alg1 || method is EFSGD
         switch compressor {
         case .none, .randomK, .sketchTopK:
             throw CSGDError("--collective scatter applies to topk, sign, qsgd and fp64 messages; '\(compressor)' is all-reduced (use auto or allgather)")
-        case .topK, .sign, .qsgd, .fp64:
+        case .topK, .sign:
+            if !feedback { throw CSGDError(Collective.biasedWithoutMemory(compressor.description, method: method.name)) }
+        case .qsgd, .fp64:
             return
         }
     }

@@ -144,7 +144,7 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    @Option(help: "How error feedback's non-linear messages (topk, sign, qsgd, fp64) travel: allgather (every rank receives W − 1 whole messages; Algorithm 1 as written), scatter (DoubleSqueeze's two stages: block-wise messages to the slices' owners, who compress the average again with their own error memory and all-gather it; about 2(W − 1)/W messages a rank) or auto (scatter from W = 3 when d ≥ 64·W). Linear compressors keep their all-reduce. See docs/optimize.md.")
+    @Option(help: "How non-linear messages (topk, sign, qsgd, fp64) travel: allgather (every rank receives W − 1 whole messages; Algorithm 1 as written), scatter (DoubleSqueeze's two stages: block-wise messages to the slices' owners, who compress the average again, with their own error memory under error feedback, and all-gather it; about 2(W − 1)/W messages a rank) or auto (scatter from W = 3 when d ≥ 64·W). Without error feedback (sgd, qsgd-sgd) only qsgd and fp64 take the two stages (unbiased, no memory needed). Linear compressors keep their all-reduce. See docs/optimize.md.")
     var collective: String = "auto"
 
     /// The `--collective` choice; a value it does not know is bad input.

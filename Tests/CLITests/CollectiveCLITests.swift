@@ -37,13 +37,21 @@ final class CollectiveCLITests: XCTestCase {
             ("qsgd:15", 4, "allgather", "allgather"), ("randomk:0.1", 4, "auto", "allreduce"), ("sketch-topk:0.1", 4, "auto", "sketch"),
             ("sign", 8, "auto", "allgather"),   // slices of 50 < 64 coordinates
         ]
-        for (c, w, flag, resolved) in cases {
-            let log = dir + "/\(c)-\(w)-\(flag).jsonl"
-            let r = try CLIRunner.run(Self.saddle + ["--compressor", c, "--workers", String(w), "--collective", flag, "--log", log])
+        // Without error feedback: unbiased compressors take the two stages, biased ones are all-gathered.
+        let unbiased: [(String, Int, String, String, String)] = [
+            ("qsgd:127,coding=fixed", 4, "auto", "scatter", "qsgd-sgd:bits=8"), ("fp64", 4, "auto", "scatter", "sgd"),
+            ("topk:0.1", 4, "auto", "allgather", "sgd"), ("sign", 4, "auto", "allgather", "sgd"),
+            ("qsgd:15", 4, "allgather", "allgather", "sgd"), ("qsgd:15", 2, "scatter", "scatter", "sgd"),
+        ]
+        for (c, w, flag, resolved, method) in cases.map({ ($0.0, $0.1, $0.2, $0.3, "alg1:sigma=0.01") }) + unbiased {
+            let log = dir + "/\(c)-\(w)-\(flag)-\(method).jsonl"
+            var args = Self.saddle
+            args[args.firstIndex(of: "alg1:sigma=0.01")!] = method
+            let r = try CLIRunner.run(args + ["--compressor", c, "--workers", String(w), "--collective", flag, "--log", log])
             XCTAssertEqual(r.status, 0, r.stderr)
             let header = try json(try XCTUnwrap(try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").first))
             let config = try XCTUnwrap(header["config"] as? [String: Any])
-            XCTAssertEqual(config["collective"] as? String, resolved, "\(c) W=\(w) --collective \(flag)")
+            XCTAssertEqual(config["collective"] as? String, resolved, "\(method) \(c) W=\(w) --collective \(flag)")
         }
         // auto is the default: the same bits as saying it, others than the all-gather's.
         let plain = try json(try XCTUnwrap(try CLIRunner.run(Self.saddle + ["--compressor", "sign", "--workers", "4"]).stdout.split(separator: "\n").last))
@@ -92,7 +100,9 @@ final class CollectiveCLITests: XCTestCase {
             (["train", "--model", "mlp:64-4", "--dataset", "synthetic:n=100,classes=4,shape=1x8x8", "--collective", "ring"],
              "--collective 'ring' is not one of"),
             (["optimize", "--problem", "saddle:d=10", "--method", "sgd", "--lr", "0.1", "--compressor", "topk:0.1", "--collective", "scatter"],
-             "--collective scatter needs a method with error feedback (alg1, ef-sgd), not 'sgd'"),
+             "--collective scatter without error feedback ('sgd') needs an unbiased compressor (qsgd, fp64): 'topk:0.1' is biased"),
+            (["optimize", "--problem", "saddle:d=10", "--method", "sgd", "--lr", "0.1", "--compressor", "sign", "--workers", "4",
+              "--collective", "scatter"], "needs an unbiased compressor (qsgd, fp64): 'sign' is biased"),
             (Self.optimize + ["--compressor", "randomk:0.1", "--workers", "4", "--collective", "scatter"],
              "--collective scatter applies to topk, sign, qsgd and fp64 messages; 'randomk"),
             (["optimize", "--problem", "saddle:d=10", "--method", "alg1:sigma=0.01,reset=on,I=50,R=1", "--lr", "0.1", "--compressor", "topk:0.1",

@@ -84,6 +84,18 @@ final class MPIBackendTests: XCTestCase {
                 }
             }
         }
+        // Without error feedback (qsgd-sgd; sgd with fp64): the owners keep no memory.
+        var plain = run
+        plain[plain.firstIndex(of: "alg1:sigma=0.01")!] = "qsgd-sgd:bits=8"
+        var fp64 = run
+        fp64[fp64.firstIndex(of: "alg1:sigma=0.01")!] = "sgd"
+        for (w, args) in [(3, plain), (3, fp64 + ["--compressor", "fp64"])] {
+            let inproc = try summary(try CLIRunner.run(args + ["--collective", "scatter", "--workers", String(w)]))
+            let mpi = try summary(try Self.mpirun(w, args + ["--collective", "scatter", "--backend", "mpi"]))
+            for key in ["params_sha256", "upload_bits_per_worker", "download_bits_per_worker", "steps", "wire_bytes_received"] {
+                XCTAssertEqual("\(inproc[key] ?? "nil")", "\(mpi[key] ?? "nil")", "\(key) for \(args[4]), W=\(w), scatter")
+            }
+        }
     }
 
     /// sketch-topk's two all-reduces (tables, then the K values at the

@@ -173,7 +173,26 @@ final class ScatterExchangeTests: XCTestCase {
         let q = QSGD(dimension: 1600, levels: 127)
         let qb = ScatterMessageExchange(q, workers: 16).blocks
         XCTAssertEqual(qb.map(\.levels), [Int](repeating: 32, count: 16))
-        for b in qb { XCTAssertEqual(b.varianceBound, q.varianceBound, accuracy: 0.03 * q.varianceBound) }
+        // s_j = 31.75 levels exactly: 32 on the grid, the norm scaled by 32/31.75, in a 16-bit field.
+        for b in qb {
+            XCTAssertEqual(b.varianceBound, q.varianceBound, accuracy: 1e-6 * q.varianceBound)
+            XCTAssertEqual(Double(b.normScale), 32 / 31.75, accuracy: 1e-6)
+            XCTAssertEqual(b.normBits, 16)
+        }
+        // qsgd:15 on 64 blocks: 1.875 levels a block, 2 on the grid.
+        let e = ScatterMessageExchange(QSGD(dimension: 64 * 1000, levels: 15), workers: 64).blocks
+        XCTAssertEqual(Set(e.map(\.levels)), [2])
+        XCTAssertEqual(e[0].varianceBound, QSGD(dimension: 64 * 1000, levels: 15).varianceBound, accuracy: 1e-5)
+    }
+
+    /// Elias-coded QSGD's sparse messages past W = 16: the blocks' fractional
+    /// levels and 16-bit norms keep the bits received within 2.5 messages.
+    func testEliasQSGDStaysWithinTwoAndAHalfMessagesAtLargeW() throws {
+        let d = 64_000
+        for w in [32, 64] {
+            let o = try Self.distributed("qsgd:15", d: d, workers: w, steps: 1)[w / 2]
+            XCTAssertLessThanOrEqual(Double(o.download[0]) / Double(o.wholeMessageBits[0]), 2.5, "W=\(w)")
+        }
     }
 
     /// Forwards every collective but `allToAll`, which takes the protocol's

@@ -35,8 +35,9 @@ public struct CNC: Method {
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
         let eta = try stepSize(objective: objective, context: context)
+        try context.collective.check(compressor, memory: false)
         return cnc(compressor: compressor, eta: eta, batch: batch, gThres: gThres ?? context.epsilon ?? 1e-3, tThres: tThres ?? 10,
-                   curvatureStep: curvatureStep ?? 2 * eta)
+                   curvatureStep: curvatureStep ?? 2 * eta, collective: context.collective)
     }
 }
 
@@ -49,7 +50,10 @@ public struct CNC: Method {
 ///   - gThres: the gradient norm at or below which a curvature step may be taken.
 ///   - tThres: the fewest steps between two curvature steps.
 ///   - curvatureStep: the curvature step's size r.
-public func cnc(compressor: any Compressor, eta: Double, batch: Int = 0, gThres: Double, tThres: Int, curvatureStep: Double) -> MethodChain {
-    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor), AverageMessages(),
+///   - collective: how the messages travel (`Collective`; the two stages,
+///     without owner memory, only for unbiased compressors).
+public func cnc(compressor: any Compressor, eta: Double, batch: Int = 0, gThres: Double, tThres: Int, curvatureStep: Double,
+                collective: Collective = .allgather) -> MethodChain {
+    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor, collective: collective), AverageMessages(),
                              CurvatureStep(gThres: gThres, tThres: tThres, stepSize: curvatureStep), SGDStep()], eta: eta)
 }

@@ -59,7 +59,8 @@ public struct PAGD: Method {
         let p = PAGDParameters.derive(d: objective.dimension, ell: ell, rho: rho, eps: eps, c: c, delta: delta,
                                       deltaF: deltaF, eta: eta, theta: theta, gamma: gamma, s: s, r: r,
                                       gThres: gThres, tThres: tThres)
-        return pagd(p, compressor: compressor)
+        try context.collective.check(compressor, memory: false)
+        return pagd(p, compressor: compressor, collective: context.collective)
     }
 }
 
@@ -68,9 +69,11 @@ public struct PAGD: Method {
 /// - Parameters:
 ///   - parameters: η, θ, γ, s, r, the gradient threshold and 𝒯.
 ///   - compressor: what messages are sent as (the method prescribes the identity).
-public func pagd(_ parameters: PAGDParameters, compressor: any Compressor) -> MethodChain {
+///   - collective: how the messages travel (`Collective`; the two stages,
+///     without owner memory, only for unbiased compressors).
+public func pagd(_ parameters: PAGDParameters, compressor: any Compressor, collective: Collective = .allgather) -> MethodChain {
     let p = parameters
-    return MethodChain(transforms: [StochasticGradient(batch: 0), CompressMessage(compressor), AverageMessages(),
+    return MethodChain(transforms: [StochasticGradient(batch: 0), CompressMessage(compressor, collective: collective), AverageMessages(),
                                     PerturbWhenFlat(threshold: p.gThres, radius: p.r, interval: p.tThres),
                                     AcceleratedStep(theta: p.theta, gamma: p.gamma, s: p.s)], eta: p.eta)
 }

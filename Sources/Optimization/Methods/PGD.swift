@@ -50,7 +50,8 @@ public struct PGD: Method {
         if let gThres { p.gThres = gThres }
         if let fThres { p.fThres = fThres }
         if let tThres { p.tThres = tThres }
-        return pgd(p, compressor: compressor, batch: batch)
+        try context.collective.check(compressor, memory: false)
+        return pgd(p, compressor: compressor, batch: batch, collective: context.collective)
     }
 }
 
@@ -60,8 +61,10 @@ public struct PGD: Method {
 ///   - parameters: η, r and the thresholds.
 ///   - compressor: what messages are sent as (the method prescribes the identity).
 ///   - batch: the mini-batch a worker (0, the default: the full gradient).
-public func pgd(_ parameters: PGDParameters, compressor: any Compressor, batch: Int = 0) -> MethodChain {
-    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor), AverageMessages(),
+///   - collective: how the messages travel (`Collective`; the two stages,
+///     without owner memory, only for unbiased compressors).
+public func pgd(_ parameters: PGDParameters, compressor: any Compressor, batch: Int = 0, collective: Collective = .allgather) -> MethodChain {
+    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor, collective: collective), AverageMessages(),
                              PerturbWhenSmall(parameters), SGDStep()], eta: parameters.eta)
 }
 

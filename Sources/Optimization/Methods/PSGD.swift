@@ -30,7 +30,9 @@ public struct PSGD: PerturbedMethod {
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
         let eta = try stepSize(objective: objective, context: context)
-        return psgd(noise: Float(noise.perCoordinateSigma(dimension: objective.dimension)), compressor: compressor, eta: eta, batch: batch)
+        try context.collective.check(compressor, memory: false)
+        return psgd(noise: Float(noise.perCoordinateSigma(dimension: objective.dimension)), compressor: compressor, eta: eta, batch: batch,
+                    collective: context.collective)
     }
 }
 
@@ -41,7 +43,9 @@ public struct PSGD: PerturbedMethod {
 ///   - compressor: what messages are sent as (the method prescribes the identity).
 ///   - eta: the step size η.
 ///   - batch: the mini-batch a worker (0: the full gradient).
-public func psgd(noise: Float, compressor: any Compressor, eta: Double, batch: Int = 1) -> MethodChain {
-    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor, noise: noise), AverageMessages(), SGDStep()],
+///   - collective: how the messages travel (`Collective`; the two stages,
+///     without owner memory, only for unbiased compressors).
+public func psgd(noise: Float, compressor: any Compressor, eta: Double, batch: Int = 1, collective: Collective = .allgather) -> MethodChain {
+    MethodChain(transforms: [StochasticGradient(batch: batch), CompressMessage(compressor, noise: noise, collective: collective), AverageMessages(), SGDStep()],
                 eta: eta)
 }

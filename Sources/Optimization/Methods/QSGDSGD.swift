@@ -4,7 +4,10 @@ import Compression
 /// SGD with QSGD messages (Alistarh, Grubic, Li, Tomioka & Vojnovic, *QSGD:
 /// Communication-Efficient SGD via Gradient Quantization and Encoding*,
 /// NeurIPS 2017) at b bits a coordinate: s = 2^(b−1) − 1 levels and a sign,
-/// written at a fixed width; no error memory (QSGD is unbiased).
+/// written at a fixed width; no error memory (QSGD is unbiased). With
+/// `--collective scatter` (or `auto` from W = 3) the messages travel by the
+/// two-stage exchange without memory (`ScatterMessageExchange`): the update
+/// stays unbiased, its second moment a factor 1 + ω larger.
 ///
 /// Spec: `qsgd-sgd:bits=b[,batch=B][,eta=η]` with 2 ≤ b ≤ 31.
 public struct QSGDSGD: Method {
@@ -30,7 +33,9 @@ public struct QSGDSGD: Method {
     }
 
     public func chain(compressor: any Compressor, objective: any Objective, context: MethodContext) throws -> MethodChain {
-        qsgdSGD(compressor: compressor, eta: try stepSize(objective: objective, context: context), batch: batch)
+        try context.collective.check(compressor, memory: false)
+        return qsgdSGD(compressor: compressor, eta: try stepSize(objective: objective, context: context), batch: batch,
+                       collective: context.collective)
     }
 }
 
@@ -39,6 +44,8 @@ public struct QSGDSGD: Method {
 ///   - compressor: the QSGD compressor (`prescribedCompressor` made for d).
 ///   - eta: the step size η.
 ///   - batch: the mini-batch a worker (0: the full gradient).
-public func qsgdSGD(compressor: any Compressor, eta: Double, batch: Int = 1) -> MethodChain {
-    sgd(compressor: compressor, eta: eta, batch: batch)
+///   - collective: how the messages travel (`Collective`; the two stages,
+///     without owner memory, only for unbiased compressors).
+public func qsgdSGD(compressor: any Compressor, eta: Double, batch: Int = 1, collective: Collective = .allgather) -> MethodChain {
+    sgd(compressor: compressor, eta: eta, batch: batch, collective: collective)
 }

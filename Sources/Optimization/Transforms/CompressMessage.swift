@@ -10,19 +10,26 @@ import CSGDCore
 /// rounding). A compressor whose C(v) depends on every rank's vector
 /// (sketch-topk: indices from the summed sketches) communicates here. The
 /// state is the rank's `MessageExchange` (message, writer, decode scratch),
-/// made once.
+/// made once. An unbiased compressor (qsgd, fp64) may travel by the
+/// two-stage exchange without owner memory (`collective`;
+/// `ScatterMessageExchange`), whose update is still an unbiased estimate of
+/// the mean of the ranks' vectors; other compressors are all-gathered or
+/// all-reduced.
 public struct CompressMessage: GradientTransform {
     public let compressor: any Compressor
     /// σ of the perturbation ξ_t a coordinate (0: none).
     public let noise: Float
+    /// How the messages travel (`Collective.scatters` with no memory).
+    public let collective: Collective
 
-    public init(_ compressor: any Compressor, noise: Float = 0) {
+    public init(_ compressor: any Compressor, noise: Float = 0, collective: Collective = .allgather) {
         self.compressor = compressor
         self.noise = noise
+        self.collective = collective
     }
 
     public func initialState(dimension: Int, workers: Int) -> any MessageExchange {
-        makeMessageExchange(compressor)
+        makeMessageExchange(compressor, collective: collective, workers: workers, memory: false)
     }
 
     public func update(_ g: inout StepState, state: inout any MessageExchange, context: inout StepContext) throws -> StepOutcome {
@@ -34,7 +41,8 @@ public struct CompressMessage: GradientTransform {
         return .proceed
     }
 
-    /// The exchange's message and buffers are rewritten every step: nothing carries over.
+    /// The exchange's message and buffers are rewritten every step (the
+    /// two-stage exchange keeps no owner memory here): nothing carries over.
     public func saveState(_ state: any MessageExchange, to w: inout CheckpointWriter) {}
     public func restoreState(_ state: inout any MessageExchange, from r: inout CheckpointReader) throws {}
 }

@@ -9,8 +9,8 @@ import CSGDCore
 /// an all-reduce of their payload, sketch-topk by its two all-reduces (table,
 /// then the K values at the indices chosen from the summed table;
 /// `SketchMessageExchange`), the others by an all-gather of their encoded
-/// bytes or, inside error feedback, by the two-stage exchange
-/// (`ScatterMessageExchange`, `Collective`); either way the bits counted are those of the messages sent.
+/// bytes or by the two-stage exchange (`ScatterMessageExchange`,
+/// `Collective`: inside error feedback, or for unbiased compressors); either way the bits counted are those of the messages sent.
 /// `CompressMessage` and `ErrorFeedback` fill it, `AverageMessages` averages it.
 public protocol MessageExchange: AnyObject {
     var compressor: any Compressor { get }
@@ -64,14 +64,16 @@ extension MessageExchange {
 
 /// Builds the exchange for `compressor`: sketch-topk's two-round protocol,
 /// the two-stage exchange when `collective` takes it on `workers` ranks
-/// (`Collective.scatters`; DoubleSqueeze), sparse averaging for RandomK and
-/// TopK, the dense one for the others.
-public func makeMessageExchange(_ compressor: any Compressor, collective: Collective = .allgather, workers: Int = 1) -> any MessageExchange {
+/// (`Collective.scatters`; DoubleSqueeze; its owners keep an error memory
+/// when `memory`, for error feedback, and none otherwise), sparse averaging
+/// for RandomK and TopK, the dense one for the others.
+public func makeMessageExchange(_ compressor: any Compressor, collective: Collective = .allgather, workers: Int = 1,
+                                memory: Bool = true) -> any MessageExchange {
     func openSparse<C: SparseCompressor>(_ c: C) -> any MessageExchange { SparseMessageExchange(c) }
     func open<C: Compressor>(_ c: C) -> any MessageExchange { TypedMessageExchange(c) }
-    func openBlocks<C: BlockCompressor>(_ c: C) -> any MessageExchange { ScatterMessageExchange(c, workers: workers) }
+    func openBlocks<C: BlockCompressor>(_ c: C) -> any MessageExchange { ScatterMessageExchange(c, workers: workers, memory: memory) }
     if let s = compressor as? SketchTopK { return SketchMessageExchange(s) }
-    if collective.scatters(compressor, workers: workers), let b = compressor as? any BlockCompressor { return openBlocks(b) }
+    if collective.scatters(compressor, workers: workers, memory: memory), let b = compressor as? any BlockCompressor { return openBlocks(b) }
     if let s = compressor as? any SparseCompressor { return openSparse(s) }
     return open(compressor)
 }

@@ -6,7 +6,8 @@ import CSGDCore
 /// same kind for a block of `length` of its d coordinates (TopK keeps the
 /// same fraction K/d of each block, at least one; sign and fp64 are the same
 /// compressor on fewer coordinates, each block with its own scale; QSGD
-/// quantises each block with its own norm and S·√(d_j/d) levels).
+/// quantises each block with its own norm, in a 16-bit field, and
+/// S·√(d_j/d) levels).
 public protocol BlockCompressor: Compressor {
     func block(length: Int) -> Self
 }
@@ -22,17 +23,25 @@ extension ScaledSign: BlockCompressor {
 }
 
 /// A block of d_j coordinates, quantised with its own norm, gets
-/// S_j = S·√(d_j/d) levels (rounded, at least 1): its variance bound
-/// β_j = min(d_j/S_j², √d_j/S_j) is then the whole compressor's
-/// β = min(d/S², √d/S), and its expected non-zeros, about S_j·‖v_j‖₁/‖v_j‖₂
-/// (QSGD §3.2), add up over the W blocks to the whole message's. With S
-/// levels on every block the Elias-coded blocks would hold about √W times
-/// the whole message's non-zeros (each block's norm is about 1/√W of the
-/// whole), so the bits received would grow with W.
+/// s_j = S·√(d_j/d) levels, exactly: ⌈s_j⌉ integer levels with the norm
+/// field scaled by ⌈s_j⌉/s_j (`QSGD.normScale`), so its variance bound
+/// β_j = min(d_j/s_j², √d_j/s_j) is the whole compressor's β = min(d/S², √d/S),
+/// and its expected non-zeros, about s_j·‖v_j‖₁/‖v_j‖₂ (QSGD §3.2), add up
+/// over the W blocks to the whole message's. With S levels on every block
+/// the Elias-coded blocks would hold about √W times the whole message's
+/// non-zeros (each block's norm is about 1/√W of the whole), so the bits
+/// received would grow with W; rounding s_j up to an integer would add up
+/// to 1/s_j more (7% at qsgd:15, W = 64). The blocks' norm fields have 16
+/// bits (`QSGD.normBits`: the Float32's upper half, rounded up, which keeps
+/// the message unbiased and grows β by at most 2⁻⁷), since 2(W − 1) 32-bit
+/// norms weigh on the sparse Elias-coded blocks at large W. Below one level
+/// (s_j < 1) a block takes 1, with the larger β of 1 level.
 extension QSGD: BlockCompressor {
     public func block(length: Int) -> QSGD {
-        let s = (Double(levels) * (Double(length) / Double(dimension)).squareRoot()).rounded()
-        return QSGD(dimension: length, levels: max(1, min(levels, Int(s))), coding: coding)
+        let s = Double(levels) / Double(normScale) * (Double(length) / Double(dimension)).squareRoot()
+        guard s > 1 else { return QSGD(dimension: length, levels: 1, coding: coding, normBits: 16) }
+        let whole = min(levels, Int(s.rounded(.up)))
+        return QSGD(dimension: length, levels: whole, coding: coding, normScale: max(1, Float(Double(whole) / s)), normBits: 16)
     }
 }
 
@@ -90,9 +99,39 @@ extension Float64Wire: BlockCompressor {
 /// quantity the paper's analysis already bounds: the error term grows by a
 /// constant factor (1 + O(1/μ_B)), and the escape and convergence rates keep
 /// their form with μ_B in place of μ.
+///
+/// Without error feedback (`memory` false: SGD, QSGD-SGD, perturbed SGD
+/// with an unbiased compressor, `CompressMessage`) the owners keep no memory:
+/// u_j = C_{d_j}(p̄_j) with the owner's key. For QSGD (Alistarh et al. 2017;
+/// Kalan, Soltanolkotabi & Avestimehr 2019), E[C(v)] = v and
+/// E‖C(v) − v‖² ≤ ω‖v‖², and a block of d_j coordinates with S·√(d_j/d)
+/// levels has the whole compressor's ω = min(d/S², √d/S), so C_B has ω₁ = ω
+/// (sum the blocks) and the owners' C_B too, ω₂ = ω. The keys of the blocks
+/// and of the owners are distinct, so the roundings are independent given
+/// the ranks' vectors g_i: E[p̄] = ḡ = (1/W) Σ_i g_i,
+/// E‖p̄ − ḡ‖² = (1/W²) Σ_i E‖C_B(g_i) − g_i‖² ≤ (ω₁/W²) Σ_i ‖g_i‖², and
+/// E[u | p̄] = p̄, so E[u] = ḡ (unbiased) and, the cross term vanishing,
+///
+///     E‖u − ḡ‖² = E‖u − p̄‖² + E‖p̄ − ḡ‖² ≤ ω₂ E‖p̄‖² + (ω₁/W²) Σ_i ‖g_i‖²,
+///     E‖p̄‖² = ‖ḡ‖² + E‖p̄ − ḡ‖² ≤ ‖ḡ‖² + (ω₁/W²) Σ_i ‖g_i‖²,
+///     E‖u − ḡ‖² ≤ ω₂ ‖ḡ‖² + (1 + ω₂)(ω₁/W²) Σ_i ‖g_i‖².
+///
+/// With E‖g_i‖² ≤ B² (the second-moment bound of QSGD's analysis) this
+/// gives E‖u‖² ≤ (1 + ω)(1 + ω/W) B², against (1 + ω/W) B² for the
+/// all-gathered mean: the update is still an unbiased stochastic gradient,
+/// and Alistarh et al.'s and Kalan et al.'s QSGD guarantees hold with the
+/// second moment larger by the factor 1 + ω (1.06 for 8-bit QSGD,
+/// S = 127, on d = 1,000; √d/S on large d). fp64 is exact (ω = 0): the two
+/// stages are a reduce-scatter and an all-gather, and u is the mean p̄ the
+/// all-gather computes, added in the same rank order. A biased compressor
+/// (TopK, sign) has no such bound without memory and is not given this
+/// exchange (`Collective.scatters`).
 final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
     let typed: C
     let workers: Int
+    /// Whether the owners keep an error memory e^s (error feedback) or
+    /// compress p̄ alone (unbiased compressors without error feedback).
+    let keepsMemory: Bool
     /// The compressor of each block and where its slice starts (W + 1 bounds).
     let blocks: [C]
     let bounds: [Int]
@@ -112,10 +151,12 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
     var counts: [Int]
     var compressor: any Compressor { typed }
 
-    init(_ c: C, workers: Int) {
+    init(_ c: C, workers: Int, memory: Bool = true) {
         precondition(workers >= 1 && workers <= c.dimension, "the two-stage exchange needs d ≥ W")
+        precondition(memory || c.isUnbiased, "the two-stage exchange without memory needs an unbiased compressor")
         typed = c
         self.workers = workers
+        keepsMemory = memory
         let d = c.dimension
         bounds = (0...workers).map { d * $0 / workers }
         blocks = (0..<workers).map { c.block(length: d * ($0 + 1) / workers - d * $0 / workers) }
@@ -124,7 +165,7 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
         writer = BitWriter(reservingBits: 32 * d + 64 * workers)
         ownerWriter = BitWriter(reservingBits: 32 * (d / workers + 1) + 64)
         counts = [Int](repeating: 0, count: workers)
-        memory = FloatBuffer(count: (d + workers - 1) / workers)
+        self.memory = FloatBuffer(count: memory ? (d + workers - 1) / workers : 0)
         mean = FloatBuffer(count: (d + workers - 1) / workers)
     }
 
@@ -146,7 +187,7 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
     private func ownerBuffers(rank: Int) -> (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) {
         if owned == nil { owned = blocks[rank].makeMessage() }
         let n = bounds[rank + 1] - bounds[rank]
-        return (UnsafeMutableBufferPointer(rebasing: memory.buffer[0 ..< n]), UnsafeMutableBufferPointer(rebasing: mean.buffer[0 ..< n]))
+        return (UnsafeMutableBufferPointer(rebasing: memory.buffer[0 ..< (keepsMemory ? n : 0)]), UnsafeMutableBufferPointer(rebasing: mean.buffer[0 ..< n]))
     }
 
     /// Stage 1 without communication: block-wise C_B(v); the bits of all W blocks.
@@ -192,7 +233,7 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
     }
 
     /// The owner memory e^s of this rank's slice, padded with zeros to ⌈d/W⌉ floats.
-    var ownerMemory: UnsafeMutableBufferPointer<Float>? { memory.buffer }
+    var ownerMemory: UnsafeMutableBufferPointer<Float>? { keepsMemory ? memory.buffer : nil }
 
     func average(into avg: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator comm: Communicator) throws -> (Int, Int) {
         try checkSize(comm)
@@ -226,15 +267,20 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
                 mine.add(scratch[r], scaledBy: scale, into: p)
             }
         }
-        // q = e^s + p̄; u = C(q) with the owner's key; e^s ← q − u.
-        let e = es
-        let n = e.count
-        if n > 0 {
-            let ep = e.baseAddress!, pp = UnsafePointer(p.baseAddress!)
-            for i in 0..<n { ep[i] += pp[i] }
-        }
         let ownKey = ownerKey(key, owner: r)
-        mine.compressKeepingResidual(e, key: ownKey, into: &owned!)
+        if keepsMemory {
+            // q = e^s + p̄; u = C(q) with the owner's key; e^s ← q − u.
+            let e = es
+            let n = e.count
+            if n > 0 {
+                let ep = e.baseAddress!, pp = UnsafePointer(p.baseAddress!)
+                for i in 0..<n { ep[i] += pp[i] }
+            }
+            mine.compressKeepingResidual(e, key: ownKey, into: &owned!)
+        } else {
+            // u = C(p̄) with the owner's key, no memory.
+            mine.compress(UnsafeBufferPointer(p), key: ownKey, into: &owned!)
+        }
         upload += mine.bits(of: owned!)
         // Stage 2: all-gather the owners' u_j; the update is their concatenation.
         ownerWriter.reset()
