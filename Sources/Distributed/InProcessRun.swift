@@ -5,7 +5,9 @@ import Foundation
 import Optimization
 
 /// Runs W simulated data-parallel workers in one process, each with its own
-/// error memory and shard, joined by an `InProcessFabric`, on a pool of at
+/// error memory and shard, sharing one iterate x_t (identical on every
+/// rank, so held once and moved once a step: `StepContext.writeIterate`),
+/// joined by an `InProcessFabric`, on a pool of at
 /// most one thread a core (`RankThreads`: ranks beyond that share threads
 /// as fibers).
 /// Every message really is encoded, exchanged and decoded, so the bits
@@ -53,12 +55,21 @@ public enum InProcessRun {
         // Build every rank first so that configuration errors surface before any thread starts.
         var trainers: [Trainer] = []
         var timers: [TimedCommunicator] = []
+        // One iterate for every rank: x_t is the same on all of them, so
+        // they hold it once and move it once a step (each its part).
+        let x = FloatBuffer(count: objective.dimension)
+        objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer)
+        // One gradient buffer an OS thread (rank r runs on thread r mod T),
+        // for the ranks whose method consumes the gradient before any collective.
+        let lanes = max(1, min(workers, threads))
+        let gradients = (0..<lanes).map { _ in FloatBuffer(count: objective.dimension) }
         for r in 0..<workers {
             let c = try compressor.make(dimension: objective.dimension)
             let timed = TimedCommunicator(InProcessCommunicator(fabric: fabric, rank: r))
             timers.append(timed)
             trainers.append(try Trainer(objective: objective, method: method, compressor: c,
-                                        communicator: timed, config: config, theory: theory))
+                                        communicator: timed, config: config, theory: theory, sharedIterate: x,
+                                        threadGradient: gradients[r % lanes]))
         }
         trainers[0].evaluator = evaluator
         // Rank 0's records are annotated on rank 0's thread, the only one touching its timer.

@@ -21,6 +21,10 @@ public struct CompressMessage: GradientTransform {
         self.noise = noise
     }
 
+    /// v goes into the message before any collective, except for
+    /// sketch-topk, whose C(v) reads v again after its first all-reduce.
+    public var localVectorUse: LocalVectorUse { compressor is SketchTopK ? .unknown : .consumes }
+
     public func initialState(dimension: Int, workers: Int) -> any MessageExchange {
         makeMessageExchange(compressor)
     }

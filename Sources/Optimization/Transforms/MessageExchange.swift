@@ -38,7 +38,7 @@ public protocol MessageExchange: AnyObject {
     func sparseCapacity(workers: Int) -> Int?
     /// The same average as `average`, as pairs: every coordinate any rank
     /// sent is listed (repeats carry 0) with the value `average` would have
-    /// written there, bit for bit. `zeroed` is d floats of zeros, used as
+    /// written there, bit for bit. `zeroed` is d floats of zeros (none for a linear compressor), used as
     /// scratch and left zero.
     func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
 }
