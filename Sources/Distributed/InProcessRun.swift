@@ -15,11 +15,24 @@ import Optimization
 /// communicator is wrapped in a `TimedCommunicator`, so the summary and the
 /// log lines carry rank 0's compute/communication split and payload bytes.
 public enum InProcessRun {
-    /// A lower estimate of the bytes one rank takes for a d-dimensional
-    /// objective, beside the objective's own data: its iterate, gradient,
-    /// scratch, error memory, message and its decoding (six d-vectors of
-    /// Float32), and its stack and bookkeeping (64 KiB).
-    public static func bytesPerRank(dimension d: Int) -> Double { 24 * Double(d) + 65536 }
+    /// A lower estimate of the bytes one rank with an iterate of its own
+    /// (one rank a process, or a benchmark's rank) takes for a
+    /// d-dimensional objective, beside the objective's own data: its
+    /// iterate and gradient (two d-vectors of Float32), and its stack and
+    /// bookkeeping (64 KiB). Its method's state comes on top.
+    public static func bytesPerRank(dimension d: Int) -> Double { 8 * Double(d) + 65536 }
+
+    /// A lower estimate of the bytes `workers` ranks of this runner take
+    /// for a d-dimensional objective, beside its data: the one iterate they
+    /// share and one gradient an OS thread (`RankThreads.defaultThreads`),
+    /// d floats each, and 64 KiB a rank (its stack and bookkeeping). Each
+    /// rank's method state comes on top: d floats for an error memory, up
+    /// to three d-vectors for a dense compressor's message, its decoding and
+    /// the average, K pairs for a sparse one.
+    public static func bytes(dimension d: Int, workers: Int) -> Double {
+        let lanes = Double(max(1, min(workers, RankThreads.defaultThreads)))
+        return 4 * Double(d) * (1 + lanes) + 65536 * Double(max(1, workers))
+    }
 
     /// Runs the method on `workers` ranks and returns rank 0's summary.
     /// `compressor` is the user's choice (nil: none); methods that prescribe

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Communication
 import CSGDCore
 import Compression
 import Datasets
@@ -239,7 +240,8 @@ struct TrainSetup {
 
         model = try modelSpec.build(input: TensorShape(train.channels, train.height, train.width), classes: train.classes)
         let ranksHere = c.output.backend == .mpi ? 1 : workers
-        try budget.require(model.trainingBytes(batch: batch, workers: ranksHere, threads: min(c.threads ?? 1, batch)),
+        try budget.require(model.trainingBytes(batch: batch, workers: ranksHere, threads: min(c.threads ?? 1, batch),
+                                               lanes: RankThreads.defaultThreads),
                            for: "model '\(model.name)' (\(model.parameterCount) parameters) with \(ranksHere) worker\(ranksHere == 1 ? "" : "s") at batch \(batch)")
         // Threads a worker uses: for its batch parts (each on a thread; the
         // parts' sums are added in a fixed order, but a different split
