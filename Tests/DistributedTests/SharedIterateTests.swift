@@ -35,7 +35,9 @@ final class SharedIterateTests: XCTestCase {
     func testOnlyChainsThatConsumeTheGradientBeforeCommunicatingShareIt() throws {
         let objective = try ProblemSpec.make("phase-retrieval:d=30,n=256")
         let cases: [(String, String, Bool)] = [
-            ("sgd:batch=4", "none", true), ("alg1:sigma=0.01,batch=4", "randomk:5", true),
+            ("sgd:batch=4", "randomk:5", true), ("alg1:sigma=0.01,batch=4", "randomk:5", true),
+            ("ef-sgd:batch=4", "none", true),
+            ("sgd:batch=4", "none", false),                             // the message is v itself until the average
             ("ef-sgd:batch=4", "sketch-topk:4,rows=3,cols=16", true),   // error feedback consumes it first
             ("sgd:batch=4", "sketch-topk:4,rows=3,cols=16", false),     // C(v) reads v after an all-reduce
         ]
@@ -59,6 +61,8 @@ final class SharedIterateTests: XCTestCase {
         let saddle = try ProblemSpec.make("saddle:d=20,start=random")
         let cases: [(any Objective, String, String, OptimizerOptions)] = [
             (pr, "sgd:batch=4", "none", OptimizerOptions()),
+            (pr, "ef-sgd:batch=4", "none", OptimizerOptions()),
+            (pr, "psgd:r=0.01,batch=4", "none", OptimizerOptions()),
             (pr, "sgd:batch=4", "sketch-topk:4,rows=3,cols=16", OptimizerOptions()),
             (pr, "alg1:sigma=0.01,batch=4", "randomk:5", OptimizerOptions()),
             (saddle, "alg1:sigma=0.01,reset=on,I=5,R=0.5", "topk:3", OptimizerOptions()),
