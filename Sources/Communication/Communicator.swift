@@ -14,6 +14,11 @@ public protocol Communicator: AnyObject {
     var size: Int { get }
     /// buffer ← Σ over ranks of buffer (summed in rank order, element by element).
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// The same sum, the same bits, handed to `body` where it lies: the
+    /// default sums into `buffer` and passes it on; the in-process fabric
+    /// lends the one result its ranks share (valid only during the call; no
+    /// copy a rank). `buffer` is left as `allReduceSum` leaves it or as it was.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, reading body: (UnsafeBufferPointer<Float>) throws -> Void) throws
     /// Every rank's bytes, indexed by rank.
     func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
     /// Calls `body(rank, bytes)` with every rank's bytes in rank order; the
@@ -53,6 +58,11 @@ public enum CommunicatorError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Communicator {
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, reading body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try allReduceSum(buffer)
+        try body(UnsafeBufferPointer(buffer))
+    }
+
     public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
         let all = try allGather(Array(bytes))
         for (r, b) in all.enumerated() { try b.withUnsafeBytes { try body(r, $0) } }

@@ -159,7 +159,14 @@ public final class InProcessCommunicator: Communicator {
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
-        if size == 1 { return }
+        try allReduceSum(buffer) { sum in buffer.baseAddress!.update(from: sum.baseAddress!, count: sum.count) }
+    }
+
+    /// Every rank reads the one result (`fabric.reduced`) in `body`, between
+    /// the barrier that ends the sums and the one that frees it for the next
+    /// collective.
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, reading body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        if size == 1 { return try body(UnsafeBufferPointer(buffer)) }
         let n = buffer.count
         fabric.pointerSlots[rank] = buffer
         if rank == 0 { fabric.ensureReduced(n) }
@@ -189,8 +196,10 @@ public final class InProcessCommunicator: Communicator {
             }
         }
         try fabric.barrier()
-        buffer.baseAddress!.update(from: fabric.reduced!, count: n)
+        var failure: Error?
+        do { try body(UnsafeBufferPointer(start: fabric.reduced!, count: n)) } catch { failure = error }
         try fabric.barrier()
+        if let failure { throw failure }
     }
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {

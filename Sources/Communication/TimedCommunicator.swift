@@ -72,9 +72,20 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
         try timed { try base.allReduceSum(buffer) }
+        countAllReduce(buffer.count)
+    }
+
+    /// The base's, timed; `body`'s own time counts as communication too
+    /// (it runs inside the collective, before its last barrier).
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, reading body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try timed { try base.allReduceSum(buffer, reading: body) }
+        countAllReduce(buffer.count)
+    }
+
+    /// The traffic of an all-reduce of n floats (see the type's model).
+    private func countAllReduce(_ n: Int) {
         let w = size
         guard w > 1 else { return }
-        let n = buffer.count
         let mine = n * (rank + 1) / w - n * rank / w
         let floats = (n - mine) + mine * (w - 1)
         bytesSent += 4 * floats

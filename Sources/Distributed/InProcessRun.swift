@@ -5,7 +5,9 @@ import Foundation
 import Optimization
 
 /// Runs W simulated data-parallel workers in one process, each with its own
-/// error memory and shard, joined by an `InProcessFabric`, on a pool of at
+/// error memory and shard, sharing one iterate x_t (identical on every
+/// rank, so held once and moved once a step: `StepContext.writeIterate`),
+/// joined by an `InProcessFabric`, on a pool of at
 /// most one thread a core (`RankThreads`: ranks beyond that share threads
 /// as fibers).
 /// Every message really is encoded, exchanged and decoded, so the bits
@@ -13,11 +15,24 @@ import Optimization
 /// communicator is wrapped in a `TimedCommunicator`, so the summary and the
 /// log lines carry rank 0's compute/communication split and payload bytes.
 public enum InProcessRun {
-    /// A lower estimate of the bytes one rank takes for a d-dimensional
-    /// objective, beside the objective's own data: its iterate, gradient,
-    /// scratch, error memory, message and its decoding (six d-vectors of
-    /// Float32), and its stack and bookkeeping (64 KiB).
-    public static func bytesPerRank(dimension d: Int) -> Double { 24 * Double(d) + 65536 }
+    /// A lower estimate of the bytes one rank with an iterate of its own
+    /// (one rank a process, or a benchmark's rank) takes for a
+    /// d-dimensional objective, beside the objective's own data: its
+    /// iterate and gradient (two d-vectors of Float32), and its stack and
+    /// bookkeeping (64 KiB). Its method's state comes on top.
+    public static func bytesPerRank(dimension d: Int) -> Double { 8 * Double(d) + 65536 }
+
+    /// A lower estimate of the bytes `workers` ranks of this runner take
+    /// for a d-dimensional objective, beside its data: the one iterate they
+    /// share and one gradient an OS thread (`RankThreads.defaultThreads`),
+    /// d floats each, and 64 KiB a rank (its stack and bookkeeping). Each
+    /// rank's method state comes on top: d floats for an error memory, up
+    /// to three d-vectors for a dense compressor's message, its decoding and
+    /// the average, K pairs for a sparse one.
+    public static func bytes(dimension d: Int, workers: Int) -> Double {
+        let lanes = Double(max(1, min(workers, RankThreads.defaultThreads)))
+        return 4 * Double(d) * (1 + lanes) + 65536 * Double(max(1, workers))
+    }
 
     /// Runs the method on `workers` ranks and returns rank 0's summary.
     /// `compressor` is the user's choice (nil: none); methods that prescribe
@@ -53,12 +68,21 @@ public enum InProcessRun {
         // Build every rank first so that configuration errors surface before any thread starts.
         var trainers: [Trainer] = []
         var timers: [TimedCommunicator] = []
+        // One iterate for every rank: x_t is the same on all of them, so
+        // they hold it once and move it once a step (each its part).
+        let x = FloatBuffer(count: objective.dimension)
+        objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer)
+        // One gradient buffer an OS thread (rank r runs on thread r mod T),
+        // for the ranks whose method consumes the gradient before any collective.
+        let lanes = max(1, min(workers, threads))
+        let gradients = (0..<lanes).map { _ in FloatBuffer(count: objective.dimension) }
         for r in 0..<workers {
             let c = try compressor.make(dimension: objective.dimension)
             let timed = TimedCommunicator(InProcessCommunicator(fabric: fabric, rank: r))
             timers.append(timed)
             trainers.append(try Trainer(objective: objective, method: method, compressor: c,
-                                        communicator: timed, config: config, theory: theory))
+                                        communicator: timed, config: config, theory: theory, sharedIterate: x,
+                                        threadGradient: gradients[r % lanes]))
         }
         trainers[0].evaluator = evaluator
         // Rank 0's records are annotated on rank 0's thread, the only one touching its timer.

@@ -120,6 +120,10 @@ public struct RunSummary: Codable, Sendable {
     public var wireBytesSent: Int?
     /// Payload bytes rank 0 received over the whole run (same model).
     public var wireBytesReceived: Int?
+    /// Seconds rank 0 spent in the evaluator at the final iterate (e.g.
+    /// the test set's forward pass), part of `wall_seconds`; nil without
+    /// an evaluator. A command's rate of training leaves it out.
+    public var evaluationSeconds: Double?
 
     public init(steps: Int, finalLoss: Double, gradNorm: Double, lambdaMin: Double?, isSOSP: Bool?, firstSOSPStep: Int?,
                 resets: Int, uploadBitsPerWorker: Int, downloadBitsPerWorker: Int, wallSeconds: Double, paramsSHA256: String,
@@ -152,6 +156,7 @@ public struct RunSummary: Codable, Sendable {
         case computeSeconds = "compute_seconds"
         case wireBytesSent = "wire_bytes_sent"
         case wireBytesReceived = "wire_bytes_received"
+        case evaluationSeconds = "eval_seconds"
     }
 
     public init(from decoder: Decoder) throws {
@@ -173,6 +178,7 @@ public struct RunSummary: Codable, Sendable {
         computeSeconds = try c.decodeIfPresent(Double.self, forKey: .computeSeconds)
         wireBytesSent = try c.decodeIfPresent(Int.self, forKey: .wireBytesSent)
         wireBytesReceived = try c.decodeIfPresent(Int.self, forKey: .wireBytesReceived)
+        evaluationSeconds = try c.decodeIfPresent(Double.self, forKey: .evaluationSeconds)
         metrics = try MetricKeys.decode(from: decoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
     }
 
@@ -195,6 +201,7 @@ public struct RunSummary: Codable, Sendable {
         try c.encodeIfPresent(computeSeconds, forKey: .computeSeconds)
         try c.encodeIfPresent(wireBytesSent, forKey: .wireBytesSent)
         try c.encodeIfPresent(wireBytesReceived, forKey: .wireBytesReceived)
+        try c.encodeIfPresent(evaluationSeconds, forKey: .evaluationSeconds)
         try MetricKeys.encode(metrics, to: encoder, standard: Set(CodingKeys.allCases.map(\.stringValue)))
     }
 }

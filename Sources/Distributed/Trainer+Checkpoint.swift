@@ -65,7 +65,9 @@ extension Trainer {
         guard h == header else { throw r.error("does not match its MANIFEST: the headers differ") }
         let rank = Int(try r.readUInt32("the rank"))
         guard rank == communicator.rank else { throw r.error("holds rank \(rank)'s state where rank \(communicator.rank)'s belongs") }
-        try r.readFloats(into: x.buffer, "the parameters x_t")
+        // A shared iterate is restored once, by rank 0; every rank's file
+        // holds the same x_t, which the others read past (into their scratch).
+        try r.readFloats(into: sharesIterate && communicator.rank != 0 ? scratch.buffer : x.buffer, "the parameters x_t")
         resets = try r.readInt("the reset count")
         uploadBits = try r.readInt("the upload bits")
         downloadBits = try r.readInt("the download bits")

@@ -102,8 +102,9 @@ public final class Trainer {
     public var evaluator: Evaluator?
 
     let x: FloatBuffer
+    /// The step's gradient: this rank's own, or its thread's (`threadGradient`).
     let gradient: FloatBuffer
-    let scratch: FloatBuffer
+    let scratch: ZeroPages
     /// This rank's helper threads, when it has cores to spare.
     public let splitter: PassSplitter?
     var context: StepContext
@@ -125,13 +126,25 @@ public final class Trainer {
     /// stochastic gradients over the last 100 steps (oldest first).
     var updateNorms = RecentMean(capacity: 100)
     var gradientNorms = RecentMean(capacity: 100)
+    /// Seconds the evaluator took in the latest record that called it.
+    var evaluationSeconds = 0.0
 
     /// `compressor` is the one the method sends with (`method.compressor(given:)`
     /// made for the objective's dimension); `theory` serves alg1's `theory`.
+    /// `sharedIterate`, when given, is x_0 already initialised and held by
+    /// every rank of `communicator` in this process (`InProcessRun`): the
+    /// ranks then move it once a write (`StepContext.writeIterate`), not
+    /// each its own copy; nil: this rank's own x, initialised here.
+    /// `threadGradient`, when given, is d floats the ranks on this rank's OS
+    /// thread share for their gradients; used when the method's chain
+    /// consumes the gradient before any collective (the only point where a
+    /// rank on a shared thread is suspended; `localDiesBeforeCommunicating`),
+    /// else the rank keeps its own.
     /// - Throws: `CSGDError` when the compressor does not fit the objective,
     ///   no step size can be found or the method cannot run on this objective.
     public init(objective: any Objective, method: any Method, compressor: any Compressor,
-                communicator: Communicator, config: TrainerConfiguration, theory: TheoryParameters? = nil) throws {
+                communicator: Communicator, config: TrainerConfiguration, theory: TheoryParameters? = nil,
+                sharedIterate: FloatBuffer? = nil, threadGradient: FloatBuffer? = nil) throws {
         guard compressor.dimension == objective.dimension else {
             throw CSGDError("compressor dimension \(compressor.dimension) != problem dimension \(objective.dimension)")
         }
@@ -151,19 +164,30 @@ public final class Trainer {
         chain = TransformChain(try config.optimizer.apply(to: built.transforms, method: method.text), dimension: d, workers: communicator.size)
         // A resume must exchange as the run did (the two-stage exchange keeps an owner memory).
         compressorName = compressor.description + (built.exchange(workers: communicator.size) == .scatter ? " collective=scatter" : "")
-        x = FloatBuffer(count: d)
-        gradient = FloatBuffer(count: d)
-        scratch = FloatBuffer(count: d)
+        if let shared = sharedIterate {
+            guard shared.count == d else { throw CSGDError("a shared iterate of \(shared.count) floats for a problem of dimension \(d)") }
+        }
+        x = sharedIterate ?? FloatBuffer(count: d)
+        if let shared = threadGradient, shared.count == d, chain.localDiesBeforeCommunicating {
+            gradient = shared
+        } else {
+            gradient = FloatBuffer(count: d)
+        }
+        scratch = try ZeroPages(count: d)
         // Extra threads pay off only for long passes.
         let threads = config.threadsPerRank
         splitter = threads >= 2 && d >= 1 << 16 ? PassSplitter(ways: threads) : nil
         context = StepContext(objective: objective, communicator: communicator, seed: config.seed,
                               parameters: x.buffer, scratch: scratch.buffer, splitter: splitter)
-        objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer)
+        context.sharesIterate = sharedIterate != nil && communicator.size > 1
+        if sharedIterate == nil { objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer) }
     }
 
     /// The current iterate (identical on every rank).
     public var parameters: FloatBuffer { x }
+
+    /// Whether x is one buffer every rank of the communicator holds.
+    public var sharesIterate: Bool { context.sharesIterate }
 
     /// One step t of the method. Returns a reason when the method stops itself.
     public func step(_ t: Int) throws -> String? {
@@ -211,7 +235,11 @@ public final class Trainer {
         gnorm = sums[3]
         let w = Double(communicator.size)
         var metrics: [String: Double] = [:]
-        if evaluate, communicator.rank == 0, let evaluator { metrics = evaluator(t, x.readOnly) }
+        if evaluate, communicator.rank == 0, let evaluator {
+            let e0 = Clock.now()
+            metrics = evaluator(t, x.readOnly)
+            evaluationSeconds = Clock.now() - e0
+        }
         return StepRecord(step: t, loss: loss, gradNorm: gnorm, stochasticGradNorm: sums[1] / w, updateNorm: updateNorms.mean,
                           errorNorm: sums[0] / w, lambdaMin: certifying ? sums[4] : nil, isSOSP: certifying ? sums[5] == 1 : nil, relativeError: objective.relativeError(at: x.readOnly),
                           resets: resets, uploadBits: uploadBits, downloadBits: downloadBits, wallSeconds: wall, metrics: metrics)
@@ -281,14 +309,17 @@ public final class Trainer {
         if let policy = config.checkpoint, policy.final, steps > lastSaved {
             try saveCheckpoint(step: steps, elapsed: Clock.now() - start, policy: policy)
         }
+        evaluationSeconds = 0
         let final = try certified?.record ?? record(step: steps, wall: Clock.now() - start, certify: config.epsilon != nil, evaluate: evaluator != nil)
         if firstSOSPStep == nil, final.isSOSP == true { firstSOSPStep = steps }
         if certified?.logged != true { onRecord?(final) }
-        return RunSummary(
+        var summary = RunSummary(
             steps: steps, finalLoss: final.loss, gradNorm: final.gradNorm, lambdaMin: final.lambdaMin, isSOSP: final.isSOSP,
             firstSOSPStep: firstSOSPStep, resets: resets, uploadBitsPerWorker: uploadBits, downloadBitsPerWorker: downloadBits,
             wallSeconds: Clock.now() - start, paramsSHA256: Self.sha256(x), relativeError: objective.relativeError(at: x.readOnly),
             stoppedEarly: stopped, metrics: final.metrics)
+        if evaluator != nil, communicator.rank == 0 { summary.evaluationSeconds = evaluationSeconds }
+        return summary
     }
 
     /// Hex SHA-256 of the buffer's bytes.

@@ -16,14 +16,18 @@ extension Model {
         return n < 0x1p62 ? Int(n) : Int.max
     }
 
-    /// A lower estimate of the bytes W workers training this model take,
-    /// beside the data: per worker the iterate and its companions (the
-    /// gradient, scratch, error memory, message and its decoding: six
-    /// parameter vectors) and, for each of its `threads` batch parts, the
-    /// forward outputs and their gradients for its share of the batch.
-    public func trainingBytes(batch: Int, workers: Int, threads: Int) -> Double {
+    /// A lower estimate of the bytes W workers in one process training this
+    /// model take, beside the data, when at most `lanes` of them compute at
+    /// once (the OS threads they run on; nil: W): the iterate, which the
+    /// workers of a process share, and for each lane a gradient and, for
+    /// each of a worker's `threads` batch parts, the forward outputs and
+    /// their gradients for its share of the batch and a partial gradient;
+    /// then 64 KiB a worker (its stack and bookkeeping). A worker's own
+    /// state comes on top (an error memory is one more parameter vector).
+    public func trainingBytes(batch: Int, workers: Int, threads: Int, lanes: Int? = nil) -> Double {
         let p = Double(parameterCount), a = Double(activationFloatsPerSample)
-        let perWorker = 6 * p + 2 * a * Double(max(batch, threads)) + 2 * p * Double(max(0, threads - 1))
-        return 4 * Double(workers) * perWorker
+        let l = Double(max(1, min(workers, lanes ?? workers)))
+        let perLane = p + 2 * a * Double(max(batch, threads)) + 2 * p * Double(max(0, threads - 1))
+        return 4 * (p + l * perLane) + 65536 * Double(workers)
     }
 }

@@ -93,7 +93,8 @@ struct OptimizeCommand: ParsableCommand {
             let problemSpec = try ProblemSpec.parse(problem)
             // The ranks this process holds: all W in-process, one under mpirun.
             let ranks = output.backend == .mpi ? 1 : (workers ?? 1)
-            try memory.budget().require(problemSpec.dataBytes + Double(ranks) * InProcessRun.bytesPerRank(dimension: problemSpec.dimension),
+            try memory.budget().require(problemSpec.dataBytes + (output.backend == .mpi ? InProcessRun.bytesPerRank(dimension: problemSpec.dimension)
+                                            : InProcessRun.bytes(dimension: problemSpec.dimension, workers: ranks)),
                                         for: "problem '\(problemSpec)' with \(ranks) worker\(ranks == 1 ? "" : "s")")
             if output.backend == .inproc { try RankThreads.checkCapacity(workers: ranks, threads: RankThreads.defaultThreads) }
             let objective = try problemSpec.make()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Communication
 import CSGDCore
 import Compression
 import Datasets
@@ -241,7 +242,8 @@ struct TrainSetup {
 
         model = try modelSpec.build(input: TensorShape(train.channels, train.height, train.width), classes: train.classes)
         let ranksHere = c.output.backend == .mpi ? 1 : workers
-        try budget.require(model.trainingBytes(batch: batch, workers: ranksHere, threads: min(c.threads ?? 1, batch)),
+        try budget.require(model.trainingBytes(batch: batch, workers: ranksHere, threads: min(c.threads ?? 1, batch),
+                                               lanes: RankThreads.defaultThreads),
                            for: "model '\(model.name)' (\(model.parameterCount) parameters) with \(ranksHere) worker\(ranksHere == 1 ? "" : "s") at batch \(batch)")
         // Threads a worker uses: for its batch parts (each on a thread; the
         // parts' sums are added in a fixed order, but a different split
@@ -288,6 +290,7 @@ struct TrainSummary: Encodable {
     var downloadBitsPerWorker: Int
     var samplesPerSec: Double
     var wallSeconds: Double
+    var evalSeconds: Double?
     var params: Int
     var paramsSHA256: String
     var stoppedEarly: String?
@@ -301,7 +304,7 @@ struct TrainSummary: Encodable {
         case trainLoss = "train_loss", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case gradNorm = "grad_norm", lambdaMin = "lambda_min", isSOSP = "is_sosp"
         case uploadBitsPerWorker = "upload_bits_per_worker", downloadBitsPerWorker = "download_bits_per_worker"
-        case samplesPerSec = "samples_per_sec", wallSeconds = "wall_seconds", params
+        case samplesPerSec = "samples_per_sec", wallSeconds = "wall_seconds", evalSeconds = "eval_seconds", params
         case paramsSHA256 = "params_sha256", stoppedEarly = "stopped_early"
         case communicationSeconds = "communication_seconds", computeSeconds = "compute_seconds"
         case wireBytesSent = "wire_bytes_sent", wireBytesReceived = "wire_bytes_received"
@@ -318,8 +321,12 @@ struct TrainSummary: Encodable {
         isSOSP = certify ? s.isSOSP : nil
         uploadBitsPerWorker = s.uploadBitsPerWorker
         downloadBitsPerWorker = s.downloadBitsPerWorker
-        samplesPerSec = s.wallSeconds > 0 ? Double(s.steps) * Double(setup.batch * setup.workers) / s.wallSeconds : 0
+        // The training loop's rate: steps and records, not the final
+        // evaluation on the test set (reported apart, `eval_seconds`).
+        let training = s.wallSeconds - (s.evaluationSeconds ?? 0)
+        samplesPerSec = training > 0 ? Double(s.steps) * Double(setup.batch * setup.workers) / training : 0
         wallSeconds = s.wallSeconds
+        evalSeconds = s.evaluationSeconds
         params = setup.model.parameterCount
         paramsSHA256 = s.paramsSHA256
         stoppedEarly = s.stoppedEarly
@@ -349,6 +356,7 @@ struct TrainSummary: Encodable {
         t.add(["download bits/worker", String(downloadBitsPerWorker)])
         t.add(["samples/s", String(format: "%.0f", samplesPerSec)])
         t.add(["wall seconds", String(format: "%.2f", wallSeconds)])
+        if let e = evalSeconds { t.add(["final evaluation seconds", String(format: "%.2f", e)]) }
         if let c = communicationSeconds { t.add(["communication seconds", String(format: "%.2f", c)]) }
         t.add(["params sha256", paramsSHA256])
         if let why = stoppedEarly { t.add(["stopped", why]) }

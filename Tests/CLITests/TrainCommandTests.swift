@@ -59,6 +59,13 @@ final class TrainCommandTests: XCTestCase {
         }
         XCTAssertEqual(s["steps"] as? Int, 80)
         XCTAssertEqual(s["params"] as? Int, 784 * 64 + 64 + 64 * 10 + 10)
+        // samples/s is the training loop's rate: the final evaluation on the
+        // test set is reported apart (eval_seconds, within wall_seconds).
+        let wall = try XCTUnwrap(s["wall_seconds"] as? Double), eval = try XCTUnwrap(s["eval_seconds"] as? Double)
+        XCTAssertGreaterThan(eval, 0)
+        XCTAssertLessThan(eval, wall)
+        let rate = try XCTUnwrap(s["samples_per_sec"] as? Double), expected = 80.0 * 25 * 2 / (wall - eval)
+        XCTAssertEqual(rate, expected, accuracy: 1e-9 * expected)
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         let first = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])   // after the header
         XCTAssertEqual(first["step"] as? Int, 0)

@@ -83,7 +83,7 @@ public struct AcceleratedStep: GradientTransform {
             state.x.pointer.update(from: x.baseAddress!, count: n)
             state.fx = context.objective.loss(at: context.readOnlyParameters)
             if vv > 0 {
-                Kernels.axpy(Float(1 - theta), v, x)
+                try context.writeIterateOnce { Kernels.axpy(Float(1 - theta), v, x) }
                 state.lookahead = t
                 return .recompute
             }
@@ -103,21 +103,24 @@ public struct AcceleratedStep: GradientTransform {
         }
         let xt = state.x.readOnly
         if !exploit {
-            Kernels.axpy(Float(-g.stepSize), UnsafeBufferPointer(u), x)
+            let a = Float(-g.stepSize)
+            try context.writeIterate { part in
+                Kernels.axpy(a, UnsafeBufferPointer(rebasing: u[part]), UnsafeMutableBufferPointer(rebasing: x[part]))
+            }
             for i in 0..<n { state.v.pointer[i] = x[i] - xt[i] }
             return .proceed
         }
         if vv.squareRoot() >= s {
             state.momentumResets += 1
-            x.baseAddress!.update(from: xt.baseAddress!, count: n)
+            try context.writeIterateOnce { x.baseAddress!.update(from: xt.baseAddress!, count: n) }
         } else {
             state.curvatureMoves += 1
             let k = Float(s / vv.squareRoot())
-            for i in 0..<n { x[i] = xt[i] + k * v[i] }
+            try context.writeIterateOnce { for i in 0..<n { x[i] = xt[i] + k * v[i] } }
             let plus = context.objective.loss(at: context.readOnlyParameters)
-            for i in 0..<n { x[i] = xt[i] - k * v[i] }
+            try context.writeIterateOnce { for i in 0..<n { x[i] = xt[i] - k * v[i] } }
             let minus = context.objective.loss(at: context.readOnlyParameters)
-            if plus <= minus { for i in 0..<n { x[i] = xt[i] + k * v[i] } }
+            if plus <= minus { try context.writeIterateOnce { for i in 0..<n { x[i] = xt[i] + k * v[i] } } }
         }
         state.v.zero()
         return .proceed

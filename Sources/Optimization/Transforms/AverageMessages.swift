@@ -12,14 +12,26 @@ import CSGDCore
 public struct AverageMessages: GradientTransform {
     public init() {}
 
-    /// The dense average (kept all-zero between steps in sparse mode) and the sparse pairs.
+    /// The dense average (kept all-zero between steps in sparse mode) and
+    /// the sparse pairs, each made at the first step that needs it: a
+    /// linear sparse compressor (RandomK) averages its payload and never
+    /// needs the d floats.
     public struct State {
-        public let dense: FloatBuffer
+        public var dense: FloatBuffer?
         public var sparse: SparseUpdate?
+        let dimension: Int
+
+        /// The d floats of the dense average, made on first use.
+        mutating func denseBuffer() -> UnsafeMutableBufferPointer<Float> {
+            if let b = dense { return b.buffer }
+            let b = FloatBuffer(count: dimension)
+            dense = b
+            return b.buffer
+        }
     }
 
     public func initialState(dimension: Int, workers: Int) -> State {
-        State(dense: FloatBuffer(count: dimension), sparse: nil)
+        State(dense: nil, sparse: nil, dimension: dimension)
     }
 
     public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
@@ -29,15 +41,18 @@ public struct AverageMessages: GradientTransform {
         if let cap = exchange.sparseCapacity(workers: comm.size) {
             if state.sparse == nil || state.sparse!.capacity < cap { state.sparse = SparseUpdate(capacity: cap) }
             let s = state.sparse!
-            let (up, down) = try exchange.averageSparse(into: s, zeroed: state.dense.buffer, key: key, communicator: comm)
+            // A linear compressor's pairs are averaged as its payload, with no scratch.
+            let zeroed = exchange.compressor.isLinear ? UnsafeMutableBufferPointer<Float>(start: nil, count: 0) : state.denseBuffer()
+            let (up, down) = try exchange.averageSparse(into: s, zeroed: zeroed, key: key, communicator: comm)
             context.uploadBits += up
             context.downloadBits += down
             g.update = .sparse(s)
         } else {
-            let (up, down) = try exchange.average(into: state.dense.buffer, key: key, communicator: comm)
+            let dense = state.denseBuffer()
+            let (up, down) = try exchange.average(into: dense, key: key, communicator: comm)
             context.uploadBits += up
             context.downloadBits += down
-            g.update = .dense(state.dense.buffer)
+            g.update = .dense(dense)
         }
         return .proceed
     }

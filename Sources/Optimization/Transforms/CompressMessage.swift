@@ -28,8 +28,16 @@ public struct CompressMessage: GradientTransform {
         self.collective = collective
     }
 
+    /// v goes into the message before any collective, except for
+    /// sketch-topk, whose C(v) reads v again after its first all-reduce,
+    /// and `none`, whose message is v itself until the average.
+    public var localVectorUse: LocalVectorUse { compressor is SketchTopK || compressor is Identity ? .unknown : .consumes }
+
+    /// `none` sends v itself (`ViewMessageExchange`: no copy); the others
+    /// their exchange (`makeMessageExchange`).
     public func initialState(dimension: Int, workers: Int) -> any MessageExchange {
-        makeMessageExchange(compressor, collective: collective, workers: workers, memory: false)
+        if let identity = compressor as? Identity { return ViewMessageExchange(identity) }
+        return makeMessageExchange(compressor, collective: collective, workers: workers, memory: false)
     }
 
     public func update(_ g: inout StepState, state: inout any MessageExchange, context: inout StepContext) throws -> StepOutcome {

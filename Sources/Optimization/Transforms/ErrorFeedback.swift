@@ -43,6 +43,9 @@ public struct ErrorFeedback: GradientTransform {
 
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { state.memory.readOnly }
 
+    /// v is added into e before any collective, and the pass goes on from e.
+    public var localVectorUse: LocalVectorUse { .consumes }
+
     /// The memory e, then the two-stage exchange's owner memory when it has
     /// one (the exchange otherwise holds only this step's message).
     public func saveState(_ state: State, to w: inout CheckpointWriter) {

@@ -30,6 +30,7 @@ public struct ErrorReset: GradientTransform {
     }
 
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { feedback.errorMemory(in: state.feedback) }
+    public var localVectorUse: LocalVectorUse { feedback.localVectorUse }
 
     /// x_{t'}, f(x_{t'}), t', then the error feedback's state.
     public func saveState(_ state: State, to w: inout CheckpointWriter) {
@@ -66,7 +67,7 @@ public struct ErrorReset: GradientTransform {
         guard t - state.tAnchor > rule.I || dist2.squareRoot() > rule.R else { return }
         let fx = context.objective.loss(at: context.readOnlyParameters)
         let source = fx < state.fAnchor - rule.F ? UnsafePointer(y.baseAddress!) : UnsafePointer(anchor.pointer)
-        x.baseAddress!.update(from: source, count: x.count)
+        try context.writeIterateOnce { x.baseAddress!.update(from: source, count: x.count) }
         state.tAnchor = t
         anchor.buffer.baseAddress!.update(from: x.baseAddress!, count: x.count)
         state.fAnchor = context.objective.loss(at: context.readOnlyParameters)

@@ -32,6 +32,8 @@ public protocol GradientTransform {
     func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome
     /// The error memory e of this rank, when the transform keeps one (for ‖e‖ in the log).
     func errorMemory(in state: State) -> UnsafeBufferPointer<Float>?
+    /// What `update` does with `StepState.local` (default `.unknown`).
+    var localVectorUse: LocalVectorUse { get }
     /// Appends what of `state` carries into the next step (for a checkpoint).
     func saveState(_ state: State, to w: inout CheckpointWriter)
     /// Reads what `saveState` wrote into `state`, a fresh `initialState`.
@@ -41,6 +43,7 @@ public protocol GradientTransform {
 extension GradientTransform {
     public func prepare(state: inout State, context: inout StepContext) throws {}
     public func errorMemory(in state: State) -> UnsafeBufferPointer<Float>? { nil }
+    public var localVectorUse: LocalVectorUse { .unknown }
 }
 
 extension GradientTransform where State == Void {
@@ -68,8 +71,14 @@ public struct StepContext {
     public let objective: any Objective
     public let communicator: Communicator
     public let seed: UInt64
-    /// x_t; transforms that move the iterate (reset, PGD, the step) write it.
+    /// x_t; transforms that move the iterate (reset, PGD, the step) write it
+    /// through `writeIterate` or `writeIterateOnce` (IterateWrites.swift),
+    /// never directly: it may be shared by the ranks of the process.
     public let parameters: UnsafeMutableBufferPointer<Float>
+    /// Whether `parameters` is one buffer shared by every rank of the
+    /// communicator (in-process ranks), so that each write of it happens
+    /// once, between barriers.
+    public var sharesIterate = false
     /// d floats any transform may use within one call (never across calls).
     public let scratch: UnsafeMutableBufferPointer<Float>
     /// Threads this rank may use for a pass (nil: this thread only).

@@ -39,7 +39,7 @@ public protocol MessageExchange: AnyObject {
     func sparseCapacity(workers: Int) -> Int?
     /// The same average as `average`, as pairs: every coordinate any rank
     /// sent is listed (repeats carry 0) with the value `average` would have
-    /// written there, bit for bit. `zeroed` is d floats of zeros, used as
+    /// written there, bit for bit. `zeroed` is d floats of zeros (none for a linear compressor), used as
     /// scratch and left zero.
     func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> (Int, Int)
     /// State the exchange carries from step to step (the two-stage
@@ -118,6 +118,19 @@ class TypedMessageExchange<C: Compressor>: MessageExchange {
         // Linear with shared randomness: Σ of payloads is the payload of
         // Σ C(v), so one all-reduce (the own message is consumed: error
         // feedback has already read it).
+        if typed is Identity {
+            // The payload is the vector itself: avg ← (1/W)·Σ read where the
+            // sum lies (in-process: the ranks' one result), the bits of
+            // decompressing the summed message and scaling it.
+            let s = 1 / Float(w)
+            _ = try typed.withLinearPayload(&message) { payload in
+                try comm.allReduceSum(payload) { sum in
+                    let o = avg.baseAddress!, p = sum.baseAddress!
+                    for i in 0..<sum.count { o[i] = p[i] * s }
+                }
+            }
+            return (bits, bits)
+        }
         if try typed.withLinearPayload(&message, { try comm.allReduceSum($0) }) {
             typed.decompress(message, into: avg)
             Kernels.scale(1 / Float(w), avg)

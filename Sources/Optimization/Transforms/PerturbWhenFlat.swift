@@ -48,7 +48,7 @@ public struct PerturbWhenFlat: GradientTransform {
               g.update.sumOfSquares().squareRoot() <= threshold else { return .proceed }
         state.tNoise = t
         state.perturbations += 1
-        PerturbWhenSmall.addBallPoint(radius: radius, context: context)
+        try PerturbWhenSmall.addBallPoint(radius: radius, context: context)
         return .recompute
     }
 }

@@ -41,12 +41,13 @@ public struct PerturbWhenSmall: GradientTransform {
                 state.xTilde.buffer.baseAddress!.update(from: x.baseAddress!, count: x.count)
                 state.fTilde = context.objective.loss(at: context.readOnlyParameters)
                 state.tNoise = t
-                Self.addBallPoint(radius: p.r, context: context)
+                try Self.addBallPoint(radius: p.r, context: context)
                 return .recompute
             }
         }
         if t - state.tNoise == p.tThres && context.objective.loss(at: context.readOnlyParameters) - state.fTilde > -p.fThres {
-            x.baseAddress!.update(from: state.xTilde.pointer, count: x.count)
+            let xTilde = state.xTilde.pointer
+            try context.writeIterateOnce { x.baseAddress!.update(from: xTilde, count: x.count) }
             return .stop("pgd stop rule at step \(t): no decrease of f_thres since the perturbation at step \(state.tNoise); returning x̃")
         }
         return .proceed
@@ -54,15 +55,18 @@ public struct PerturbWhenSmall: GradientTransform {
 
     /// x ← x + a point uniform in the ball of radius r (shared randomness):
     /// a Gaussian direction, radius r·u^(1/d).
-    static func addBallPoint(radius: Double, context: StepContext) {
+    /// (A shared iterate is moved once, by rank 0, which alone draws the point.)
+    static func addBallPoint(radius: Double, context: StepContext) throws {
         let t = context.step, d = context.dimension
         let key = context.sharedKey(.ballPerturbation)
-        let z = context.scratch
-        RandomFill.gaussian(key, sigma: 1, into: z)
-        let n = Kernels.norm2(UnsafeBufferPointer(z))
-        var s = RandomStream(key: key.at(step: UInt64(t) | (1 << 63)))
-        let u = s.nextUnitDouble()
-        let scale = radius * pow(u, 1 / Double(d)) / max(n, .leastNormalMagnitude)
-        Kernels.axpy(Float(scale), UnsafeBufferPointer(z), context.parameters)
+        let z = context.scratch, x = context.parameters
+        try context.writeIterateOnce {
+            RandomFill.gaussian(key, sigma: 1, into: z)
+            let n = Kernels.norm2(UnsafeBufferPointer(z))
+            var s = RandomStream(key: key.at(step: UInt64(t) | (1 << 63)))
+            let u = s.nextUnitDouble()
+            let scale = radius * pow(u, 1 / Double(d)) / max(n, .leastNormalMagnitude)
+            Kernels.axpy(Float(scale), UnsafeBufferPointer(z), x)
+        }
     }
 }

@@ -3,7 +3,9 @@ import CSGDCore
 /// x_{t+1} ← x_t − η·u_t with u_t the averaged update and η the buffer's
 /// step size; a non-finite update stops the run (`NonFiniteIterate`) before
 /// x is touched. Reports ‖u_t‖ for the log's running mean. Sparse updates
-/// touch only their coordinates; the rounding is `axpy`'s either way.
+/// touch only their coordinates; the rounding is `axpy`'s either way. A
+/// shared iterate is moved once: each rank its part of a dense update, rank
+/// 0 a sparse one (`writeIterate`).
 public struct SGDStep: GradientTransform {
     public init() {}
 
@@ -13,14 +15,16 @@ public struct SGDStep: GradientTransform {
         let n2 = g.update.sumOfSquares()
         guard n2.isFinite else { throw NonFiniteIterate(step: context.step) }
         context.updateNorm = n2.squareRoot()
-        let a = Float(-g.stepSize)
+        let a = Float(-g.stepSize), x = context.parameters
         switch g.update {
         case .none:
             preconditionFailure("SGDStep needs an averaged update before it")
         case let .dense(u):
-            Kernels.axpy(a, UnsafeBufferPointer(u), context.parameters)
+            try context.writeIterate { part in
+                Kernels.axpy(a, UnsafeBufferPointer(rebasing: u[part]), UnsafeMutableBufferPointer(rebasing: x[part]))
+            }
         case let .sparse(s):
-            StepKernels.sparseStep(context.parameters, minusEta: a, s)
+            try context.writeIterateOnce { StepKernels.sparseStep(x, minusEta: a, s) }
         }
         return .proceed
     }

@@ -25,7 +25,9 @@ extension TopK: SparseCompressor {
 /// the dense average does at that coordinate (0 + v, then ·1/W; or the
 /// rank-ordered sum of v/W), so dense and sparse steps give the same bits.
 final class SparseMessageExchange<C: SparseCompressor>: TypedMessageExchange<C> {
-    override func sparseCapacity(workers: Int) -> Int? { typed.k * max(1, workers) }
+    /// K pairs for a linear compressor (every rank sends the same indices:
+    /// its payload is all-reduced), else up to K from each rank.
+    override func sparseCapacity(workers: Int) -> Int? { typed.isLinear ? typed.k : typed.k * max(1, workers) }
 
     override func averageSparse(into out: SparseUpdate, zeroed: UnsafeMutableBufferPointer<Float>, key: RandomKey,
                                 communicator comm: Communicator) throws -> (Int, Int) {

@@ -4,6 +4,8 @@ import CSGDCore
 /// mini-batch of `batch` samples from its own shard (keyed by seed, step,
 /// rank and draw), or the full gradient when `batch` is 0.
 public struct StochasticGradient: GradientTransform {
+    /// It fills `local` (no collective).
+    public var localVectorUse: LocalVectorUse { .inPlace }
     public let batch: Int
     public init(batch: Int) { self.batch = batch }
 

@@ -25,6 +25,21 @@ public final class TransformChain {
     /// The names of the links, for reports.
     public var names: [String] { links.map(\.name) }
 
+    /// Whether the step's dense vector, from the head of the chain, is
+    /// changed in place and then consumed without a collective in between:
+    /// then the gradient's storage holds nothing live while the rank waits
+    /// in a collective, and ranks on one thread may share it.
+    public var localDiesBeforeCommunicating: Bool {
+        for l in links {
+            switch l.localVectorUse {
+            case .inPlace: continue
+            case .consumes: return true
+            case .unknown: return false
+            }
+        }
+        return false
+    }
+
     /// The error memory of this rank, if a link keeps one.
     public var errorMemory: UnsafeBufferPointer<Float>? {
         for l in links { if let e = l.errorMemory { return e } }
@@ -96,6 +111,7 @@ public protocol ChainObserver: AnyObject {
 public protocol TransformLink: AnyObject {
     var name: String { get }
     var errorMemory: UnsafeBufferPointer<Float>? { get }
+    var localVectorUse: LocalVectorUse { get }
     func prepare(context: inout StepContext) throws
     func update(_ g: inout StepState, context: inout StepContext) throws -> StepOutcome
     /// The state's checkpoint part (see `GradientTransform.saveState`).
@@ -115,6 +131,7 @@ final class TransformSlot<T: GradientTransform>: TransformLink {
 
     var name: String { String(describing: T.self) }
     var errorMemory: UnsafeBufferPointer<Float>? { transform.errorMemory(in: state) }
+    var localVectorUse: LocalVectorUse { transform.localVectorUse }
 
     func prepare(context: inout StepContext) throws {
         try transform.prepare(state: &state, context: &context)

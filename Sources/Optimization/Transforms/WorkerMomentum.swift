@@ -37,6 +37,9 @@ public struct WorkerMomentum: GradientTransform {
         try r.readFloats(into: state.velocity.buffer, "the worker's momentum buffer")
     }
 
+    /// v ← βv + g and g ← v, in place (no collective).
+    public var localVectorUse: LocalVectorUse { .inPlace }
+
     public func update(_ g: inout StepState, state: inout State, context: inout StepContext) throws -> StepOutcome {
         // One pass: v ← βv + g and g ← v (the gradient's storage carries v on,
         // so a transform that overwrites it cannot touch the state).

@@ -1,0 +1,42 @@
+import CSGDCore
+
+/// How a transform moves the iterate x_t, which the ranks of one process
+/// may hold once between them (`StepContext.sharesIterate`: W in-process
+/// ranks, one x): a write then happens once, not W times, between two
+/// barriers, so that no rank still reads x_t while it changes and every
+/// rank reads the new x after. Every rank calls these at the same point of
+/// its step (a method's control flow is the same on every rank: its
+/// decisions come from values identical on every rank). With an iterate of
+/// its own (one rank a process, as under MPI) a write is just the write.
+extension StepContext {
+    /// The coordinates of x rank `rank` of `ranks` writes in `writeIterate`:
+    /// a contiguous part, its ends on multiples of 64 floats (so a
+    /// vectorised element-wise kernel splits into whole blocks and gives
+    /// each coordinate the bits it gives on the whole vector).
+    public static func iteratePart(rank: Int, of ranks: Int, dimension d: Int) -> Range<Int> {
+        let blocks = (d + 63) / 64
+        let lo = min(d, blocks * rank / ranks * 64), hi = min(d, blocks * (rank + 1) / ranks * 64)
+        return lo..<hi
+    }
+
+    /// An element-wise move of x: `body` writes the coordinates it is given
+    /// (all of them with an iterate of its own; this rank's part,
+    /// `iteratePart`, of a shared one), and must compute each from values
+    /// identical on every rank.
+    public func writeIterate(_ body: (Range<Int>) throws -> Void) throws {
+        guard sharesIterate else { return try body(0..<dimension) }
+        try communicator.barrier()
+        try body(Self.iteratePart(rank: communicator.rank, of: communicator.size, dimension: dimension))
+        try communicator.barrier()
+    }
+
+    /// A move of x that is not element-wise (or too small to split): `body`
+    /// runs on this rank with an iterate of its own, on rank 0 alone with a
+    /// shared one. It must change nothing but x.
+    public func writeIterateOnce(_ body: () throws -> Void) throws {
+        guard sharesIterate else { return try body() }
+        try communicator.barrier()
+        if communicator.rank == 0 { try body() }
+        try communicator.barrier()
+    }
+}

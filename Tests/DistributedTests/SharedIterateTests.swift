@@ -1,0 +1,100 @@
+import CSGDCore
+import Communication
+import Compression
+import Distributed
+import Foundation
+import Optimization
+import Problems
+import XCTest
+
+/// In-process ranks hold one iterate, moved once a write, and ranks on one
+/// thread share a gradient buffer when their method consumes it before any
+/// collective: the bits must be those of W ranks each with copies of its own
+/// on a thread of its own.
+final class SharedIterateTests: XCTestCase {
+    /// The parts cover 0..<d exactly, in rank order, each end a multiple of 64 (or d).
+    func testIteratePartsTileTheVectorOnBlocksOf64() {
+        for d in [1, 63, 64, 65, 1000, 210_369] {
+            for w in [1, 2, 3, 10, 64, 1000] {
+                var next = 0
+                for r in 0..<w {
+                    let p = StepContext.iteratePart(rank: r, of: w, dimension: d)
+                    XCTAssertEqual(p.lowerBound, next, "d=\(d) W=\(w) rank \(r)")
+                    XCTAssertTrue(p.upperBound == d || p.upperBound % 64 == 0, "d=\(d) W=\(w) rank \(r): \(p)")
+                    next = p.upperBound
+                }
+                XCTAssertEqual(next, d, "d=\(d) W=\(w)")
+            }
+        }
+        // Blocks are shared out evenly: no part holds more than one block over another.
+        let parts = (0..<10).map { StepContext.iteratePart(rank: $0, of: 10, dimension: 64 * 95).count / 64 }
+        XCTAssertEqual(Set(parts), [9, 10])
+    }
+
+    /// Which chains may keep their gradients in a buffer of the thread.
+    func testOnlyChainsThatConsumeTheGradientBeforeCommunicatingShareIt() throws {
+        let objective = try ProblemSpec.make("phase-retrieval:d=30,n=256")
+        let cases: [(String, String, Bool)] = [
+            ("sgd:batch=4", "randomk:5", true), ("alg1:sigma=0.01,batch=4", "randomk:5", true),
+            ("ef-sgd:batch=4", "none", true),
+            ("sgd:batch=4", "none", false),                             // the message is v itself until the average
+            ("ef-sgd:batch=4", "sketch-topk:4,rows=3,cols=16", true),   // error feedback consumes it first
+            ("sgd:batch=4", "sketch-topk:4,rows=3,cols=16", false),     // C(v) reads v after an all-reduce
+        ]
+        for (m, c, expected) in cases {
+            let method = try Methods.parse(m)
+            let compressor = try method.compressor(given: try CompressorSpec.parse(c)).make(dimension: objective.dimension)
+            let t = try Trainer(objective: objective, method: method, compressor: compressor,
+                                communicator: InProcessCommunicator(fabric: InProcessFabric(size: 1), rank: 0),
+                                config: TrainerConfiguration(steps: 1, learningRate: 0.01))
+            XCTAssertEqual(t.chain.localDiesBeforeCommunicating, expected, "\(m) with \(c)")
+        }
+    }
+
+    /// Every method that moves x (the step, the error reset, PGD's and
+    /// PAGD's perturbations, PAGD's step, CNC's curvature step), momentum
+    /// and weight decay, and a chain whose gradient stays live across a
+    /// collective: `InProcessRun` (one iterate, ranks on the pool's threads)
+    /// gives the bits of ranks with their own iterates, a thread each.
+    func testSharedIterateGivesTheBitsOfOwnIterates() throws {
+        let pr = try ProblemSpec.make("phase-retrieval:d=30,n=256")
+        let saddle = try ProblemSpec.make("saddle:d=20,start=random")
+        let cases: [(any Objective, String, String, OptimizerOptions)] = [
+            (pr, "sgd:batch=4", "none", OptimizerOptions()),
+            (pr, "ef-sgd:batch=4", "none", OptimizerOptions()),
+            (pr, "psgd:r=0.01,batch=4", "none", OptimizerOptions()),
+            (pr, "sgd:batch=4", "sketch-topk:4,rows=3,cols=16", OptimizerOptions()),
+            (pr, "alg1:sigma=0.01,batch=4", "randomk:5", OptimizerOptions()),
+            (saddle, "alg1:sigma=0.01,reset=on,I=5,R=0.5", "topk:3", OptimizerOptions()),
+            (saddle, "pgd:eps=0.05,rho=1", "none", OptimizerOptions()),
+            (saddle, "pagd:ell=1,rho=1,eps=0.05", "none", OptimizerOptions()),
+            (pr, "cnc:batch=4", "none", OptimizerOptions()),
+            (pr, "sgd:batch=4", "randomk:5", OptimizerOptions(momentum: 0.9, nesterov: true, weightDecay: 0.01)),
+        ]
+        for (objective, m, c, optimizer) in cases {
+            let method = try Methods.parse(m)
+            let spec = try CompressorSpec.parse(c)
+            for w in [3, 8] {
+                var config = TrainerConfiguration(steps: 60, seed: 4, learningRate: 0.01, logEvery: 0, threadsPerRank: 1)
+                config.optimizer = optimizer
+                let shared = try InProcessRun.run(objective: objective, method: method, compressor: spec, workers: w, config: config)
+                let fabric = InProcessFabric(size: w)
+                let compressor = try method.compressor(given: spec)
+                let trainers = try (0..<w).map { r in
+                    try Trainer(objective: objective, method: method, compressor: try compressor.make(dimension: objective.dimension),
+                                communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config)
+                }
+                XCTAssertFalse(trainers[0].sharesIterate)
+                let box = TrainerBox(trainers)
+                let own = try RankThreads.run(w, threads: w) { r in
+                    do { return try box.trainers[r].run() } catch {
+                        box.trainers[r].communicator.abort(reason: "\(error)"); throw error
+                    }
+                }
+                XCTAssertEqual(shared.paramsSHA256, own[0].paramsSHA256, "\(m) with \(c), W = \(w)")
+                XCTAssertEqual(shared.steps, own[0].steps, "\(m) with \(c), W = \(w)")
+                XCTAssertEqual(shared.resets, own[0].resets, "\(m) with \(c), W = \(w)")
+            }
+        }
+    }
+}
