@@ -15,12 +15,13 @@ final class ReluNetbenchTests: XCTestCase {
     }
 
     /// Writes one netbench result file (the fields `run_method` writes).
-    func write(_ dir: URL, rate: String, method: String, rep: Int = 1, wall: Double, comm: Double, scenario: String = "a") throws {
+    func write(_ dir: URL, rate: String, method: String, rep: Int = 1, wall: Double, comm: Double, scenario: String = "a",
+               workers: Int = 4, topology: String? = nil) throws {
         let data = dir.appendingPathComponent(ReluNetbench.dataDirectory)
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let id = "\(scenario)-\(rate)-\(method.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "(", with: "_").replacingOccurrences(of: ")", with: "_")).\(rep)"
+        let id = "\(scenario)-\(rate)-w\(workers)-\(topology ?? "")-\(method.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "(", with: "_").replacingOccurrences(of: ")", with: "_")).\(rep)"
         let json = """
-            {"scenario":"\(scenario)","rate":"\(rate)","workers":4,"method":"\(method)","steps":300,"wall_seconds":\(wall),\
+            {"scenario":"\(scenario)","rate":"\(rate)","workers":\(workers),\(topology.map { "\"topology\":\"\($0)\"," } ?? "")"method":"\(method)","steps":300,"wall_seconds":\(wall),\
             "communication_seconds":\(comm),"compute_seconds":\(wall - comm),"wire_bytes_sent":1000000,"link_bytes":4000000,\
             "mpirun_seconds":\(wall + 1),"initial_loss":3.7e7,"final_loss":2.3e6,"upload_bits_per_worker":38400000}
             """
@@ -46,6 +47,24 @@ final class ReluNetbenchTests: XCTestCase {
         try write(dir, rate: "none", method: "qsgd-sgd:bits=8", wall: 0.9, comm: 0.5)
         try write(dir, rate: "100mbit", method: "sgd (float32)", wall: 180, comm: 170, scenario: "b")
         XCTAssertEqual(try analyze(dir).verdict.kind, .notRun)
+    }
+
+    func testRunsOfSeveralTopologiesAndRankCountsKeepTheHubsWithTheMostRanks() throws {
+        let dir = try directory()
+        for (w, slow) in [(4, 1.0), (8, 3.0)] {
+            try write(dir, rate: "20mbit", method: "sgd (float64)", wall: 50 * slow, comm: 49 * slow, workers: w, topology: "hub")
+            try write(dir, rate: "20mbit", method: "qsgd-sgd:bits=8", wall: 7 * slow, comm: 6 * slow, workers: w, topology: "hub")
+        }
+        // Faster runs on per-host links are not mixed in with the hub's.
+        try write(dir, rate: "20mbit", method: "sgd (float64)", wall: 5, comm: 4, workers: 16, topology: "hosts")
+        try write(dir, rate: "20mbit", method: "qsgd-sgd:bits=8", wall: 4, comm: 3, workers: 16, topology: "hosts")
+        let kept = try ReluNetbench.load(dir.appendingPathComponent(ReluNetbench.dataDirectory))
+        XCTAssertEqual(kept.map(\.workers), [8, 8])
+        XCTAssertEqual(kept.map(\.wallSeconds), [150, 21])
+        // Only per-host runs: those are kept.
+        let hosts = try directory()
+        try write(hosts, rate: "20mbit", method: "qsgd-sgd:bits=8", wall: 4, comm: 3, workers: 16, topology: "hosts")
+        XCTAssertEqual(try ReluNetbench.load(hosts.appendingPathComponent(ReluNetbench.dataDirectory)).map(\.topology), ["hosts"])
     }
 
     func testThinLinkSpeedUpHolds() throws {

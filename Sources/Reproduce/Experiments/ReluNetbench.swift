@@ -47,9 +47,11 @@ public struct ReluNetbench: Experiment {
         public var wireBytesSent: Double?
         public var linkBytes: Double?
         public var uploadBitsPerWorker: Double?
+        /// `hub` (one shared link) or `hosts` (a link a rank); nil in results written before the choice existed (a hub).
+        public var topology: String?
 
         enum CodingKeys: String, CodingKey {
-            case scenario, rate, workers, method, steps
+            case scenario, rate, workers, method, steps, topology
             case wallSeconds = "wall_seconds"
             case communicationSeconds = "communication_seconds"
             case computeSeconds = "compute_seconds"
@@ -64,7 +66,9 @@ public struct ReluNetbench: Experiment {
     /// Scenario (a)'s results in `directory` (every `*.json` netbench wrote;
     /// other files, and objects of other scenarios, are skipped), the
     /// fastest run of each rate and method kept as netbench does with
-    /// `--repeat`. A file that is not a netbench result is an error naming it.
+    /// `--repeat`. Runs on several topologies or numbers of ranks keep those
+    /// of one: the shared link (hub) if any, then the most ranks (the paper
+    /// had 40). A file that is not a netbench result is an error naming it.
     public static func load(_ directory: URL) throws -> [Result] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
         var best: [String: Result] = [:]
@@ -77,10 +81,15 @@ public struct ReluNetbench: Experiment {
             do { r = try JSONDecoder().decode(Result.self, from: data) } catch {
                 throw CSGDError("\(url.path): not a netbench result (\(Files.describe(error)))")
             }
-            let key = r.rate + "\u{0}" + r.method
+            let key = r.rate + "\u{0}" + r.method + "\u{0}" + (r.topology ?? "hub") + "\u{0}" + String(r.workers)
             if let old = best[key], old.wallSeconds <= r.wallSeconds { continue }
             best[key] = r
         }
+        let topologies = Set(best.values.map { $0.topology ?? "hub" })
+        let topology = topologies.contains("hub") ? "hub" : topologies.sorted().first
+        let kept = best.values.filter { ($0.topology ?? "hub") == topology }
+        let workers = kept.map(\.workers).max()
+        best = best.filter { ($0.value.topology ?? "hub") == topology && $0.value.workers == workers }
         let order = [sgd32, sgd64, qsgd]
         return best.values.sorted { a, b in
             let ra = bitsPerSecond(a.rate) ?? .infinity, rb = bitsPerSecond(b.rate) ?? .infinity
