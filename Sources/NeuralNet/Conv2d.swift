@@ -4,9 +4,11 @@ import CSGDCore
 /// weight [out, in, k, k] then bias [out] in its parameter slice; output
 /// side ⌊(H + 2p − k)/s⌋ + 1.
 ///
-/// Forward is im2col over the whole batch into the saved buffer, then one
-/// GEMM Y[out, N·GH·GW] = W[out, in·k·k]·col, then the bias. Backward:
-/// ∂W = ∂Y·colᵀ, ∂b = row sums of ∂Y, ∂X = col2im(Wᵀ·∂Y). A 1×1 stride-1
+/// Forward is im2col over the whole batch into scratch memory, then one
+/// GEMM Y[out, N·GH·GW] = W[out, in·k·k]·col, then the bias. Backward
+/// rebuilds col from the input (cheaper than keeping it: it is k·k times
+/// the input's size, so saving it meant writing and re-reading that much
+/// memory), then ∂W = ∂Y·colᵀ, ∂b = row sums of ∂Y, ∂X = col2im(Wᵀ·∂Y). A 1×1 stride-1
 /// unpadded convolution, or one whose window covers the whole input (the
 /// autoencoder's k7 layer), skips im2col: with the batch innermost the input
 /// is its own column matrix.
@@ -47,10 +49,14 @@ public struct Conv2d: Layer {
     }
     public var forwardMultiplyAdds: Int { weightCount * geometry.gridArea }
 
-    public func savedCount(batch n: Int) -> Int { geometry.columnsAreImage ? 0 : columnRows * n * geometry.gridArea }
+    /// Floats of the column matrix (0 when the input is its own).
+    func columnCount(batch n: Int) -> Int { geometry.columnsAreImage ? 0 : columnRows * n * geometry.gridArea }
+    /// Nothing is kept: backward rebuilds the column matrix from the input,
+    /// which costs less than writing it out and reading it back from memory.
+    public func savedCount(batch n: Int) -> Int { 0 }
+    /// The column matrix, then the weight gradient's own scratch.
     public func scratchCount(batch n: Int) -> Int {
-        max(geometry.columnsAreImage ? 0 : columnRows * n * geometry.gridArea,
-            WeightGradient.scratchCount(m: outChannels, k: columnRows, length: n * geometry.gridArea))
+        columnCount(batch: n) + WeightGradient.scratchCount(m: outChannels, k: columnRows, length: n * geometry.gridArea)
     }
 
     public func initialize(parameters: UnsafeMutableBufferPointer<Float>, state: UnsafeMutableBufferPointer<Float>, seed: UInt64, offset: Int) {
@@ -63,8 +69,8 @@ public struct Conv2d: Layer {
         if geometry.columnsAreImage {
             col = a.input
         } else {
-            geometry.im2col(a.input, channels: inChannels, batch: a.batch, into: a.saved)
-            col = UnsafePointer(a.saved)
+            geometry.im2col(a.input, channels: inChannels, batch: a.batch, into: a.scratch)
+            col = UnsafePointer(a.scratch)
         }
         BLAS.sgemm(transA: false, transB: false, m: outChannels, n: P, k: columnRows,
                    alpha: 1, a: a.parameters, lda: columnRows, b: col, ldb: P, beta: 0, c: a.output, ldc: P)
@@ -73,9 +79,16 @@ public struct Conv2d: Layer {
 
     public func backward(_ a: LayerBackward) {
         let P = a.batch * geometry.gridArea
-        let col = geometry.columnsAreImage ? a.input : UnsafePointer(a.saved)
         let dY = UnsafePointer(a.outputGradient)
-        WeightGradient.compute(dY, col, m: outChannels, k: columnRows, length: P, into: a.parameterGradient, scratch: a.scratch)
+        let col: UnsafePointer<Float>
+        if geometry.columnsAreImage {
+            col = a.input
+        } else {
+            geometry.im2col(a.input, channels: inChannels, batch: a.batch, into: a.scratch)
+            col = UnsafePointer(a.scratch)
+        }
+        WeightGradient.compute(dY, col, m: outChannels, k: columnRows, length: P, into: a.parameterGradient,
+                               scratch: a.scratch + columnCount(batch: a.batch))
         if hasBias { RowOps.rowSums(dY, rows: outChannels, columns: P, into: a.parameterGradient + weightCount) }
         guard let dX = a.inputGradient else { return }
         if geometry.columnsAreImage {
