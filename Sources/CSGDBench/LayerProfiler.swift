@@ -89,10 +89,19 @@ public enum LayerProfiler {
             }
             var reshape = 0.0
             if let c = layer as? Conv2d, !c.geometry.columnsAreImage {
-                // im2col runs in forward and again in backward (Conv2d keeps no column matrix).
-                reshape += 2 * Clock.best(reps: reps) { c.geometry.im2col(input.pointer, channels: c.inChannels, batch: n, into: scratch.pointer) }
+                // Block by block into the layer's scratch, as the layer does; im2col runs
+                // in forward and again in backward (Conv2d keeps no column matrix).
+                let step = c.blockRows(batch: n), GH = c.geometry.gridHeight
+                let blocks = stride(from: 0, to: GH, by: step).map { $0 ..< min(GH, $0 + step) }
+                reshape += 2 * Clock.best(reps: reps) {
+                    for rows in blocks { c.geometry.im2col(input.pointer, channels: c.inChannels, batch: n, gridRows: rows, into: scratch.pointer) }
+                }
                 if !e.first {
-                    reshape += Clock.best(reps: reps) { c.geometry.col2im(scratch.pointer, channels: c.inChannels, batch: n, into: dIn.pointer) }
+                    reshape += Clock.best(reps: reps) {
+                        for rows in blocks {
+                            c.geometry.col2im(scratch.pointer, channels: c.inChannels, batch: n, gridRows: rows, addingInto: dIn.pointer)
+                        }
+                    }
                 }
             } else if let c = layer as? ConvTranspose2d, !c.geometry.columnsAreImage {
                 reshape += Clock.best(reps: reps) { c.geometry.col2im(scratch.pointer, channels: c.outChannels, batch: n, into: output.pointer) }

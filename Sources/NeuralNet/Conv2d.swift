@@ -58,7 +58,7 @@ public struct Conv2d: Layer {
     static let blockFloats = 96 * 1024
 
     /// Grid rows a block of the column matrix covers (at least one).
-    func blockRows(batch n: Int) -> Int {
+    public func blockRows(batch n: Int) -> Int {
         max(1, min(geometry.gridHeight, Self.blockFloats / max(1, columnRows * geometry.gridWidth * n)))
     }
 

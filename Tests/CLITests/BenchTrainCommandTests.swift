@@ -73,4 +73,21 @@ final class BenchTrainCommandTests: XCTestCase {
         XCTAssertEqual(rounds.status, 2)
         XCTAssertTrue(rounds.stderr.contains("--rounds 3 needs --torch"), rounds.stderr)
     }
+
+    func testProfileOpensResidualBlocks() throws {
+        // Batch 16 on 28×28 makes the 3×3 layers' column matrices several blocks long.
+        let r = try CLIRunner.run(["bench-train", "--model", "resnet:8,width=4", "--batch", "16", "--steps", "1", "--warmup", "0",
+                                   "--threads", "1", "--profile", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let rows = try XCTUnwrap(obj["layers"] as? [[String: Any]])
+        let names = rows.compactMap { $0["layer"] as? String }
+        // Stem (conv, BN, ReLU), three blocks of 5 main layers (+2 shortcut layers in the last two) and a sum row each, pool, linear.
+        XCTAssertEqual(names.count, 3 + 3 * 6 + 2 * 2 + 2, "\(names)")
+        XCTAssertEqual(names.filter { $0.contains("shortcut: Conv2d(") }.count, 2, "\(names)")
+        XCTAssertEqual(names.filter { $0.hasSuffix("sum + ReLU (block less its layers)") }.count, 3, "\(names)")
+        for row in rows where (row["layer"] as? String)?.contains("Conv2d(4→4, k3") == true {
+            XCTAssertGreaterThan(try XCTUnwrap(row["reshape_ms"] as? Double), 0, "\(row)")
+        }
+    }
 }
