@@ -89,17 +89,28 @@ public struct ConvGeometry: Hashable, Sendable {
 
     /// Writes the column matrix of `x` (C×H×W×n) into `col` (C·k·k × GH·GW·n).
     public func im2col(_ x: UnsafePointer<Float>, channels: Int, batch n: Int, into col: UnsafeMutablePointer<Float>) {
-        let GH = gridHeight, GW = gridWidth, s = stride, line = stride * imageWidth * n
         if columnsAreImage {
             col.update(from: x, count: channels * imageArea * n)
             return
         }
+        im2col(x, channels: channels, batch: n, gridRows: 0..<gridHeight, into: col)
+    }
+
+    /// Writes the columns of grid rows `rows` only (a block of the column
+    /// matrix: C·k·k rows of |rows|·GW·n values each) into `col`, so that a
+    /// convolution can work through its column matrix a cache-sized block
+    /// at a time.
+    public func im2col(_ x: UnsafePointer<Float>, channels: Int, batch n: Int, gridRows rows: Range<Int>,
+                       into col: UnsafeMutablePointer<Float>) {
+        let GW = gridWidth, s = stride, line = stride * imageWidth * n
+        let width = rows.count * GW * n
         forEachColumnRow(channels: channels, batch: n) { rowOffset, origin, ys, xs in
-            let row = col + rowOffset
-            row.update(repeating: 0, count: ys.lo * GW * n)
-            (row + ys.hi * GW * n).update(repeating: 0, count: (GH - ys.hi) * GW * n)
-            for gy in ys.lo..<ys.hi {
-                let dst = row + gy * GW * n
+            let row = col + rowOffset / (gridHeight * GW * n) * width
+            let lo = min(max(ys.lo, rows.lowerBound), rows.upperBound), hi = max(min(ys.hi, rows.upperBound), lo)
+            row.update(repeating: 0, count: (lo - rows.lowerBound) * GW * n)
+            (row + (hi - rows.lowerBound) * GW * n).update(repeating: 0, count: (rows.upperBound - hi) * GW * n)
+            for gy in lo..<hi {
+                let dst = row + (gy - rows.lowerBound) * GW * n
                 let src = x + (origin + gy * line)
                 if xs.lo > 0 { dst.update(repeating: 0, count: xs.lo * n) }
                 if xs.hi < GW { (dst + xs.hi * n).update(repeating: 0, count: (GW - xs.hi) * n) }
@@ -115,16 +126,26 @@ public struct ConvGeometry: Hashable, Sendable {
     /// The adjoint of `im2col`: `x` (C×H×W×n) ← the sum, over every column
     /// entry, of its value at the pixel it was read from. Overwrites `x`.
     public func col2im(_ col: UnsafePointer<Float>, channels: Int, batch n: Int, into x: UnsafeMutablePointer<Float>) {
-        let GW = gridWidth, s = stride, line = stride * imageWidth * n
         if columnsAreImage {
             x.update(from: col, count: channels * imageArea * n)
             return
         }
         x.update(repeating: 0, count: channels * imageArea * n)
+        col2im(col, channels: channels, batch: n, gridRows: 0..<gridHeight, addingInto: x)
+    }
+
+    /// The adjoint of the block `im2col(…, gridRows:)`: adds each entry of
+    /// the block `col` (C·k·k × |rows|·GW·n) to the pixel of `x` it was
+    /// read from.
+    public func col2im(_ col: UnsafePointer<Float>, channels: Int, batch n: Int, gridRows rows: Range<Int>,
+                       addingInto x: UnsafeMutablePointer<Float>) {
+        let GW = gridWidth, s = stride, line = stride * imageWidth * n
+        let width = rows.count * GW * n
         forEachColumnRow(channels: channels, batch: n) { rowOffset, origin, ys, xs in
-            let row = col + rowOffset
-            for gy in ys.lo..<ys.hi {
-                let src = row + gy * GW * n
+            let row = col + rowOffset / (gridHeight * GW * n) * width
+            let lo = min(max(ys.lo, rows.lowerBound), rows.upperBound), hi = max(min(ys.hi, rows.upperBound), lo)
+            for gy in lo..<hi {
+                let src = row + (gy - rows.lowerBound) * GW * n
                 let dst = x + (origin + gy * line)
                 if s == 1 {
                     let a = src + xs.lo * n, b = dst + xs.lo * n

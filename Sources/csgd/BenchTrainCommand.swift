@@ -46,8 +46,11 @@ struct BenchTrainCommand: ParsableCommand {
             help: "Train on this data set's training split (e.g. fashion-mnist) instead of random data; sets the input shape and classes. (--data: the older spelling.)")
     var data: String?
 
-    @Option(help: "Also run this PyTorch reference script (torch_ae_bench.py) with the same batch, steps and threads.")
+    @Option(help: "Also run this PyTorch reference script (torch_ae_bench.py; torch_resnet_bench.py for resnet:6k+2, given --depth and --width) with the same batch, steps and threads; refused when its parameter count differs from the model's.")
     var torch: String?
+
+    @Option(help: "With --torch: rounds of csgd then PyTorch, back to back; the round with the median ratio is reported, every round listed.")
+    var rounds: Int = 1
 
     @Flag(help: "Also time each layer alone (forward, backward, im2col/col2im).")
     var profile = false
@@ -67,8 +70,9 @@ struct BenchTrainCommand: ParsableCommand {
         var speedup_vs_torch: Double?
         var layers: [LayerProfiler.Row]?
         var sgemm_gflops_one_thread: Double?
+        var rounds: [Round]?
 
-        enum Extra: String, CodingKey { case blas_core_detected, torch, speedup_vs_torch, layers, sgemm_gflops_one_thread }
+        enum Extra: String, CodingKey { case blas_core_detected, torch, speedup_vs_torch, layers, sgemm_gflops_one_thread, rounds }
 
         func encode(to encoder: Encoder) throws {
             try result.encode(to: encoder)
@@ -78,7 +82,18 @@ struct BenchTrainCommand: ParsableCommand {
             try c.encodeIfPresent(speedup_vs_torch, forKey: .speedup_vs_torch)
             try c.encodeIfPresent(layers, forKey: .layers)
             try c.encodeIfPresent(sgemm_gflops_one_thread, forKey: .sgemm_gflops_one_thread)
+            try c.encodeIfPresent(rounds, forKey: .rounds)
         }
+    }
+
+    /// One csgd-then-PyTorch round: both rates, their ratio, and the 1-minute
+    /// load average when the round started (how shared the machine was).
+    struct Round: Codable {
+        var samples_per_sec: Double
+        var torch_samples_per_sec: Double
+        var speedup_vs_torch: Double
+        var sgemm_gflops: Double
+        var load_average: Double
     }
 
     struct TorchFigures: Codable {
@@ -103,6 +118,8 @@ struct BenchTrainCommand: ParsableCommand {
             guard steps >= 1 else { throw CSGDError("--steps \(steps) must be positive") }
             guard warmup >= 0 else { throw CSGDError("--warmup \(warmup) must be non-negative") }
             guard threads >= 1 else { throw CSGDError("--threads \(threads) must be positive") }
+            guard rounds >= 1 else { throw CSGDError("--rounds \(rounds) must be positive") }
+            guard rounds == 1 || torch != nil else { throw CSGDError("--rounds \(rounds) needs --torch (rounds alternate csgd and PyTorch)") }
             guard let s = TrainingBenchmark.Split(rawValue: split.lowercased()) else {
                 throw CSGDError("--split '\(split)' is not one of: batch, blas")
             }
@@ -120,9 +137,33 @@ struct BenchTrainCommand: ParsableCommand {
         }
         let detected = OpenBLASCore.current ?? "unknown"
         if !keepBlasCore { OpenBLASCore.upgradeIfGeneric() }
-        let result = TrainingBenchmark.run(model: built, batch: batch, steps: steps, warmup: warmup, threads: threads,
-                                           split: splitMode, data: dataset)
+        func measure() -> TrainingBenchmark.Result {
+            TrainingBenchmark.run(model: built, batch: batch, steps: steps, warmup: warmup, threads: threads,
+                                  split: splitMode, data: dataset)
+        }
+        var result: TrainingBenchmark.Result
+        var torchFigures: TorchFigures? = nil
+        var roundList: [Round]? = nil
+        if let script = torch {
+            var measured: [(TrainingBenchmark.Result, TorchFigures, Round)] = []
+            for _ in 0..<rounds {
+                let load = BenchStepCommand.loadAverage().first ?? 0
+                let r = measure()
+                let t = try CLI.orExit { try runTorch(script, model: built) }
+                measured.append((r, t, Round(samples_per_sec: r.samples_per_sec, torch_samples_per_sec: t.samples_per_sec,
+                                             speedup_vs_torch: r.samples_per_sec / t.samples_per_sec, sgemm_gflops: r.sgemm_gflops,
+                                             load_average: load)))
+            }
+            // The round with the median ratio (the lower middle one for an even count).
+            let median = measured.sorted { $0.2.speedup_vs_torch < $1.2.speedup_vs_torch }[(measured.count - 1) / 2]
+            result = median.0
+            torchFigures = median.1
+            roundList = rounds > 1 ? measured.map(\.2) : nil
+        } else {
+            result = measure()
+        }
         var report = Report(result: result, blas_core_detected: detected)
+        report.rounds = roundList
         if profile {
             let previous = BLAS.threads
             BLAS.threads = 1
@@ -130,8 +171,7 @@ struct BenchTrainCommand: ParsableCommand {
             report.sgemm_gflops_one_thread = TrainingBenchmark.sgemmGflops(size: 2048, threads: 1)
             BLAS.threads = previous
         }
-        if let script = torch {
-            let t = try CLI.orExit { try runTorch(script) }
+        if let t = torchFigures {
             report.torch = t
             report.speedup_vs_torch = result.samples_per_sec / t.samples_per_sec
         }
@@ -144,7 +184,13 @@ struct BenchTrainCommand: ParsableCommand {
               + "BLAS \(result.blas_core) (detected \(detected)), "
               + String(format: "model %.1f GFLOP/s, sgemm 2048³ %.1f GFLOP/s", result.model_gflops, result.sgemm_gflops))
         if let t = report.torch, let r = report.speedup_vs_torch {
-            print(String(format: "torch: samples_per_sec %.1f, ms_per_step %.3f; speedup %.2fx", t.samples_per_sec, t.ms_per_step, r))
+            print(String(format: "torch: samples_per_sec %.1f, ms_per_step %.3f; speedup %.2fx", t.samples_per_sec, t.ms_per_step, r)
+                  + (t.params.map { ", params \($0)" } ?? ""))
+        }
+        if let list = report.rounds {
+            print("rounds (csgd then torch; the median-ratio round is reported above): " + list.map {
+                String(format: "%.1f/%.1f = %.2fx (load %.2f)", $0.samples_per_sec, $0.torch_samples_per_sec, $0.speedup_vs_torch, $0.load_average)
+            }.joined(separator: ", "))
         }
         if let rows = report.layers {
             var table = TextTable(header: ["layer", "forward ms", "backward ms", "im2col/col2im ms", "GEMM+bias GFLOP/s"])
@@ -213,15 +259,32 @@ struct BenchTrainCommand: ParsableCommand {
         return (p.terminationStatus, bytes, last)
     }
 
-    /// Runs `python3 script --batch B --steps N --threads T` and reads its JSON line.
-    func runTorch(_ script: String) throws -> TorchFigures {
+    /// The arguments that give the reference script the same network: a
+    /// ResNet's depth and width (torch_resnet_bench.py builds He et al.'s
+    /// 6k+2 CIFAR ResNet); none for the other models.
+    static func torchModelArguments(_ spec: ModelSpec) -> [String] {
+        if case let .resnet(depth, width) = spec { return ["--depth", String(depth), "--width", String(width)] }
+        return []
+    }
+
+    /// Runs `python3 script --batch B --steps N --threads T` (plus the
+    /// model's own arguments) and reads its JSON line; refuses figures for a
+    /// network whose parameter count is not the model's, or not printed.
+    func runTorch(_ script: String, model built: Model) throws -> TorchFigures {
         let python = try Self.checkTorch(script)
-        let (status, bytes, err) = try Self.run(python, [script, "--batch", String(batch), "--steps", String(steps), "--threads", String(threads)])
+        let spec = try ModelSpec.parse(model)
+        let arguments = [script, "--batch", String(batch), "--steps", String(steps), "--threads", String(threads)]
+            + Self.torchModelArguments(spec)
+        let (status, bytes, err) = try Self.run(python, arguments)
         guard status == 0 else { throw CSGDError("\(script) exited with status \(status)" + (err.map { ": \($0)" } ?? "")) }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let t = try? JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8)) else {
             throw CSGDError("\(script) printed no JSON line with samples_per_sec")
+        }
+        guard let params = t.params else { throw CSGDError("\(script) printed no parameter count (params), so its network cannot be checked") }
+        guard params == built.parameterCount else {
+            throw CSGDError("\(script) built a network of \(params) parameters, model '\(built.name)' has \(built.parameterCount): not the same network")
         }
         return t
     }

@@ -21,12 +21,16 @@ struct CLIRunner {
 
     final class Marker {}
 
-    /// Runs `csgd args`, in `directory` when given (else this process's).
-    static func run(_ args: [String], in directory: String? = nil) throws -> Result {
+    /// Runs `csgd args`, in `directory` when given (else this process's),
+    /// with `environment` added to this process's environment.
+    static func run(_ args: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = executable
         p.arguments = args
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
