@@ -192,10 +192,15 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
 
     /// Stage 1 without communication: block-wise C_B(v); the bits of all W blocks.
     func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey) -> Int {
+        compressBlocks(v, key: key, sender: Int(key.worker))
+    }
+
+    /// messages ← C_B(v), block j with the key of (sender, j); the bits of all W blocks.
+    private func compressBlocks(_ v: UnsafeBufferPointer<Float>, key: RandomKey, sender: Int) -> Int {
         var bits = 0
         for j in 0..<workers {
             blocks[j].compress(UnsafeBufferPointer(rebasing: v[bounds[j] ..< bounds[j + 1]]),
-                               key: blockKey(key, sender: Int(key.worker), block: j), into: &messages[j])
+                               key: blockKey(key, sender: sender, block: j), into: &messages[j])
             bits += blocks[j].bits(of: messages[j])
         }
         return bits
@@ -213,13 +218,7 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
 
     func compress(_ v: UnsafeBufferPointer<Float>, key: RandomKey, communicator: Communicator) throws -> Int {
         try checkSize(communicator)
-        var bits = 0
-        for j in 0..<workers {
-            blocks[j].compress(UnsafeBufferPointer(rebasing: v[bounds[j] ..< bounds[j + 1]]),
-                               key: blockKey(key, sender: communicator.rank, block: j), into: &messages[j])
-            bits += blocks[j].bits(of: messages[j])
-        }
-        return bits
+        return compressBlocks(v, key: key, sender: communicator.rank)
     }
 
     func subtractMessage(from v: UnsafeMutableBufferPointer<Float>) {
