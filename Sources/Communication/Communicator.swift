@@ -33,6 +33,19 @@ public protocol Communicator: AnyObject {
     /// rank's own block to itself included, never sent); the views are valid
     /// only during the call. The in-process fabric lends the senders' memory.
     func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
+    /// `allGather(_:_:)` when every rank knows every rank's length in
+    /// advance (`lengths[r]` bytes from rank r, this rank's own included):
+    /// a communicator may then skip exchanging the lengths (Open MPI: no
+    /// `MPI_Allgather` before the `MPI_Allgatherv`). A block of another
+    /// length is a `CommunicatorError.mismatch`. The default checks the
+    /// lengths around `allGather(_:_:)`.
+    func allGather(_ bytes: UnsafeRawBufferPointer, lengths: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
+    /// `allToAll(_:counts:_:)` when this rank knows in advance how many
+    /// bytes every rank addresses to it (`receiving[s]` from rank s, its own
+    /// block included): a communicator may then skip exchanging the counts
+    /// (Open MPI: no `MPI_Alltoall` before the `MPI_Alltoallv`). The default
+    /// checks the lengths around `allToAll(_:counts:_:)`.
+    func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], receiving: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws
     /// buffer ← root's buffer.
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
     /// Returns when every rank has called it.
@@ -66,6 +79,22 @@ extension Communicator {
     public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
         let all = try allGather(Array(bytes))
         for (r, b) in all.enumerated() { try b.withUnsafeBytes { try body(r, $0) } }
+    }
+
+    public func allGather(_ bytes: UnsafeRawBufferPointer, lengths: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try KnownLengths.check(lengths, own: bytes.count, rank: rank, size: size)
+        try allGather(bytes) { r, view in
+            try KnownLengths.expect(view, from: r, lengths)
+            try body(r, view)
+        }
+    }
+
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], receiving: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try KnownLengths.check(receiving, own: counts.indices.contains(rank) ? counts[rank] : -1, rank: rank, size: size)
+        try allToAll(bytes, counts: counts) { s, view in
+            try KnownLengths.expect(view, from: s, receiving)
+            try body(s, view)
+        }
     }
 
     /// An all-to-all through `allGather(_:)`, for communicators without
@@ -119,5 +148,22 @@ public enum AllToAllBlocks {
         var out = [Int](), o = 0
         for c in counts { out.append(o); o += c }
         return out
+    }
+}
+
+/// The checks of the collectives whose lengths every rank knows in advance.
+public enum KnownLengths {
+    /// Throws unless `lengths` has one entry a rank, none negative, and this rank's is `own`.
+    public static func check(_ lengths: [Int], own: Int, rank: Int, size: Int) throws {
+        guard lengths.count == size, lengths.allSatisfy({ $0 >= 0 }), lengths[rank] == own else {
+            throw CommunicatorError.mismatch("known lengths \(lengths) on rank \(rank) of \(size) (its own: \(own) bytes)")
+        }
+    }
+
+    /// Throws unless the block from `source` has the length announced for it.
+    public static func expect(_ view: UnsafeRawBufferPointer, from source: Int, _ lengths: [Int]) throws {
+        guard source >= 0 && source < lengths.count && view.count == lengths[source] else {
+            throw CommunicatorError.mismatch("a block of \(view.count) bytes from rank \(source), \(source >= 0 && source < lengths.count ? String(lengths[source]) : "none") announced")
+        }
     }
 }

@@ -99,42 +99,51 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        // The caller's decoding runs inside the collective; its time is compute.
-        var inBody = 0.0
-        var lengths = [Int](repeating: 0, count: size)
+        var meter = BodyMeter(size: size)
         let t0 = Clock.now()
-        defer {
-            communicationSeconds += Clock.now() - t0 - inBody
-            collectives += 1
-        }
-        try base.allGather(bytes) { r, view in
-            let b0 = Clock.now()
-            defer { inBody += Clock.now() - b0 }
-            if r >= 0 && r < lengths.count { lengths[r] = view.count }
-            try body(r, view)
-        }
-        count(own: bytes.count, all: lengths)
+        defer { close(meter, since: t0) }
+        try base.allGather(bytes) { try meter.pass($0, $1, body) }
+        count(own: bytes.count, all: meter.lengths)
+    }
+
+    public func allGather(_ bytes: UnsafeRawBufferPointer, lengths: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        var meter = BodyMeter(size: size)
+        let t0 = Clock.now()
+        defer { close(meter, since: t0) }
+        try base.allGather(bytes, lengths: lengths) { try meter.pass($0, $1, body) }
+        count(own: bytes.count, all: meter.lengths)
     }
 
     /// Sends the blocks addressed to the W − 1 others, receives theirs (the
     /// block to itself moves nothing).
     public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        var inBody = 0.0
-        var received = 0
+        var meter = BodyMeter(size: size)
         let t0 = Clock.now()
-        defer {
-            communicationSeconds += Clock.now() - t0 - inBody
-            collectives += 1
-        }
+        defer { close(meter, since: t0) }
+        try base.allToAll(bytes, counts: counts) { try meter.pass($0, $1, body) }
+        countAllToAll(counts: counts, received: meter.lengths)
+    }
+
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], receiving: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        var meter = BodyMeter(size: size)
+        let t0 = Clock.now()
+        defer { close(meter, since: t0) }
+        try base.allToAll(bytes, counts: counts, receiving: receiving) { try meter.pass($0, $1, body) }
+        countAllToAll(counts: counts, received: meter.lengths)
+    }
+
+    /// The blocks addressed to the W − 1 others are sent, theirs received.
+    private func countAllToAll(counts: [Int], received: [Int]) {
         let me = rank
-        try base.allToAll(bytes, counts: counts) { s, view in
-            let b0 = Clock.now()
-            defer { inBody += Clock.now() - b0 }
-            if s != me { received += view.count }
-            try body(s, view)
-        }
         for (j, c) in counts.enumerated() where j != me { bytesSent += c }
-        bytesReceived += received
+        for (s, c) in received.enumerated() where s != me { bytesReceived += c }
+    }
+
+    /// A collective that hands blocks to the caller's body ends: its time,
+    /// less the body's (the caller's decoding is compute), is communication.
+    private func close(_ meter: BodyMeter, since t0: Double) {
+        communicationSeconds += Clock.now() - t0 - meter.inBody
+        collectives += 1
     }
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
@@ -153,5 +162,21 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
         guard w > 1 else { return }
         bytesSent += own * (w - 1)
         for (r, b) in lengths.enumerated() where r != rank { bytesReceived += b }
+    }
+}
+
+/// What a collective with a body sees: the time spent in the caller's body
+/// and the bytes each source's block had.
+private struct BodyMeter {
+    var inBody = 0.0
+    var lengths: [Int]
+
+    init(size: Int) { lengths = [Int](repeating: 0, count: size) }
+
+    mutating func pass(_ r: Int, _ view: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        let b0 = Clock.now()
+        defer { inBody += Clock.now() - b0 }
+        if r >= 0 && r < lengths.count { lengths[r] = view.count }
+        try body(r, view)
     }
 }

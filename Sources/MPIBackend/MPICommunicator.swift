@@ -136,6 +136,35 @@ public final class MPICommunicator: Communicator {
         return (0..<size).map { r in Array(all[Int(displs[r]) ..< Int(displs[r]) + Int(counts[r])]) }
     }
 
+    /// The bytes of `allGather(_:lengths:_:)`, kept between calls.
+    var gatherBytes = [UInt8]()
+
+    /// The lengths are known: `MPI_Allgatherv` alone, straight from the
+    /// caller's buffer, the blocks handed to `body` in rank order.
+    public func allGather(_ bytes: UnsafeRawBufferPointer, lengths: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try KnownLengths.check(lengths, own: bytes.count, rank: rank, size: size)
+        if size == 1 { return try body(0, bytes) }
+        var total = 0
+        for r in 0..<size {
+            guard lengths[r] < Int(Int32.max) - total else { throw CommunicatorError.mismatch("gathered messages exceed MPI's 32-bit counts") }
+            counts[r] = Int32(lengths[r]); displs[r] = Int32(total); total += lengths[r]
+        }
+        if gatherBytes.count < max(total, 1) { gatherBytes = [UInt8](repeating: 0, count: max(total, 1)) }
+        var one: UInt8 = 0
+        try withUnsafeMutablePointer(to: &one) { dummy in
+            try gatherBytes.withUnsafeMutableBytes { dst in
+                try check(MPI_Allgatherv(bytes.baseAddress ?? UnsafeRawPointer(dummy), Int32(bytes.count), csgd_mpi_byte(), dst.baseAddress,
+                                         counts, displs, csgd_mpi_byte(), world), "MPI_Allgatherv")
+            }
+        }
+        try gatherBytes.withUnsafeBytes { raw in
+            for r in 0..<size {
+                let lo = Int(displs[r])
+                try body(r, UnsafeRawBufferPointer(rebasing: raw[lo ..< lo + Int(counts[r])]))
+            }
+        }
+    }
+
     /// Send and receive buffers of `allToAll`, kept between calls.
     var alltoallSend: [Int32] = [], alltoallRecv: [Int32] = [], alltoallSendDispls: [Int32] = [], alltoallRecvDispls: [Int32] = []
     var alltoallBytes = [UInt8]()
@@ -144,13 +173,28 @@ public final class MPICommunicator: Communicator {
     /// bytes straight from the caller's buffer; blocks are handed to `body`
     /// in rank order.
     public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try allToAll(bytes, counts: counts, known: nil, body)
+    }
+
+    /// The counts every rank addresses to this one are known: no `MPI_Alltoall` of them.
+    public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], receiving: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        try KnownLengths.check(receiving, own: counts.indices.contains(rank) ? counts[rank] : -1, rank: rank, size: size)
+        try allToAll(bytes, counts: counts, known: receiving, body)
+    }
+
+    private func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], known: [Int]?, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
         try AllToAllBlocks.check(bytes: bytes.count, counts: counts, size: size)
         if size == 1 { return try body(0, bytes) }
         guard bytes.count < Int(Int32.max) else { throw CommunicatorError.mismatch("all-to-all of \(bytes.count) bytes exceeds MPI's 32-bit counts") }
         alltoallSend = counts.map { Int32($0) }
         alltoallSendDispls = AllToAllBlocks.offsets(counts).map { Int32($0) }
-        if alltoallRecv.count != size { alltoallRecv = [Int32](repeating: 0, count: size) }
-        try check(MPI_Alltoall(alltoallSend, 1, csgd_mpi_int(), &alltoallRecv, 1, csgd_mpi_int(), world), "MPI_Alltoall")
+        if let known {
+            guard known.allSatisfy({ $0 < Int(Int32.max) }) else { throw CommunicatorError.mismatch("all-to-all block exceeds MPI's 32-bit counts") }
+            alltoallRecv = known.map { Int32($0) }
+        } else {
+            if alltoallRecv.count != size { alltoallRecv = [Int32](repeating: 0, count: size) }
+            try check(MPI_Alltoall(alltoallSend, 1, csgd_mpi_int(), &alltoallRecv, 1, csgd_mpi_int(), world), "MPI_Alltoall")
+        }
         let total = alltoallRecv.reduce(0) { $0 + Int($1) }
         guard total < Int(Int32.max) else { throw CommunicatorError.mismatch("all-to-all receiving \(total) bytes exceeds MPI's 32-bit counts") }
         alltoallRecvDispls = AllToAllBlocks.offsets(alltoallRecv.map { Int($0) }).map { Int32($0) }

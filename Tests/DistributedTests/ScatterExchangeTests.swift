@@ -240,6 +240,55 @@ final class ScatterExchangeTests: XCTestCase {
         }
     }
 
+    /// With the lengths known in advance the same blocks arrive and are
+    /// counted the same (in-process through the protocol's checked default,
+    /// the path Open MPI skips the length exchange on); a rank's own length
+    /// announced wrongly is refused on every rank before anything moves.
+    func testCollectivesWithKnownLengthsDeliverAndCountTheSame() throws {
+        let w = 4
+        let got = try onRanks(w) { r, base -> ([[UInt8]], [[UInt8]], Int, Int) in
+            let comm = TimedCommunicator(base)
+            let parts = (0..<w).map { j in [UInt8](repeating: UInt8(16 * r + j), count: r + j + 1) }
+            var toMe: [[UInt8]] = [], gathered: [[UInt8]] = []
+            try parts.flatMap { $0 }.withUnsafeBytes { raw in
+                try comm.allToAll(raw, counts: parts.map(\.count), receiving: (0..<w).map { $0 + r + 1 }) { _, block in toMe.append(Array(block)) }
+            }
+            let mine = [UInt8](repeating: UInt8(r), count: 2 * r + 1)
+            try mine.withUnsafeBytes { raw in
+                try comm.allGather(raw, lengths: (0..<w).map { 2 * $0 + 1 }) { _, block in gathered.append(Array(block)) }
+            }
+            XCTAssertThrowsError(try mine.withUnsafeBytes { try comm.allGather($0, lengths: [Int](repeating: 0, count: w)) { _, _ in } })
+            return (toMe, gathered, comm.bytesSent, comm.bytesReceived)
+        }
+        for (r, (toMe, gathered, sent, received)) in got.enumerated() {
+            XCTAssertEqual(toMe, (0..<w).map { s in [UInt8](repeating: UInt8(16 * s + r), count: s + r + 1) })
+            XCTAssertEqual(gathered, (0..<w).map { s in [UInt8](repeating: UInt8(s), count: 2 * s + 1) })
+            let others = (0..<w).filter { $0 != r }
+            XCTAssertEqual(sent, others.reduce(0) { $0 + r + $1 + 1 } + (w - 1) * (2 * r + 1))
+            XCTAssertEqual(received, others.reduce(0) { $0 + r + $1 + 1 } + others.reduce(0) { $0 + 2 * $1 + 1 })
+        }
+    }
+
+    /// `fixedBits` is what every message of a fixed-length block compressor
+    /// takes (the lengths the collectives then skip exchanging), and nil for
+    /// Elias-coded QSGD, whose bits depend on the vector.
+    func testFixedBitsAreEveryMessagesBits() throws {
+        let d = 1000
+        let v = (0..<d).map { Float(sin(Double($0) * 0.37)) * Float($0 % 7) }
+        func check<C: BlockCompressor>(_ c: C) {
+            for length in [1, 63, 250] {
+                let b = c.block(length: length)
+                let m = v.prefix(length).withUnsafeBufferPointer { b.compress($0, key: RandomKey(seed: 3, step: 1, worker: 0, purpose: .quantization)) }
+                XCTAssertEqual(b.fixedBits, b.bits(of: m), "\(c) block of \(length)")
+            }
+        }
+        check(TopK(dimension: d, k: 10))
+        check(ScaledSign(dimension: d))
+        check(QSGD(dimension: d, levels: 127, coding: .fixed))
+        check(Float64Wire(dimension: d))
+        XCTAssertNil(QSGD(dimension: d, levels: 15).block(length: 250).fixedBits)
+    }
+
     func testAutoScattersNonLinearCompressorsFromThreeRanks() throws {
         let topk = TopK(dimension: 1000, k: 5)
         XCTAssertFalse(Collective.auto.scatters(topk, workers: 2))

@@ -10,16 +10,24 @@ import CSGDCore
 /// S·√(d_j/d) levels).
 public protocol BlockCompressor: Compressor {
     func block(length: Int) -> Self
+    /// The bits of every message, when they do not depend on the vector
+    /// (every rank can then tell a block's length without being told);
+    /// nil when they do (Elias-coded QSGD).
+    var fixedBits: Int? { get }
 }
 
 extension TopK: BlockCompressor {
     public func block(length: Int) -> TopK {
         TopK(dimension: length, k: max(1, min(length, Int((Double(k) * Double(length) / Double(dimension)).rounded()))))
     }
+
+    public var fixedBits: Int? { k * (32 + indexBits) }
 }
 
 extension ScaledSign: BlockCompressor {
     public func block(length: Int) -> ScaledSign { ScaledSign(dimension: length) }
+
+    public var fixedBits: Int? { 32 + dimension }
 }
 
 /// A block of d_j coordinates, quantised with its own norm, gets
@@ -43,10 +51,14 @@ extension QSGD: BlockCompressor {
         let whole = min(levels, Int(s.rounded(.up)))
         return QSGD(dimension: length, levels: whole, coding: coding, normScale: max(1, Float(Double(whole) / s)), normBits: 16)
     }
+
+    public var fixedBits: Int? { coding == .fixed ? normBits + dimension * fieldWidth : nil }
 }
 
 extension Float64Wire: BlockCompressor {
     public func block(length: Int) -> Float64Wire { Float64Wire(dimension: length) }
+
+    public var fixedBits: Int? { 64 * dimension }
 }
 
 /// The two-stage exchange of DoubleSqueeze (Tang, Yu, Lian, Zhang & Liu,
@@ -149,6 +161,10 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
     var writer: BitWriter
     var ownerWriter: BitWriter
     var counts: [Int]
+    /// Each block's bytes when every message of its compressor has the same
+    /// length (`BlockCompressor.fixedBits`), so that the collectives need not
+    /// exchange lengths first; nil otherwise.
+    let blockBytes: [Int]?
     var compressor: any Compressor { typed }
 
     init(_ c: C, workers: Int, memory: Bool = true) {
@@ -165,6 +181,8 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
         writer = BitWriter(reservingBits: 32 * d + 64 * workers)
         ownerWriter = BitWriter(reservingBits: 32 * (d / workers + 1) + 64)
         counts = [Int](repeating: 0, count: workers)
+        let fixed = blocks.compactMap { $0.fixedBits.map { ($0 + 7) / 8 } }
+        blockBytes = fixed.count == workers ? fixed : nil
         self.memory = FloatBuffer(count: memory ? (d + workers - 1) / workers : 0)
         mean = FloatBuffer(count: (d + workers - 1) / workers)
     }
@@ -253,17 +271,24 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
         let p = pbar
         Kernels.zero(p)
         var download = 0
+        func receive(_ s: Int, _ block: UnsafeRawBufferPointer) throws {
+            if s == r {
+                mine.add(messages[r], scaledBy: scale, into: p)
+                return
+            }
+            var reader = BitReader(block)
+            try mine.decode(from: &reader, key: blockKey(key, sender: s, block: r), into: &scratch[r])
+            try reader.finish()
+            download += mine.bits(of: scratch[r])
+            mine.add(scratch[r], scaledBy: scale, into: p)
+        }
         try writer.bytes.withUnsafeBytes { bytes in
-            try comm.allToAll(bytes, counts: counts) { s, block in
-                if s == r {
-                    mine.add(messages[r], scaledBy: scale, into: p)
-                    return
-                }
-                var reader = BitReader(block)
-                try mine.decode(from: &reader, key: blockKey(key, sender: s, block: r), into: &scratch[r])
-                try reader.finish()
-                download += mine.bits(of: scratch[r])
-                mine.add(scratch[r], scaledBy: scale, into: p)
+            if let sizes = blockBytes {
+                // Every block's length is known to every rank: no lengths are exchanged.
+                guard counts == sizes else { throw CommunicatorError.mismatch("two-stage blocks of \(counts) bytes, \(sizes) expected") }
+                try comm.allToAll(bytes, counts: counts, receiving: [Int](repeating: sizes[r], count: w), receive)
+            } else {
+                try comm.allToAll(bytes, counts: counts, receive)
             }
         }
         let ownKey = ownerKey(key, owner: r)
@@ -285,19 +310,24 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
         ownerWriter.reset()
         mine.encode(owned!, into: &ownerWriter)
         ownerWriter.padToByte()
+        func gathered(_ s: Int, _ block: UnsafeRawBufferPointer) throws {
+            guard s >= 0 && s < w else { throw CommunicatorError.mismatch("two-stage exchange: message from rank \(s) of \(w)") }
+            let out = slice(avg, s)
+            if s == r {
+                mine.decompress(owned!, into: out)
+                return
+            }
+            var reader = BitReader(block)
+            try blocks[s].decode(from: &reader, key: ownerKey(key, owner: s), into: &scratch[s])
+            try reader.finish()
+            download += blocks[s].bits(of: scratch[s])
+            blocks[s].decompress(scratch[s], into: out)
+        }
         try ownerWriter.bytes.withUnsafeBytes { bytes in
-            try comm.allGather(bytes) { s, block in
-                guard s >= 0 && s < w else { throw CommunicatorError.mismatch("two-stage exchange: message from rank \(s) of \(w)") }
-                let out = slice(avg, s)
-                if s == r {
-                    mine.decompress(owned!, into: out)
-                    return
-                }
-                var reader = BitReader(block)
-                try blocks[s].decode(from: &reader, key: ownerKey(key, owner: s), into: &scratch[s])
-                try reader.finish()
-                download += blocks[s].bits(of: scratch[s])
-                blocks[s].decompress(scratch[s], into: out)
+            if let sizes = blockBytes {
+                try comm.allGather(bytes, lengths: sizes, gathered)
+            } else {
+                try comm.allGather(bytes, gathered)
             }
         }
         return (upload, download)
