@@ -65,16 +65,8 @@ final class UnbiasedScatterTests: XCTestCase {
             for w in [2, 4, 8, 16] {
                 let outcomes = try Self.distributed(spec, d: d, workers: w, steps: 2) { t, r in ScatterExchangeTests.gradient(d, step: t, rank: r) }
                 for (r, o) in outcomes.enumerated() {
-                    for t in 0..<2 {
-                        let ratio = Double(o.download[t]) / Double(o.wholeMessageBits[t])
-                        XCTAssertLessThanOrEqual(ratio, 2.5, "\(spec) W=\(w) rank \(r) step \(t)")
-                        XCTAssertGreaterThanOrEqual(8 * o.bytesReceived[t], o.download[t])
-                        XCTAssertLessThan(8 * o.bytesReceived[t], o.download[t] + 8 * 2 * (w - 1))
-                    }
-                }
-                if w == 16 {
-                    // The all-gather receives W − 1 = 15 whole messages.
-                    XCTAssertLessThan(Double(outcomes[0].download[1]), 0.25 * Double(15 * outcomes[0].wholeMessageBits[1]), spec)
+                    ScatterExchangeTests.assertReceivedWithinTwoAndAHalf(download: o.download, bytes: o.bytesReceived,
+                                                                         whole: o.wholeMessageBits, workers: w, "\(spec) W=\(w) rank \(r)")
                 }
             }
         }

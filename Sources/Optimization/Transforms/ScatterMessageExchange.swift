@@ -165,6 +165,9 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
     /// length (`BlockCompressor.fixedBits`), so that the collectives need not
     /// exchange lengths first; nil otherwise.
     let blockBytes: [Int]?
+    /// With `blockBytes`: what every rank sends this one in stage 1 (its own
+    /// block's bytes, W times), made when the rank is known.
+    var receiving: [Int] = []
     var compressor: any Compressor { typed }
 
     init(_ c: C, workers: Int, memory: Bool = true) {
@@ -286,7 +289,8 @@ final class ScatterMessageExchange<C: BlockCompressor>: MessageExchange {
             if let sizes = blockBytes {
                 // Every block's length is known to every rank: no lengths are exchanged.
                 guard counts == sizes else { throw CommunicatorError.mismatch("two-stage blocks of \(counts) bytes, \(sizes) expected") }
-                try comm.allToAll(bytes, counts: counts, receiving: [Int](repeating: sizes[r], count: w), receive)
+                if receiving.count != w { receiving = [Int](repeating: sizes[r], count: w) }
+                try comm.allToAll(bytes, counts: counts, receiving: receiving, receive)
             } else {
                 try comm.allToAll(bytes, counts: counts, receive)
             }
