@@ -6,7 +6,8 @@
 /// replay bit for bit on any machine. Elementwise updates go to BLAS where it
 /// is as fast and exact (`axpy`, `scal` touch each element once).
 public enum Kernels {
-    @usableFromInline static let blockSize = 1024
+    /// The reductions' block: 1024 elements, summed in Float, the blocks in Double.
+    public static let blockSize = 1024
 
     @inline(__always) @usableFromInline
     static func load16(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
@@ -36,14 +37,37 @@ public enum Kernels {
     /// 10⁻³⁰), and ordinary data takes the Float path at full speed.
     public static func sumSquares(_ x: UnsafeBufferPointer<Float>) -> Double {
         guard let p = x.baseAddress else { return 0 }
-        return sumOfBlocks(x.count) { start, end in
-            var acc = SIMD16<Float>()
-            var i = start
-            while i + 16 <= end { let v = load16(p, i); acc += v * v; i += 16 }
-            var f = acc.sum()
-            while i < end { f += p[i] * p[i]; i += 1 }
-            return f.isFinite && f >= 0x1p-60 ? Double(f) : dotExact(p + start, p + start, count: end - start)
-        }
+        return sumOfBlocks(x.count) { start, end in sumSquaresBlock(p, start, end) }
+    }
+
+    /// One block's term of `sumSquares`.
+    @inline(__always) @usableFromInline
+    static func sumSquaresBlock(_ p: UnsafePointer<Float>, _ start: Int, _ end: Int) -> Double {
+        var acc = SIMD16<Float>()
+        var i = start
+        while i + 16 <= end { let v = load16(p, i); acc += v * v; i += 16 }
+        var f = acc.sum()
+        while i < end { f += p[i] * p[i]; i += 1 }
+        return f.isFinite && f >= 0x1p-60 ? Double(f) : dotExact(p + start, p + start, count: end - start)
+    }
+
+    /// The number of blocks the reductions cut n elements into.
+    public static func blockCount(_ n: Int) -> Int { (n + blockSize - 1) / blockSize }
+
+    /// `sumSquares` in two halves, for a vector several threads share:
+    /// `sums[b]` ← the term of block b (elements b·1024 ..< (b+1)·1024) for
+    /// each b in `blocks`; `sumOfBlockSums` over all the blocks then gives
+    /// `sumSquares(x)` bit for bit, whoever computed which blocks.
+    public static func sumSquaresBlocks(_ x: UnsafeBufferPointer<Float>, blocks: Range<Int>, into sums: UnsafeMutablePointer<Double>) {
+        guard let p = x.baseAddress else { return }
+        for b in blocks { sums[b] = sumSquaresBlock(p, b * blockSize, min(x.count, (b + 1) * blockSize)) }
+    }
+
+    /// Σ sums[b] in Double and in order: `sumOfBlocks`' total.
+    public static func sumOfBlockSums(_ sums: UnsafePointer<Double>, count: Int) -> Double {
+        var total = 0.0
+        for b in 0..<count { total += sums[b] }
+        return total
     }
 
     /// ‖x‖₂ in Double, deterministic.

@@ -182,17 +182,24 @@ public final class InProcessCommunicator: Communicator {
         if nNext != n {
             throw CommunicatorError.mismatch("all-reduce of \(n) floats on rank \(rank), rank \(next) sent \(nNext)")
         }
-        // Slice `rank` of the result, summed in rank order.
+        // Slice `rank` of the result, summed in rank order, a chunk at a
+        // time so that the chunk of the result stays in L1 while the W
+        // senders' chunks are added to it (one pass over the slice, not W).
         let n0 = fabric.pointerSlots[0]!.count
         let lo = n0 * rank / size, hi = n0 * (rank + 1) / size
         if lo < hi {
             let o = fabric.reduced!
             let first = fabric.pointerSlots[0]!.baseAddress!
-            for i in lo..<hi { o[i] = first[i] }
-            for r in 1..<size {
-                let slot = fabric.pointerSlots[r]!
-                let p = slot.baseAddress!, end = min(hi, slot.count)
-                if lo < end { for i in lo..<end { o[i] += p[i] } }
+            var c = lo
+            while c < hi {
+                let ce = min(hi, c + 2048)
+                for i in c..<ce { o[i] = first[i] }
+                for r in 1..<size {
+                    let slot = fabric.pointerSlots[r]!
+                    let p = slot.baseAddress!, end = min(ce, slot.count)
+                    if c < end { for i in c..<end { o[i] += p[i] } }
+                }
+                c = ce
             }
         }
         try fabric.barrier()

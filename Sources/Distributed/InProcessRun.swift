@@ -76,13 +76,16 @@ public enum InProcessRun {
         // for the ranks whose method consumes the gradient before any collective.
         let lanes = max(1, min(workers, threads))
         let gradients = (0..<lanes).map { _ in FloatBuffer(count: objective.dimension) }
+        // One averaged update, where it goes straight into the step (`SharedUpdate`).
+        let updatePages = try ZeroPages(count: objective.dimension)
+        let update = SharedUpdate(values: updatePages.buffer, storage: updatePages)
         for r in 0..<workers {
             let c = try compressor.make(dimension: objective.dimension)
             let timed = TimedCommunicator(InProcessCommunicator(fabric: fabric, rank: r))
             timers.append(timed)
             trainers.append(try Trainer(objective: objective, method: method, compressor: c,
                                         communicator: timed, config: config, theory: theory, sharedIterate: x,
-                                        threadGradient: gradients[r % lanes]))
+                                        threadGradient: gradients[r % lanes], sharedUpdate: update))
         }
         trainers[0].evaluator = evaluator
         // Rank 0's records are annotated on rank 0's thread, the only one touching its timer.

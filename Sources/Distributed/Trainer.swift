@@ -139,12 +139,14 @@ public final class Trainer {
     /// thread share for their gradients; used when the method's chain
     /// consumes the gradient before any collective (the only point where a
     /// rank on a shared thread is suspended; `localDiesBeforeCommunicating`),
-    /// else the rank keeps its own.
+    /// else the rank keeps its own. `sharedUpdate`, with `sharedIterate`,
+    /// is the averaged update the ranks of the process hold once, used when
+    /// it goes straight into the SGD step (`SharedUpdate`).
     /// - Throws: `CSGDError` when the compressor does not fit the objective,
     ///   no step size can be found or the method cannot run on this objective.
     public init(objective: any Objective, method: any Method, compressor: any Compressor,
                 communicator: Communicator, config: TrainerConfiguration, theory: TheoryParameters? = nil,
-                sharedIterate: FloatBuffer? = nil, threadGradient: FloatBuffer? = nil) throws {
+                sharedIterate: FloatBuffer? = nil, threadGradient: FloatBuffer? = nil, sharedUpdate: SharedUpdate? = nil) throws {
         guard compressor.dimension == objective.dimension else {
             throw CSGDError("compressor dimension \(compressor.dimension) != problem dimension \(objective.dimension)")
         }
@@ -180,6 +182,10 @@ public final class Trainer {
         context = StepContext(objective: objective, communicator: communicator, seed: config.seed,
                               parameters: x.buffer, scratch: scratch.buffer, splitter: splitter)
         context.sharesIterate = sharedIterate != nil && communicator.size > 1
+        if context.sharesIterate, let sharedUpdate {
+            guard sharedUpdate.values.count == d else { throw CSGDError("a shared update of \(sharedUpdate.values.count) floats for a problem of dimension \(d)") }
+            context.sharedUpdate = sharedUpdate
+        }
         if sharedIterate == nil { objective.initialPoint(seed: config.startSeed ?? config.seed, into: x.buffer) }
     }
 

@@ -112,15 +112,53 @@ public struct ConvGeometry: Hashable, Sendable {
             for gy in lo..<hi {
                 let dst = row + (gy - rows.lowerBound) * GW * n
                 let src = x + (origin + gy * line)
-                if xs.lo > 0 { dst.update(repeating: 0, count: xs.lo * n) }
-                if xs.hi < GW { (dst + xs.hi * n).update(repeating: 0, count: (GW - xs.hi) * n) }
+                if xs.lo > 0 { Self.zeroRun(dst, xs.lo * n) }
+                if xs.hi < GW { Self.zeroRun(dst + xs.hi * n, (GW - xs.hi) * n) }
                 if s == 1 {
-                    (dst + xs.lo * n).update(from: src + xs.lo * n, count: (xs.hi - xs.lo) * n)
+                    Self.copyRun(dst + xs.lo * n, src + xs.lo * n, (xs.hi - xs.lo) * n)
                 } else {
-                    for gx in xs.lo..<xs.hi { (dst + gx * n).update(from: src + gx * s * n, count: n) }
+                    var d = dst + xs.lo * n, q = src + xs.lo * s * n
+                    let jump = s * n
+                    for _ in xs.lo..<xs.hi { Self.copyRun(d, q, n); d += n; q += jump }
                 }
             }
         }
+    }
+
+    /// dst[0..<n] ← src[0..<n]. The runs of a strided convolution are one
+    /// pixel's n images, 8 floats at Figure 1's per-worker batch: a call to
+    /// memmove a run cost more than the copy, so short runs are copied here.
+    @inline(__always)
+    static func copyRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+        if n > 64 { return dst.update(from: src, count: n) }
+        var t = 0
+        while t &+ 8 <= n {
+            UnsafeMutableRawPointer(dst + t).storeBytes(of: UnsafeRawPointer(src + t).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            t &+= 8
+        }
+        while t < n { dst[t] = src[t]; t &+= 1 }
+    }
+
+    /// dst[0..<n] += src[0..<n], 8 lanes at a time.
+    @inline(__always)
+    static func addRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+        var t = 0
+        while t &+ 8 <= n {
+            let d = UnsafeMutableRawPointer(dst + t)
+            d.storeBytes(of: d.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(src + t).loadUnaligned(as: SIMD8<Float>.self),
+                         as: SIMD8<Float>.self)
+            t &+= 8
+        }
+        while t < n { dst[t] += src[t]; t &+= 1 }
+    }
+
+    /// dst[0..<n] ← 0, short runs without a call to memset.
+    @inline(__always)
+    static func zeroRun(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n > 64 { return dst.update(repeating: 0, count: n) }
+        var t = 0
+        while t + 8 <= n { UnsafeMutableRawPointer(dst + t).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self); t += 8 }
+        while t < n { dst[t] = 0; t += 1 }
     }
 
     /// The adjoint of `im2col`: `x` (C×H×W×n) ← the sum, over every column
@@ -151,10 +189,9 @@ public struct ConvGeometry: Hashable, Sendable {
                     let a = src + xs.lo * n, b = dst + xs.lo * n
                     for t in 0..<((xs.hi - xs.lo) * n) { b[t] += a[t] }
                 } else {
-                    for gx in xs.lo..<xs.hi {
-                        let a = src + gx * n, b = dst + gx * s * n
-                        for t in 0..<n { b[t] += a[t] }
-                    }
+                    var a = src + xs.lo * n, b = dst + xs.lo * s * n
+                    let jump = s * n
+                    for _ in xs.lo..<xs.hi { Self.addRun(b, a, n); a += n; b += jump }
                 }
             }
         }

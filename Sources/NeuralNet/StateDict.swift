@@ -15,7 +15,7 @@
 /// - a residual block is a module with a `main` Sequential and, when the
 ///   shape changes, a `short` Sequential (projection and BatchNorm):
 ///   `3.main.0.weight`, `3.main.1.running_mean`, `5.short.0.weight`, … (He et
-///   al.'s basic block, `torch_resnet_bench.py`'s `Block`).
+///   al.'s basic block, `scripts/torch-resnet-bench`'s `Block`).
 ///
 /// Weight shapes are PyTorch's: Linear [out, in], Conv2d [out, in, k, k],
 /// ConvTranspose2d [in, out, k, k]; csgd stores each row-major in that very

@@ -46,7 +46,7 @@ struct BenchTrainCommand: ParsableCommand {
             help: "Train on this data set's training split (e.g. fashion-mnist) instead of random data; sets the input shape and classes. (--data: the older spelling.)")
     var data: String?
 
-    @Option(help: "Also run this PyTorch reference script (torch_ae_bench.py; torch_resnet_bench.py for resnet:6k+2, given --depth and --width) with the same batch, steps and threads; refused when its parameter count differs from the model's.")
+    @Option(help: "Also run this PyTorch reference script (torch_ae_bench.py for mnist-ae; scripts/torch-resnet-bench for resnet:N, every depth csgd builds, given --depth and --width) with the same batch, steps and threads; refused when its parameter count differs from the model's.")
     var torch: String?
 
     @Option(help: "With --torch: rounds of csgd then PyTorch, back to back; the round with the median ratio is reported, every round listed.")
@@ -260,8 +260,8 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     /// The arguments that give the reference script the same network: a
-    /// ResNet's depth and width (torch_resnet_bench.py builds He et al.'s
-    /// 6k+2 CIFAR ResNet); none for the other models.
+    /// ResNet's depth and width (scripts/torch-resnet-bench builds the
+    /// same 6k+2 and 4-stage networks); none for the other models.
     static func torchModelArguments(_ spec: ModelSpec) -> [String] {
         if case let .resnet(depth, width) = spec { return ["--depth", String(depth), "--width", String(width)] }
         return []

@@ -97,4 +97,70 @@ final class SharedIterateTests: XCTestCase {
             }
         }
     }
+    /// `none` straight into the SGD step: the in-process ranks average into
+    /// one `SharedUpdate`, each writing its blocks, and take ‖u‖ from every
+    /// rank's block terms. The iterate and every record's ‖u‖ must be those
+    /// of ranks that average alone; d = 6,000 is six blocks of the
+    /// reductions, the last one short, so at W = 8 some ranks have none.
+    func testSharedUpdateGivesTheBitsAndNormsOfOwnAverages() throws {
+        let objective = try ProblemSpec.make("phase-retrieval:d=6000,n=64")
+        let method = try Methods.parse("sgd:batch=4")
+        let spec = try CompressorSpec.parse("none")
+        for w in [3, 8] {
+            let config = TrainerConfiguration(steps: 30, seed: 5, learningRate: 1e-5, logEvery: 5, threadsPerRank: 1)
+            let sharedRecords = RecordBox(), ownRecords = RecordBox()
+            let shared = try InProcessRun.run(objective: objective, method: method, compressor: spec, workers: w, config: config,
+                                              onRecord: { sharedRecords.append($0) })
+            let fabric = InProcessFabric(size: w)
+            let trainers = try (0..<w).map { r in
+                try Trainer(objective: objective, method: method, compressor: try method.compressor(given: spec).make(dimension: objective.dimension),
+                            communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config)
+            }
+            let box = TrainerBox(trainers)
+            let own = try RankThreads.run(w, threads: w) { r in
+                do { return try box.trainers[r].run(onRecord: r == 0 ? { ownRecords.append($0) } : nil) } catch {
+                    box.trainers[r].communicator.abort(reason: "\(error)"); throw error
+                }
+            }
+            XCTAssertEqual(shared.paramsSHA256, own[0].paramsSHA256, "W = \(w)")
+            XCTAssertEqual(sharedRecords.values.count, 7, "W = \(w)")
+            XCTAssertEqual(sharedRecords.values.map(\.updateNorm), ownRecords.values.map(\.updateNorm), "W = \(w)")
+            XCTAssertEqual(sharedRecords.values.map(\.loss), ownRecords.values.map(\.loss), "W = \(w)")
+        }
+    }
+
+    /// The shared path is the one taken: after one step of ranks given a
+    /// `SharedUpdate`, it holds the average of their gradients, and the
+    /// step's ‖u‖ is its norm.
+    func testRanksGivenASharedUpdateAverageIntoIt() throws {
+        let objective = try ProblemSpec.make("phase-retrieval:d=3000,n=64")
+        let method = try Methods.parse("sgd:batch=4")
+        let spec = try CompressorSpec.parse("none")
+        let w = 3, d = objective.dimension
+        let config = TrainerConfiguration(steps: 1, seed: 2, learningRate: 1e-5, logEvery: 1, threadsPerRank: 1)
+        let x = FloatBuffer(count: d)
+        objective.initialPoint(seed: config.seed, into: x.buffer)
+        let storage = FloatBuffer(count: d)
+        let update = SharedUpdate(values: storage.buffer, storage: storage)
+        let fabric = InProcessFabric(size: w)
+        let trainers = try (0..<w).map { r in
+            try Trainer(objective: objective, method: method, compressor: try method.compressor(given: spec).make(dimension: d),
+                        communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config, sharedIterate: x, sharedUpdate: update)
+        }
+        XCTAssertTrue(trainers[0].sharesIterate)
+        let x0 = x.array
+        let records = RecordBox()
+        let box = TrainerBox(trainers)
+        _ = try RankThreads.run(w, threads: w) { r in
+            do { return try box.trainers[r].run(onRecord: r == 0 ? { records.append($0) } : nil) } catch {
+                box.trainers[r].communicator.abort(reason: "\(error)"); throw error
+            }
+        }
+        let u = storage.array
+        XCTAssertGreaterThan(Kernels.norm2(storage.readOnly), 0)
+        XCTAssertEqual(records.values.last!.updateNorm, Kernels.norm2(storage.readOnly))
+        // x_1 = x_0 − η·u on every coordinate, with the step's own rounding.
+        let x1 = x.array
+        for i in stride(from: 0, to: d, by: 97) { XCTAssertEqual(x1[i], x0[i] + Float(-1e-5) * u[i], accuracy: 1e-6 * max(1, abs(x0[i]))) }
+    }
 }

@@ -10,7 +10,13 @@ import CSGDCore
 /// `CompressMessage` or `ErrorFeedback`). Sparse messages (RandomK, TopK, sketch-topk) give a
 /// sparse update, so the step touches only those coordinates. Counts the bits.
 public struct AverageMessages: GradientTransform {
-    public init() {}
+    /// Whether the update goes straight into the SGD step, which only reads
+    /// it (set by `TransformChain` when `SGDStep` follows): then `none`'s
+    /// update is its message itself on one rank, and the in-process ranks'
+    /// one `SharedUpdate`, each writing its part, instead of W copies.
+    public let appliedOnly: Bool
+
+    public init(appliedOnly: Bool = false) { self.appliedOnly = appliedOnly }
 
     /// The dense average (kept all-zero between steps in sparse mode) and
     /// the sparse pairs, each made at the first step that needs it: a
@@ -47,6 +53,16 @@ public struct AverageMessages: GradientTransform {
             context.uploadBits += up
             context.downloadBits += down
             g.update = .sparse(s)
+        } else if appliedOnly, let view = exchange as? ViewMessageExchange, comm.size == 1 {
+            let (u, bits) = view.averageAlone()
+            context.uploadBits += bits.0
+            context.downloadBits += bits.1
+            g.update = .dense(u)
+        } else if appliedOnly, let view = exchange as? ViewMessageExchange, context.sharesIterate, let shared = context.sharedUpdate {
+            let (up, down) = try view.average(into: shared, communicator: comm)
+            context.uploadBits += up
+            context.downloadBits += down
+            g.update = .dense(shared.values)
         } else {
             let dense = state.denseBuffer()
             let (up, down) = try exchange.average(into: dense, key: key, communicator: comm)

@@ -79,6 +79,9 @@ public struct StepContext {
     /// communicator (in-process ranks), so that each write of it happens
     /// once, between barriers.
     public var sharesIterate = false
+    /// The averaged update the ranks hold once when they share x_t (nil:
+    /// each rank averages into storage of its own; `SharedUpdate`).
+    public var sharedUpdate: SharedUpdate?
     /// d floats any transform may use within one call (never across calls).
     public let scratch: UnsafeMutableBufferPointer<Float>
     /// Threads this rank may use for a pass (nil: this thread only).

@@ -30,6 +30,16 @@ extension StepContext {
         try communicator.barrier()
     }
 
+    /// `writeIterate` right after a collective that every rank has left and
+    /// with nothing between: no rank reads x_t any more (each read it before
+    /// it entered the collective, which no rank leaves before all have
+    /// entered), so only the barrier after the write is needed.
+    public func writeIterateAfterCollective(_ body: (Range<Int>) throws -> Void) throws {
+        guard sharesIterate else { return try body(0..<dimension) }
+        try body(Self.iteratePart(rank: communicator.rank, of: communicator.size, dimension: dimension))
+        try communicator.barrier()
+    }
+
     /// A move of x that is not element-wise (or too small to split): `body`
     /// runs on this rank with an iterate of its own, on rank 0 alone with a
     /// shared one. It must change nothing but x.

@@ -12,6 +12,9 @@ public struct SGDStep: GradientTransform {
     public func initialState(dimension: Int, workers: Int) {}
 
     public func update(_ g: inout StepState, state: inout Void, context: inout StepContext) throws -> StepOutcome {
+        if case let .dense(u) = g.update, context.sharesIterate, let shared = context.sharedUpdate, shared.holds(u) {
+            return try sharedStep(u, shared, stepSize: g.stepSize, context: &context)
+        }
         let n2 = g.update.sumOfSquares()
         guard n2.isFinite else { throw NonFiniteIterate(step: context.step) }
         context.updateNorm = n2.squareRoot()
@@ -25,6 +28,22 @@ public struct SGDStep: GradientTransform {
             }
         case let .sparse(s):
             try context.writeIterateOnce { StepKernels.sparseStep(x, minusEta: a, s) }
+        }
+        return .proceed
+    }
+
+    /// The step from the update the in-process ranks share, right after
+    /// the all-reduce that made it (`AverageMessages.appliedOnly`): every
+    /// rank reads every block's term of ‖u‖² (each wrote its own in the
+    /// all-reduce), checks it and moves its part of x.
+    private func sharedStep(_ u: UnsafeMutableBufferPointer<Float>, _ shared: SharedUpdate, stepSize: Double,
+                            context: inout StepContext) throws -> StepOutcome {
+        let n2 = shared.sumSquares()
+        guard n2.isFinite else { throw NonFiniteIterate(step: context.step) }
+        context.updateNorm = n2.squareRoot()
+        let a = Float(-stepSize), x = context.parameters
+        try context.writeIterateAfterCollective { part in
+            Kernels.axpy(a, UnsafeBufferPointer(rebasing: u[part]), UnsafeMutableBufferPointer(rebasing: x[part]))
         }
         return .proceed
     }

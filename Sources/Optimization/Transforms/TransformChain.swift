@@ -19,6 +19,11 @@ public final class TransformChain {
         func erase<T: GradientTransform>(_ t: T) -> any TransformLink {
             TransformSlot(t, state: t.initialState(dimension: dimension, workers: workers))
         }
+        // An average that goes straight into the SGD step may skip its copy (`AverageMessages.appliedOnly`).
+        var transforms = transforms
+        for i in transforms.indices.dropLast() where transforms[i] is AverageMessages && transforms[i + 1] is SGDStep {
+            transforms[i] = AverageMessages(appliedOnly: true)
+        }
         links = transforms.map { erase($0) }
     }
 

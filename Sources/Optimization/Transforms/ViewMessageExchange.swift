@@ -42,6 +42,26 @@ final class ViewMessageExchange: MessageExchange {
         Kernels.axpy(-1, UnsafeBufferPointer(message), v)
     }
 
+    /// u ← (1/W)·Σ v into the update the in-process ranks share
+    /// (`SharedUpdate`): this rank writes its part, with the same bits as
+    /// `average` there, and its blocks' terms of ‖u‖², all before the
+    /// all-reduce's last barrier, so every rank may read all of u and all
+    /// the terms once the all-reduce returns. One pass over d floats between
+    /// all the ranks, not one a rank.
+    func average(into shared: SharedUpdate, communicator comm: Communicator) throws -> (Int, Int) {
+        let m = message, s = 1 / Float(comm.size), part = shared.part(rank: comm.rank, of: comm.size)
+        try comm.allReduceSum(m) { sum in
+            let o = shared.values.baseAddress!, p = sum.baseAddress!
+            for i in part { o[i] = p[i] * s }
+            shared.writeSumSquares(rank: comm.rank, of: comm.size)
+        }
+        return (bits, bits)
+    }
+
+    /// On one rank the average is the message: the update is the message's
+    /// own storage, with no copy.
+    func averageAlone() -> (update: UnsafeMutableBufferPointer<Float>, bits: (Int, Int)) { (message, (bits, 0)) }
+
     private var message: UnsafeMutableBufferPointer<Float> {
         guard let view else { preconditionFailure("no message compressed yet") }
         return view
