@@ -119,7 +119,11 @@ public struct ConvGeometry: Hashable, Sendable {
                 } else {
                     var d = dst + xs.lo * n, q = src + xs.lo * s * n
                     let jump = s * n
-                    for _ in xs.lo..<xs.hi { Self.copyRun(d, q, n); d += n; q += jump }
+                    if n == 8 {
+                        for _ in xs.lo..<xs.hi { Self.copy8(d, q); d += 8; q += jump }
+                    } else {
+                        for _ in xs.lo..<xs.hi { Self.copyRun(d, q, n); d += n; q += jump }
+                    }
                 }
             }
         }
@@ -137,6 +141,19 @@ public struct ConvGeometry: Hashable, Sendable {
             t &+= 8
         }
         while t < n { dst[t] = src[t]; t &+= 1 }
+    }
+
+    /// `copyRun` and `addRun` for n = 8 (Figure 1's per-worker batch), with
+    /// no loop around the one 8-lane load and store.
+    @inline(__always)
+    static func copy8(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
+        UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func add8(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
+        let d = UnsafeMutableRawPointer(dst)
+        d.storeBytes(of: d.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
     }
 
     /// dst[0..<n] += src[0..<n], 8 lanes at a time.
@@ -191,7 +208,11 @@ public struct ConvGeometry: Hashable, Sendable {
                 } else {
                     var a = src + xs.lo * n, b = dst + xs.lo * s * n
                     let jump = s * n
-                    for _ in xs.lo..<xs.hi { Self.addRun(b, a, n); a += n; b += jump }
+                    if n == 8 {
+                        for _ in xs.lo..<xs.hi { Self.add8(b, a); a += 8; b += jump }
+                    } else {
+                        for _ in xs.lo..<xs.hi { Self.addRun(b, a, n); a += n; b += jump }
+                    }
                 }
             }
         }
