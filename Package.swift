@@ -161,7 +161,7 @@ let package = Package(
             name: "DistributedTests",
             dependencies: [
                 "Distributed", "Communication", "Checkpointing", "CSGDBench", "Problems", "Optimization", "Compression", "CSGDCore",
-                "PropertyTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                "NeuralNet", "Datasets", "PropertyTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CSGDCore"]),

@@ -128,6 +128,10 @@ public final class Trainer {
     var gradientNorms = RecentMean(capacity: 100)
     /// Seconds the evaluator took in the latest record that called it.
     var evaluationSeconds = 0.0
+    /// Rank 0's part of the fixed batch when the record splits it (`fixedBatchInParts`), made on first use.
+    var recordPart: ZeroPages?
+    /// Records whose fixed batch this rank helped evaluate in parts.
+    var recordsInParts = 0
 
     /// `compressor` is the one the method sends with (`method.compressor(given:)`
     /// made for the objective's dimension); `theory` serves alg1's `theory`.
@@ -226,8 +230,17 @@ public final class Trainer {
         var loss = 0.0, gnorm = 0.0, lambda = 0.0, sosp = 0.0
         let certifying = certify && config.epsilon != nil
         if certifying { _ = try certificateRho() }   // the same error on every rank
-        if root {
+        if let parts = objective as? any FixedBatchParts, context.sharesIterate,
+           case let count = parts.fixedBatchPartCount, count >= 2, count <= communicator.size {
+            // In-process ranks on their own threads: rank c computes part c
+            // of the fixed batch, rank 0 sums the parts as fullGradient does
+            // (the same bits), each rank's w_c·f_c goes into the loss's sum.
+            loss = try fixedBatchInParts(parts, count: count)
+            recordsInParts += 1
+        } else if root {
             loss = objective.fullGradient(at: x.readOnly, into: scratch.buffer)
+        }
+        if root {
             gnorm = Kernels.norm2(scratch.readOnly)
             if certifying, let eps = config.epsilon {
                 let c = try certificate(epsilon: eps)
@@ -249,6 +262,45 @@ public final class Trainer {
         return StepRecord(step: t, loss: loss, gradNorm: gnorm, stochasticGradNorm: sums[1] / w, updateNorm: updateNorms.mean,
                           errorNorm: sums[0] / w, lambdaMin: certifying ? sums[4] : nil, isSOSP: certifying ? sums[5] == 1 : nil, relativeError: objective.relativeError(at: x.readOnly),
                           resets: resets, uploadBits: uploadBits, downloadBits: downloadBits, wallSeconds: wall, metrics: metrics)
+    }
+
+    /// The fixed batch's parts over the first `count` ranks: returns this
+    /// rank's w_c·f_c (0 past the parts), whose sum over the ranks in rank
+    /// order is `fullGradient`'s value, and leaves ∇f in rank 0's `scratch`,
+    /// summed there in part order as `fullGradient` sums it. Every rank
+    /// calls it. The two gathers lend memory between in-process ranks; they
+    /// are bookkeeping, not the method's traffic, so they are not counted.
+    private func fixedBatchInParts(_ parts: any FixedBatchParts, count: Int) throws -> Double {
+        let r = communicator.rank
+        var term = (loss: 0.0, weight: 0.0)
+        var own = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+        if r < count {
+            if r == 0 {   // rank 0 keeps its part apart from scratch, where the sum goes
+                let p = try recordPart ?? ZeroPages(count: d)
+                recordPart = p
+                own = p.buffer
+            } else {
+                own = scratch.buffer
+            }
+            term = parts.fixedBatchPart(r, at: x.readOnly, into: own.baseAddress!)
+        }
+        var terms: [(loss: Double, weight: Double)] = []
+        var lent: [(loss: Double, weight: Double, gradient: UnsafePointer<Float>)] = []
+        try uncounted {
+            try withUnsafeBytes(of: term) { header in
+                try communicator.allGather(header) { sender, bytes in
+                    guard r == 0, sender < count else { return }
+                    terms.append((bytes.loadUnaligned(as: Double.self), bytes.loadUnaligned(fromByteOffset: 8, as: Double.self)))
+                }
+            }
+            // Every part's memory stays lent until the gather's last barrier.
+            try communicator.allGather(UnsafeRawBufferPointer(own)) { sender, bytes in
+                guard r == 0, sender < count else { return }
+                lent.append((terms[sender].loss, terms[sender].weight, bytes.baseAddress!.assumingMemoryBound(to: Float.self)))
+                if sender == count - 1 { _ = parts.accumulate(lent, into: scratch.buffer.baseAddress!) }
+            }
+        }
+        return term.weight * term.loss
     }
 
     /// ρ of the certificate: the run's, else the objective's.

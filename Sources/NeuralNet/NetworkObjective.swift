@@ -29,7 +29,7 @@ import Optimization
 /// batch into that many parts computed on as many threads (`BatchRunner`).
 /// Its GEMMs are small: run them on single-threaded OpenBLAS
 /// (`BLAS.threads = 1`) and get the cores busy with workers or parallelism.
-public final class NetworkObjective: Objective, @unchecked Sendable {
+public final class NetworkObjective: FixedBatchParts, @unchecked Sendable {
     public let model: Model
     public let data: Dataset
     public let shuffler: EpochShuffler
@@ -128,7 +128,9 @@ public final class NetworkObjective: Objective, @unchecked Sendable {
         }
     }
 
-    /// Loss and (optionally) gradient on the fixed evaluation batch.
+    /// Loss and (optionally) gradient on the fixed evaluation batch: its
+    /// parts (chunks of `evaluationChunk` samples) one after another,
+    /// accumulated as `accumulate` does.
     private func fixedBatch(at x: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>?) -> Double {
         let total = evaluationIndices.count
         let chunk = min(evaluationChunk, total)
@@ -139,20 +141,54 @@ public final class NetworkObjective: Objective, @unchecked Sendable {
                 }
                 return vectors.with(fits: { $0.count == dimension }, make: { FloatBuffer(count: dimension) }) { part in
                     var value = 0.0
-                    var start = 0
                     g?.update(repeating: 0, count: dimension)
-                    while start < total {
-                        let n = min(chunk, total - start)
-                        let w = Double(n) / Double(total)
-                        value += w * r.lossAndGradient(at: x, data: evaluation, indices: UnsafeBufferPointer(rebasing: idx[start..<(start + n)]),
-                                                       mode: .deterministic, into: g == nil ? nil : part.pointer)
-                        if let g { BLAS.saxpy(Int32(dimension), Float(w), part.pointer, g) }
-                        start += n
+                    for c in 0..<fixedBatchPartCount {
+                        let (loss, w) = fixedBatchPart(c, runner: r, indices: idx, at: x, into: g == nil ? nil : part.pointer)
+                        Self.add(loss: loss, weight: w, gradient: part.pointer, to: &value, g, dimension: dimension)
                     }
                     return value
                 }
             }
         }
+    }
+
+    /// One part's term of the fixed batch's sum: value += w·f_c, g += w·∇f_c.
+    @inline(__always)
+    private static func add(loss: Double, weight w: Double, gradient: UnsafePointer<Float>, to value: inout Double,
+                            _ g: UnsafeMutablePointer<Float>?, dimension: Int) {
+        value += w * loss
+        if let g { BLAS.saxpy(Int32(dimension), Float(w), gradient, g) }
+    }
+
+    private func fixedBatchPart(_ c: Int, runner r: BatchRunner, indices idx: UnsafeBufferPointer<Int32>, at x: UnsafePointer<Float>,
+                                into g: UnsafeMutablePointer<Float>?) -> (loss: Double, weight: Double) {
+        let total = idx.count, chunk = min(evaluationChunk, total)
+        let start = c * chunk, n = min(chunk, total - start)
+        let loss = r.lossAndGradient(at: x, data: evaluation, indices: UnsafeBufferPointer(rebasing: idx[start..<(start + n)]),
+                                     mode: .deterministic, into: g)
+        return (loss, Double(n) / Double(total))
+    }
+
+    /// Chunks of `evaluationChunk` samples of the fixed batch.
+    public var fixedBatchPartCount: Int {
+        let total = evaluationIndices.count, chunk = min(evaluationChunk, total)
+        return total <= chunk ? 1 : (total + chunk - 1) / chunk
+    }
+
+    public func fixedBatchPart(_ c: Int, at x: UnsafeBufferPointer<Float>, into g: UnsafeMutablePointer<Float>) -> (loss: Double, weight: Double) {
+        precondition(x.count == dimension && c >= 0 && c < fixedBatchPartCount, "part \(c) of \(fixedBatchPartCount)")
+        let chunk = min(evaluationChunk, evaluationIndices.count)
+        return withRunner(capacity: chunk) { r in
+            evaluationIndices.withUnsafeBufferPointer { idx in fixedBatchPart(c, runner: r, indices: idx, at: x.baseAddress!, into: g) }
+        }
+    }
+
+    public func accumulate(_ parts: [(loss: Double, weight: Double, gradient: UnsafePointer<Float>)], into g: UnsafeMutablePointer<Float>) -> Double {
+        precondition(parts.count == fixedBatchPartCount && parts.count >= 2, "\(parts.count) parts of \(fixedBatchPartCount)")
+        var value = 0.0
+        g.update(repeating: 0, count: dimension)
+        for p in parts { Self.add(loss: p.loss, weight: p.weight, gradient: p.gradient, to: &value, g, dimension: dimension) }
+        return value
     }
 
     public func loss(at x: UnsafeBufferPointer<Float>) -> Double {

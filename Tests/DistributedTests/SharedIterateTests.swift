@@ -1,7 +1,9 @@
 import CSGDCore
 import Communication
 import Compression
-import Distributed
+import Datasets
+@testable import Distributed
+import NeuralNet
 import Foundation
 import Optimization
 import Problems
@@ -162,5 +164,59 @@ final class SharedIterateTests: XCTestCase {
         // x_1 = x_0 − η·u on every coordinate, with the step's own rounding.
         let x1 = x.array
         for i in stride(from: 0, to: d, by: 97) { XCTAssertEqual(x1[i], x0[i] + Float(-1e-5) * u[i], accuracy: 1e-6 * max(1, abs(x0[i]))) }
+    }
+
+    /// A record's fixed batch in parts: in-process ranks evaluate the parts
+    /// of a network's fixed batch at once and rank 0 sums them. Every
+    /// record's loss and ‖∇f‖ must be those of ranks that evaluate it whole
+    /// (iterates of their own: rank 0 alone), at W = 2 (fewer ranks than the
+    /// three parts: not split), 3 and 5.
+    func testRecordsSplitTheFixedBatchWithTheBitsOfOneRank() throws {
+        let shape = TensorShape(1, 4, 4), count = 60
+        var s = RandomStream(key: RandomKey(seed: 7, step: 1, purpose: .test))
+        let data = Dataset(name: "test", channels: 1, height: 4, width: 4, classes: 3,
+                           images: (0..<(count * 16)).map { _ in s.nextUnitFloat() }, labels: (0..<count).map { _ in UInt8(s.nextInt(below: 3)) })
+        let model = try ModelSpec.parse("mlp:16-8-3").build(input: shape, classes: 3)
+        let method = try Methods.parse("sgd:batch=4")
+        let spec = try CompressorSpec.parse("none")
+        for w in [2, 3, 5] {
+            let shards = (0..<w).map { r in (0..<Int32(count)).filter { Int($0) % w == r } }
+            // 40 samples in parts of 16: 16, 16 and 8.
+            let objective = try NetworkObjective(model: model, data: data, shards: shards, batchSize: 4, evaluation: data,
+                                                 evaluationIndices: Array(0..<40), evaluationChunk: 16)
+            XCTAssertEqual(objective.fixedBatchPartCount, 3)
+            let config = TrainerConfiguration(steps: 20, seed: 3, learningRate: 0.1, logEvery: 5, threadsPerRank: 1)
+            let sharedRecords = RecordBox(), ownRecords = RecordBox()
+            let x = FloatBuffer(count: objective.dimension)
+            objective.initialPoint(seed: config.seed, into: x.buffer)
+            let fabric = InProcessFabric(size: w)
+            let shared = try (0..<w).map { r in
+                try Trainer(objective: objective, method: method, compressor: try method.compressor(given: spec).make(dimension: objective.dimension),
+                            communicator: InProcessCommunicator(fabric: fabric, rank: r), config: config, sharedIterate: x)
+            }
+            let sharedBox = TrainerBox(shared)
+            _ = try RankThreads.run(w, threads: w) { r in
+                do { return try sharedBox.trainers[r].run(onRecord: r == 0 ? { sharedRecords.append($0) } : nil) } catch {
+                    sharedBox.trainers[r].communicator.abort(reason: "\(error)"); throw error
+                }
+            }
+            let ownFabric = InProcessFabric(size: w)
+            let own = try (0..<w).map { r in
+                try Trainer(objective: objective, method: method, compressor: try method.compressor(given: spec).make(dimension: objective.dimension),
+                            communicator: InProcessCommunicator(fabric: ownFabric, rank: r), config: config)
+            }
+            let ownBox = TrainerBox(own)
+            _ = try RankThreads.run(w, threads: w) { r in
+                do { return try ownBox.trainers[r].run(onRecord: r == 0 ? { ownRecords.append($0) } : nil) } catch {
+                    ownBox.trainers[r].communicator.abort(reason: "\(error)"); throw error
+                }
+            }
+            XCTAssertEqual(shared[0].recordsInParts, w >= 3 ? 5 : 0, "W = \(w)")
+            XCTAssertEqual(own[0].recordsInParts, 0)
+            XCTAssertEqual(sharedRecords.values.count, 5, "W = \(w)")
+            XCTAssertEqual(sharedRecords.values.map(\.loss), ownRecords.values.map(\.loss), "W = \(w)")
+            XCTAssertEqual(sharedRecords.values.map(\.gradNorm), ownRecords.values.map(\.gradNorm), "W = \(w)")
+            XCTAssertGreaterThan(sharedRecords.values.last!.gradNorm, 0)
+        }
     }
 }

@@ -188,6 +188,31 @@ final class NetworkObjectiveTests: XCTestCase {
             XCTAssertFalse(String(describing: e).contains("\n"))
         }
     }
+
+    /// The fixed batch's parts, summed by `accumulate` in part order, give
+    /// `fullGradient`'s loss and gradient bit for bit (16 samples in parts
+    /// of 5: 5, 5, 5 and 1).
+    func testFixedBatchPartsSumToTheFullGradient() throws {
+        let model = try ModelSpec.parse("mlp:16-8-3").build(input: shape, classes: 3)
+        let data = TestData.dataset(shape, count: 40, classes: 3, seed: 7)
+        let f = try NetworkObjective(model: model, data: data, shards: [Array(0..<40)], batchSize: 4, evaluation: data,
+                                     evaluationIndices: Array(0..<16), evaluationChunk: 5)
+        XCTAssertEqual(f.fixedBatchPartCount, 4)
+        let x = initial(f)
+        var whole = [Float](repeating: .nan, count: f.dimension)
+        let loss = x.withUnsafeBufferPointer { xp in whole.withUnsafeMutableBufferPointer { f.fullGradient(at: xp, into: $0) } }
+        let parts = (0..<4).map { _ in FloatBuffer(count: f.dimension) }
+        let terms = (0..<4).map { c in x.withUnsafeBufferPointer { f.fixedBatchPart(c, at: $0, into: parts[c].pointer) } }
+        let weights: [Double] = terms.map(\.weight)
+        XCTAssertEqual(weights, [5.0 / 16, 5.0 / 16, 5.0 / 16, 1.0 / 16])
+        let g = FloatBuffer(count: f.dimension)
+        var lent: [(loss: Double, weight: Double, gradient: UnsafePointer<Float>)] = []
+        for c in 0..<4 { lent.append((terms[c].loss, terms[c].weight, UnsafePointer(parts[c].pointer))) }
+        let summed = f.accumulate(lent, into: g.pointer)
+        XCTAssertEqual(summed.bitPattern, loss.bitPattern)
+        XCTAssertEqual(g.array.map(\.bitPattern), whole.map(\.bitPattern))
+        XCTAssertGreaterThan(Kernels.norm2(g.readOnly), 0)
+    }
 }
 
 /// Per-index results written from several threads.
@@ -197,4 +222,5 @@ final class ResultsBox: @unchecked Sendable {
     init(count: Int) { values = Array(repeating: [], count: count) }
     func set(_ i: Int, _ v: [Float]) { lock.lock(); values[i] = v; lock.unlock() }
     func get(_ i: Int) -> [Float] { lock.lock(); defer { lock.unlock() }; return values[i] }
+
 }
