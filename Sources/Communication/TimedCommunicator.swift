@@ -99,37 +99,39 @@ public final class TimedCommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allGather(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        var meter = BodyMeter(size: size)
-        let t0 = Clock.now()
-        defer { close(meter, since: t0) }
-        try base.allGather(bytes) { try meter.pass($0, $1, body) }
-        count(own: bytes.count, all: meter.lengths)
+        let received = try metered(body) { try base.allGather(bytes, $0) }
+        count(own: bytes.count, all: received)
     }
 
     public func allGather(_ bytes: UnsafeRawBufferPointer, lengths: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        var meter = BodyMeter(size: size)
-        let t0 = Clock.now()
-        defer { close(meter, since: t0) }
-        try base.allGather(bytes, lengths: lengths) { try meter.pass($0, $1, body) }
-        count(own: bytes.count, all: meter.lengths)
+        let received = try metered(body) { try base.allGather(bytes, lengths: lengths, $0) }
+        count(own: bytes.count, all: received)
     }
 
     /// Sends the blocks addressed to the W − 1 others, receives theirs (the
     /// block to itself moves nothing).
     public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        var meter = BodyMeter(size: size)
-        let t0 = Clock.now()
-        defer { close(meter, since: t0) }
-        try base.allToAll(bytes, counts: counts) { try meter.pass($0, $1, body) }
-        countAllToAll(counts: counts, received: meter.lengths)
+        let received = try metered(body) { try base.allToAll(bytes, counts: counts, $0) }
+        countAllToAll(counts: counts, received: received)
     }
 
     public func allToAll(_ bytes: UnsafeRawBufferPointer, counts: [Int], receiving: [Int], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        let received = try metered(body) { try base.allToAll(bytes, counts: counts, receiving: receiving, $0) }
+        countAllToAll(counts: counts, received: received)
+    }
+
+    /// Runs a collective that hands blocks to `body` (`collective` gets the
+    /// metered body); returns the length of each sender's block. Its time,
+    /// less the body's, is communication (`close`).
+    private func metered(_ body: (Int, UnsafeRawBufferPointer) throws -> Void,
+                         _ collective: ((Int, UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> [Int] {
         var meter = BodyMeter(size: size)
         let t0 = Clock.now()
         defer { close(meter, since: t0) }
-        try base.allToAll(bytes, counts: counts, receiving: receiving) { try meter.pass($0, $1, body) }
-        countAllToAll(counts: counts, received: meter.lengths)
+        // `body` runs only inside `collective` (Swift cannot see that a
+        // closure passed to a closure parameter does not escape).
+        try withoutActuallyEscaping(body) { body in try collective { try meter.pass($0, $1, body) } }
+        return meter.lengths
     }
 
     /// The blocks addressed to the W − 1 others are sent, theirs received.

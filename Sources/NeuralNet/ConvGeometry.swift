@@ -136,15 +136,12 @@ public struct ConvGeometry: Hashable, Sendable {
     static func copyRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
         if n > 64 { return dst.update(from: src, count: n) }
         var t = 0
-        while t &+ 8 <= n {
-            UnsafeMutableRawPointer(dst + t).storeBytes(of: UnsafeRawPointer(src + t).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-            t &+= 8
-        }
+        while t &+ 8 <= n { copy8(dst + t, src + t); t &+= 8 }
         while t < n { dst[t] = src[t]; t &+= 1 }
     }
 
-    /// `copyRun` and `addRun` for n = 8 (Figure 1's per-worker batch), with
-    /// no loop around the one 8-lane load and store.
+    /// dst[0..<8] ← src[0..<8] (and, `add8`, +=): one 8-lane load and store,
+    /// the whole run at Figure 1's per-worker batch.
     @inline(__always)
     static func copy8(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
         UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
@@ -156,16 +153,11 @@ public struct ConvGeometry: Hashable, Sendable {
         d.storeBytes(of: d.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
     }
 
-    /// dst[0..<n] += src[0..<n], 8 lanes at a time.
+    /// dst[0..<n] += src[0..<n], 8 lanes at a time (the same bits as one at a time).
     @inline(__always)
     static func addRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
         var t = 0
-        while t &+ 8 <= n {
-            let d = UnsafeMutableRawPointer(dst + t)
-            d.storeBytes(of: d.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(src + t).loadUnaligned(as: SIMD8<Float>.self),
-                         as: SIMD8<Float>.self)
-            t &+= 8
-        }
+        while t &+ 8 <= n { add8(dst + t, src + t); t &+= 8 }
         while t < n { dst[t] += src[t]; t &+= 1 }
     }
 
@@ -174,8 +166,8 @@ public struct ConvGeometry: Hashable, Sendable {
     static func zeroRun(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         if n > 64 { return dst.update(repeating: 0, count: n) }
         var t = 0
-        while t + 8 <= n { UnsafeMutableRawPointer(dst + t).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self); t += 8 }
-        while t < n { dst[t] = 0; t += 1 }
+        while t &+ 8 <= n { UnsafeMutableRawPointer(dst + t).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self); t &+= 8 }
+        while t < n { dst[t] = 0; t &+= 1 }
     }
 
     /// The adjoint of `im2col`: `x` (C×H×W×n) ← the sum, over every column
@@ -203,8 +195,7 @@ public struct ConvGeometry: Hashable, Sendable {
                 let src = row + (gy - rows.lowerBound) * GW * n
                 let dst = x + (origin + gy * line)
                 if s == 1 {
-                    let a = src + xs.lo * n, b = dst + xs.lo * n
-                    for t in 0..<((xs.hi - xs.lo) * n) { b[t] += a[t] }
+                    Self.addRun(dst + xs.lo * n, src + xs.lo * n, (xs.hi - xs.lo) * n)
                 } else {
                     var a = src + xs.lo * n, b = dst + xs.lo * s * n
                     let jump = s * n

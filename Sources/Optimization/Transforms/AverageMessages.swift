@@ -53,16 +53,11 @@ public struct AverageMessages: GradientTransform {
             context.uploadBits += up
             context.downloadBits += down
             g.update = .sparse(s)
-        } else if appliedOnly, let view = exchange as? ViewMessageExchange, comm.size == 1 {
-            let (u, bits) = view.averageAlone()
-            context.uploadBits += bits.0
-            context.downloadBits += bits.1
-            g.update = .dense(u)
-        } else if appliedOnly, let view = exchange as? ViewMessageExchange, context.sharesIterate, let shared = context.sharedUpdate {
-            let (up, down) = try view.average(into: shared, communicator: comm)
-            context.uploadBits += up
-            context.downloadBits += down
-            g.update = .dense(shared.values)
+        } else if appliedOnly, let view = exchange as? ViewMessageExchange,
+                  let avg = try view.averageWithoutCopies(shared: context.sharesIterate ? context.sharedUpdate : nil, communicator: comm) {
+            context.uploadBits += avg.up
+            context.downloadBits += avg.down
+            g.update = .dense(avg.update)
         } else {
             let dense = state.denseBuffer()
             let (up, down) = try exchange.average(into: dense, key: key, communicator: comm)

@@ -14,9 +14,15 @@ extension StepContext {
     /// vectorised element-wise kernel splits into whole blocks and gives
     /// each coordinate the bits it gives on the whole vector).
     public static func iteratePart(rank: Int, of ranks: Int, dimension d: Int) -> Range<Int> {
-        let blocks = (d + 63) / 64
-        let lo = min(d, blocks * rank / ranks * 64), hi = min(d, blocks * (rank + 1) / ranks * 64)
-        return lo..<hi
+        part(rank: rank, of: ranks, dimension: d, block: 64)
+    }
+
+    /// Rank `rank`'s share of 0..<d cut on whole blocks of `block` floats
+    /// (the last block may be short): contiguous, in rank order, every
+    /// coordinate in exactly one rank's part.
+    static func part(rank: Int, of ranks: Int, dimension d: Int, block: Int) -> Range<Int> {
+        let blocks = (d + block - 1) / block
+        return min(d, blocks * rank / ranks * block) ..< min(d, blocks * (rank + 1) / ranks * block)
     }
 
     /// An element-wise move of x: `body` writes the coordinates it is given
@@ -24,10 +30,8 @@ extension StepContext {
     /// `iteratePart`, of a shared one), and must compute each from values
     /// identical on every rank.
     public func writeIterate(_ body: (Range<Int>) throws -> Void) throws {
-        guard sharesIterate else { return try body(0..<dimension) }
-        try communicator.barrier()
-        try body(Self.iteratePart(rank: communicator.rank, of: communicator.size, dimension: dimension))
-        try communicator.barrier()
+        if sharesIterate { try communicator.barrier() }
+        try writeIterateAfterCollective(body)
     }
 
     /// `writeIterate` right after a collective that every rank has left and

@@ -32,16 +32,10 @@ public final class SharedUpdate: @unchecked Sendable {
 
     deinit { blockSums.deallocate() }
 
-    /// The blocks rank `rank` of `ranks` writes: a contiguous run, every
-    /// block in exactly one rank's run.
-    func blockPart(rank: Int, of ranks: Int) -> Range<Int> {
-        (blocks * rank / ranks) ..< (blocks * (rank + 1) / ranks)
-    }
-
-    /// The coordinates of `blockPart`.
+    /// The coordinates rank `rank` of `ranks` writes: whole blocks of the
+    /// reductions, every block in exactly one rank's part.
     func part(rank: Int, of ranks: Int) -> Range<Int> {
-        let b = blockPart(rank: rank, of: ranks), d = values.count
-        return min(d, b.lowerBound * Kernels.blockSize) ..< min(d, b.upperBound * Kernels.blockSize)
+        StepContext.part(rank: rank, of: ranks, dimension: values.count, block: Kernels.blockSize)
     }
 
     /// Whether `u` is this buffer.
@@ -50,7 +44,8 @@ public final class SharedUpdate: @unchecked Sendable {
     /// Writes the terms of ‖u‖² for this rank's blocks (once it has written
     /// them); call before the barrier after which `sumSquares` reads them all.
     func writeSumSquares(rank: Int, of ranks: Int) {
-        Kernels.sumSquaresBlocks(UnsafeBufferPointer(values), blocks: blockPart(rank: rank, of: ranks), into: blockSums)
+        // The blocks of `part`: the same cut, counted in blocks.
+        Kernels.sumSquaresBlocks(UnsafeBufferPointer(values), blocks: blocks * rank / ranks ..< blocks * (rank + 1) / ranks, into: blockSums)
     }
 
     /// ‖u‖², once every rank has written its terms.

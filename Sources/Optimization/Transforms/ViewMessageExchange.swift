@@ -42,25 +42,31 @@ final class ViewMessageExchange: MessageExchange {
         Kernels.axpy(-1, UnsafeBufferPointer(message), v)
     }
 
-    /// u ← (1/W)·Σ v into the update the in-process ranks share
-    /// (`SharedUpdate`): this rank writes its part, with the same bits as
-    /// `average` there, and its blocks' terms of ‖u‖², all before the
-    /// all-reduce's last barrier, so every rank may read all of u and all
-    /// the terms once the all-reduce returns. One pass over d floats between
-    /// all the ranks, not one a rank.
-    func average(into shared: SharedUpdate, communicator comm: Communicator) throws -> (Int, Int) {
-        let m = message, s = 1 / Float(comm.size), part = shared.part(rank: comm.rank, of: comm.size)
+    /// The average without a copy of it a rank, for an update only read
+    /// after (`AverageMessages.appliedOnly`): on one rank the message itself;
+    /// with in-process ranks that share `shared` (`SharedUpdate`), that one
+    /// buffer, each rank writing its part, with the same bits as `average`
+    /// there, and its blocks' terms of ‖u‖², all before the all-reduce's
+    /// last barrier, so every rank may read all of u and all the terms once
+    /// the all-reduce returns. Nil where neither holds (`average` then).
+    func averageWithoutCopies(shared: SharedUpdate?, communicator comm: Communicator) throws
+        -> (update: UnsafeMutableBufferPointer<Float>, up: Int, down: Int)? {
+        let m = message
+        if comm.size == 1 { return (m, bits, 0) }
+        guard let shared else { return nil }
+        let part = shared.part(rank: comm.rank, of: comm.size)
         try comm.allReduceSum(m) { sum in
-            let o = shared.values.baseAddress!, p = sum.baseAddress!
-            for i in part { o[i] = p[i] * s }
+            Self.scale(sum, by: 1 / Float(comm.size), into: shared.values, part)
             shared.writeSumSquares(rank: comm.rank, of: comm.size)
         }
-        return (bits, bits)
+        return (shared.values, bits, bits)
     }
 
-    /// On one rank the average is the message: the update is the message's
-    /// own storage, with no copy.
-    func averageAlone() -> (update: UnsafeMutableBufferPointer<Float>, bits: (Int, Int)) { (message, (bits, 0)) }
+    /// o[i] ← sum[i]·s for i in `part`.
+    private static func scale(_ sum: UnsafeBufferPointer<Float>, by s: Float, into o: UnsafeMutableBufferPointer<Float>, _ part: Range<Int>) {
+        let o = o.baseAddress!, p = sum.baseAddress!
+        for i in part { o[i] = p[i] * s }
+    }
 
     private var message: UnsafeMutableBufferPointer<Float> {
         guard let view else { preconditionFailure("no message compressed yet") }
@@ -75,11 +81,7 @@ final class ViewMessageExchange: MessageExchange {
             avg.baseAddress!.update(from: m.baseAddress!, count: m.count)
             return (bits, 0)
         }
-        let s = 1 / Float(w)
-        try comm.allReduceSum(m) { sum in
-            let o = avg.baseAddress!, p = sum.baseAddress!
-            for i in 0..<sum.count { o[i] = p[i] * s }
-        }
+        try comm.allReduceSum(m) { sum in Self.scale(sum, by: 1 / Float(w), into: avg, 0..<sum.count) }
         return (bits, bits)
     }
 
